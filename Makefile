@@ -1,0 +1,105 @@
+# berth — one non-recursive Makefile.  `make`, `make check`, `make run`, `make deps`.
+# The user's CFLAGS/LDFLAGS are kept apart from what the build needs (BERTH_*).
+
+BUILD    ?= build
+SAN      ?=
+V        ?=
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+LDFLAGS  ?=
+PKGS     := libmicrohttpd jansson librrd libbpf libcurl libcrypto libarchive zlib libsystemd
+
+ifeq ($(V),)
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+say =
+endif
+
+BERTH_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+                 -D_GNU_SOURCE -I. -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+BERTH_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+ifneq ($(SAN),)
+BERTH_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BERTH_LDFLAGS := -fsanitize=address,undefined
+CFLAGS        := -O1 -g
+endif
+
+# Per-folder object lists (dependencies point one way: web -> alarms -> collector -> runtime -> common).
+common_SRC    := $(wildcard common/*.c)
+runtime_SRC   := $(wildcard runtime/*.c)
+collector_SRC := $(wildcard collector/*.c)
+alarms_SRC    := $(wildcard alarms/*.c)
+web_SRC       := $(wildcard web/*.c)
+bpf_SRC       := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
+LIB_SRC       := $(common_SRC) $(runtime_SRC) $(bpf_SRC) $(collector_SRC) $(alarms_SRC) $(web_SRC)
+LIB_OBJ       := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC      := $(wildcard tests/unit/test_*.c)
+UNIT_BIN      := $(UNIT_SRC:%.c=$(BUILD)/%)
+FUZZ_SRC      := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN      := $(FUZZ_SRC:%.c=$(BUILD)/%)
+BENCH_SRC     := $(wildcard tests/bench/*.c)
+BENCH_BIN     := $(BENCH_SRC:%.c=$(BUILD)/%)
+PROGS         := $(BUILD)/berthd $(BUILD)/berthctl
+
+all: $(PROGS)
+
+# A flags stamp: changing flags rebuilds everything.
+FLAGS_NOW := $(CC) $(CFLAGS) $(BERTH_CFLAGS) $(LDFLAGS) $(BERTH_LDFLAGS)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CFLAGS) $(BERTH_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libberth.a: $(LIB_OBJ)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/berthd: $(BUILD)/obj/cmd/berthd.o $(BUILD)/libberth.a
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
+
+$(BUILD)/berthctl: $(BUILD)/obj/cmd/berthctl.o $(BUILD)/libberth.a
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
+
+$(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/driver.o $(BUILD)/libberth.a
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libberth.a
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
+
+tests: $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
+
+# Debian packages needed to build, run and test; installed only when missing.
+DEPS := build-essential pkg-config clang llvm bpftool libbpf-dev libmicrohttpd-dev libjansson-dev \
+        librrd-dev rrdtool rrdcached libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev \
+        libsystemd-dev awscli busybox-static runc valgrind curl python3 iproute2 util-linux
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "  DEPS    installing:" $$missing; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >$(BUILD).deps.log 2>&1 \
+	    || { cat $(BUILD).deps.log; exit 1; }; \
+	fi
+
+RUN_LISTEN ?= 127.0.0.1:8080
+run: deps all
+	$(Q)packaging/demo/run.sh $(BUILD) $(RUN_LISTEN)
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all tests
+	$(Q)tests/run.sh build build/asan
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 all
+
+clean:
+	rm -rf build build.deps.log
+
+.PHONY: all tests deps run check clean fuzz FORCE
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
