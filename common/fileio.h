@@ -11,7 +11,7 @@
 int file_write_durable(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd buffer the caller frees.
- * Returns 0 and sets *out/*len, or -errno (-EFBIG when larger than max). */
+ * Returns 0 and sets *out and *len, or -errno (-EFBIG when larger than max). */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);
 
 /* Creates path and its missing parents with mode. Returns 0 or -errno. */

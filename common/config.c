@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: a table of typed keys, read from a file (snake_case) and flags (kebab-case). */
+#include "common/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+
+enum key_type { KEY_STR, KEY_INT };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	int64_t min, max;
+	const char *help;
+};
+
+#define S(n, h) { #n, KEY_STR, offsetof(struct config, n), 0, 0, h }
+#define I(n, lo, hi, h) { #n, KEY_INT, offsetof(struct config, n), lo, hi, h }
+
+static const struct key keys[] = {
+	S(listen, "address and port the API, dashboard and /metrics listen on"),
+	S(data_dir, "state, images, RRD files, ledger and outbox live below this directory"),
+	S(log_dir, "task log files (default DATA_DIR/log)"),
+	S(cgroup_root, "where the cgroup filesystems are mounted"),
+	S(cgroup_parent, "cgroup below which every task's cgroup is made"),
+	S(region, "AWS region in ARNs and in the SigV4 credential scope"),
+	S(account_id, "12-digit account id in ARNs"),
+	S(log_level, "error, warn, info or debug"),
+	I(max_connections, 1, 1000000, "concurrent HTTP connections"),
+	I(max_connections_per_ip, 1, 1000000, "concurrent HTTP connections from one address"),
+	I(idle_timeout, 1, 86400, "seconds before an idle HTTP connection is closed"),
+	I(max_body_bytes, 1024, 1LL << 30, "largest API request body (413 beyond)"),
+	I(max_json_depth, 2, 1000, "deepest nesting accepted in a JSON request"),
+	I(image_max_bytes, 1024, 1LL << 40, "largest image archive accepted by an import"),
+	I(signature_max_skew, 1, 86400, "seconds a request's X-Amz-Date may differ from now"),
+	I(stopped_task_retention, 0, 30 * 86400, "seconds a STOPPED task stays describable"),
+	I(task_log_max_bytes, 4096, 1LL << 40, "size of one task log file before it rotates"),
+	I(task_log_max_files, 1, 100, "task log files kept per container"),
+	I(collect_interval, 1, 60, "seconds between metric samples"),
+};
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
+	snprintf(c->data_dir, sizeof(c->data_dir), "./var");
+	snprintf(c->cgroup_root, sizeof(c->cgroup_root), "/sys/fs/cgroup");
+	snprintf(c->cgroup_parent, sizeof(c->cgroup_parent), "berth.slice");
+	snprintf(c->region, sizeof(c->region), "us-east-1");
+	snprintf(c->account_id, sizeof(c->account_id), "000000000000");
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+	c->max_connections = 1024;
+	c->max_connections_per_ip = 128;
+	c->idle_timeout = 30;
+	c->max_body_bytes = 1 << 20;
+	c->max_json_depth = 64;
+	c->image_max_bytes = 4LL << 30;
+	c->signature_max_skew = 900;
+	c->stopped_task_retention = 3600;
+	c->task_log_max_bytes = 10 << 20;
+	c->task_log_max_files = 3;
+	c->collect_interval = 5;
+}
+
+static const struct key *key_find(const char *name, size_t len, int kebab)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *k = keys[i].name;
+		size_t j;
+		if (strlen(k) != len)
+			continue;
+		for (j = 0; j < len; j++) {
+			char want = (kebab && k[j] == '_') ? '-' : k[j];
+			if (name[j] != want)
+				break;
+		}
+		if (j == len)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* Sets one key from text; on error fills err naming where (the caller's prefix). */
+static int key_set(struct config *c, const struct key *k, const char *val, const char *where,
+		   char *err, size_t errlen)
+{
+	char *field = (char *)c + k->offset;
+	char *end;
+	long long v;
+
+	if (k->type == KEY_STR) {
+		if (strlen(val) >= CONFIG_STR_MAX) {
+			snprintf(err, errlen, "%s: value of '%s' is longer than %d characters", where,
+				 k->name, CONFIG_STR_MAX - 1);
+			return -EINVAL;
+		}
+		snprintf(field, CONFIG_STR_MAX, "%s", val);
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(val, &end, 10);
+	if (errno || end == val || *end != '\0') {
+		snprintf(err, errlen, "%s: '%s' must be an integer, got '%s'", where, k->name, val);
+		return -EINVAL;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(err, errlen, "%s: '%s' must be between %lld and %lld, got %lld", where,
+			 k->name, (long long)k->min, (long long)k->max, v);
+		return -EINVAL;
+	}
+	*(int64_t *)field = v;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_line(struct config *c, char *line, const char *path, int lineno, char *err,
+		      size_t errlen)
+{
+	char where[CONFIG_STR_MAX + 32];
+	const struct key *k;
+	char *eq, *name, *val;
+	size_t vlen;
+
+	snprintf(where, sizeof(where), "%s:%d", path, lineno);
+	line = trim(line);
+	if (*line == '\0' || *line == '#' || *line == ';')
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq) {
+		snprintf(err, errlen, "%s: expected 'key = value', got '%.80s'", where, line);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	name = trim(line);
+	val = trim(eq + 1);
+	vlen = strlen(val);
+	if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
+		val[vlen - 1] = '\0';
+		val++;
+	}
+	k = key_find(name, strlen(name), 0);
+	if (!k) {
+		snprintf(err, errlen, "%s: unknown key '%s'", where, name);
+		return -EINVAL;
+	}
+	return key_set(c, k, val, where, err, errlen);
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+	char *buf, *line, *save = NULL;
+	int ret, lineno = 0;
+
+	ret = file_read_all(path, 1 << 20, &buf, NULL);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: cannot read config: %s", path, strerror(-ret));
+		return ret;
+	}
+	/* strtok_r would skip empty lines and so miscount; walk newlines by hand. */
+	for (line = buf; line; line = save) {
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = '\0';
+		lineno++;
+		ret = parse_line(c, line, path, lineno, err, errlen);
+		if (ret < 0)
+			break;
+	}
+	free(buf);
+	return ret;
+}
+
+static int find_config_flag(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--config needs a file");
+				return -EINVAL;
+			}
+			return config_load_file(c, argv[i + 1], err, errlen);
+		}
+		if (strncmp(a, "--config=", 9) == 0)
+			return config_load_file(c, a + 9, err, errlen);
+	}
+	return 0;
+}
+
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	int i, ret;
+
+	ret = find_config_flag(c, argc, argv, err, errlen);
+	if (ret < 0)
+		return ret;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val, *eq;
+		const struct key *k;
+		char where[300];
+		size_t nlen;
+
+		if (strcmp(a, "--") == 0)
+			return i + 1;
+		if (strncmp(a, "--", 2) != 0)
+			return i;
+		a += 2;
+		eq = strchr(a, '=');
+		nlen = eq ? (size_t)(eq - a) : strlen(a);
+		if (nlen == 6 && strncmp(a, "config", 6) == 0) {
+			i += eq ? 0 : 1;
+			continue;
+		}
+		k = key_find(a, nlen, 1);
+		if (!k) {
+			snprintf(err, errlen, "unknown flag '--%.*s' (see --help)", (int)nlen, a);
+			return -EINVAL;
+		}
+		if (eq) {
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			snprintf(err, errlen, "flag '--%.*s' needs a value", (int)nlen, a);
+			return -EINVAL;
+		}
+		snprintf(where, sizeof(where), "flag --%.*s", (int)nlen, a);
+		ret = key_set(c, k, val, where, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return i;
+}
+
+void config_usage(const char *prog)
+{
+	struct config d;
+
+	config_defaults(&d);
+	printf("usage: %s [--config FILE] [--KEY VALUE]...\n\n"
+	       "Every key of the config file (snake_case) is also a flag (kebab-case):\n", prog);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		char flag[64], def[CONFIG_STR_MAX];
+		size_t j;
+		for (j = 0; k->name[j] && j < sizeof(flag) - 1; j++)
+			flag[j] = k->name[j] == '_' ? '-' : k->name[j];
+		flag[j] = '\0';
+		if (k->type == KEY_STR)
+			snprintf(def, sizeof(def), "%s", (char *)&d + k->offset);
+		else
+			snprintf(def, sizeof(def), "%lld", (long long)*(int64_t *)((char *)&d + k->offset));
+		printf("  --%-26s %s (default: %s)\n", flag, k->help, def[0] ? def : "-");
+	}
+}

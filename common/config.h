@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: berthd's configuration, parsed once into a typed struct from a file and flags. */
+#ifndef BERTH_CONFIG_H
+#define BERTH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_STR_MAX 256
+
+struct config {
+	char listen[CONFIG_STR_MAX];          /* ADDR:PORT */
+	char data_dir[CONFIG_STR_MAX];
+	char log_dir[CONFIG_STR_MAX];         /* task logs; empty = DATA_DIR/log */
+	char cgroup_root[CONFIG_STR_MAX];
+	char cgroup_parent[CONFIG_STR_MAX];
+	char region[CONFIG_STR_MAX];
+	char account_id[CONFIG_STR_MAX];
+	char log_level[CONFIG_STR_MAX];
+	int64_t max_connections;
+	int64_t max_connections_per_ip;
+	int64_t idle_timeout;                 /* seconds */
+	int64_t max_body_bytes;
+	int64_t max_json_depth;
+	int64_t image_max_bytes;
+	int64_t signature_max_skew;           /* seconds */
+	int64_t stopped_task_retention;       /* seconds */
+	int64_t task_log_max_bytes;
+	int64_t task_log_max_files;
+	int64_t collect_interval;             /* seconds */
+};
+
+/* Fills c with the defaults. */
+void config_defaults(struct config *c);
+
+/* Loads "key = value" lines from path over c. Returns 0, or -errno / -EINVAL with a message in
+ * err that names the file, line and key; c may then be partly updated (startup stops). */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Applies --kebab-case flags (every key is a flag; `--config FILE` loads a file first, wherever it
+ * stands). Returns the index of the first non-flag argument, or -EINVAL with err filled. */
+int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Prints every key with its flag, default and meaning. */
+void config_usage(const char *prog);
+
+#endif

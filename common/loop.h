@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* loop.h: the single epoll event loop that owns all of berthd's state (fds, timers). */
+#ifndef BERTH_LOOP_H
+#define BERTH_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct loop_io;
+typedef void (*loop_io_cb)(struct loop_io *io, uint32_t events);
+
+/* A watched fd; caller-owned, must stay valid while watched. */
+struct loop_io {
+	struct loop *loop;
+	int fd;
+	loop_io_cb cb;
+	void *data;
+};
+
+/* A timer backed by a timerfd; caller-owned. */
+struct loop_timer {
+	struct loop_io io;
+	void (*cb)(struct loop_timer *t);
+	void *data;
+};
+
+struct loop {
+	int epfd;
+	bool stop;
+};
+
+/* Returns 0 or -errno. */
+int loop_init(struct loop *l);
+void loop_close(struct loop *l);
+
+/* Watches io->fd for events (EPOLLIN...); io is filled from the arguments. 0 or -errno. */
+int loop_io_start(struct loop *l, struct loop_io *io, int fd, uint32_t events,
+		  loop_io_cb cb, void *data);
+int loop_io_modify(struct loop_io *io, uint32_t events);
+/* Stops watching (does not close the fd); idempotent. */
+void loop_io_stop(struct loop_io *io);
+
+/* One-shot after first_ms (0 = disarmed), then every repeat_ms when non-zero. 0 or -errno. */
+int loop_timer_init(struct loop *l, struct loop_timer *t, void (*cb)(struct loop_timer *),
+		    void *data);
+int loop_timer_arm(struct loop_timer *t, uint64_t first_ms, uint64_t repeat_ms);
+/* Disarms and closes the timerfd; idempotent. */
+void loop_timer_close(struct loop_timer *t);
+
+/* Runs until loop_stop(); returns 0 or -errno from epoll_wait. */
+int loop_run(struct loop *l);
+/* Runs one iteration waiting at most timeout_ms (-1 forever). */
+int loop_run_once(struct loop *l, int timeout_ms);
+void loop_stop(struct loop *l);
+
+#endif
