@@ -17,7 +17,7 @@ Q :=
 say =
 endif
 
-BERTH_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+BERTH_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
                  -D_GNU_SOURCE -I. -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 BERTH_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 ifneq ($(SAN),)

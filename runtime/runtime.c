@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* runtime.c: brings the runtime up (directories, cgroups, images, state) and down. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "runtime/runtime.h"
+#include "runtime/taskdef.h"
+
+static int make_dirs(struct runtime *rt)
+{
+	const char *sub[] = { "clusters", "taskdefs", "tasks" };
+	char path[600];
+	int ret;
+
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rt->state_dir, sub[i]);
+		ret = file_mkdir_p(path, 0700);
+		if (ret < 0) {
+			log_error("runtime: failed to create %s: %s", path, strerror(-ret));
+			return ret;
+		}
+	}
+	ret = file_mkdir_p(rt->tasks_dir, 0711);
+	if (ret == 0)
+		ret = file_mkdir_p(rt->log_dir, 0750);
+	if (ret < 0)
+		log_error("runtime: failed to create %s or %s: %s", rt->tasks_dir, rt->log_dir,
+			  strerror(-ret));
+	return ret;
+}
+
+int rt_init(struct runtime *rt, const struct config *cfg, struct loop *loop)
+{
+	int ret;
+
+	memset(rt, 0, sizeof(*rt));
+	rt->cfg = cfg;
+	rt->loop = loop;
+	rt->inotify_fd = -1;
+	snprintf(rt->state_dir, sizeof(rt->state_dir), "%s/state", cfg->data_dir);
+	snprintf(rt->tasks_dir, sizeof(rt->tasks_dir), "%s/tasks", cfg->data_dir);
+	snprintf(rt->images_dir, sizeof(rt->images_dir), "%s/images", cfg->data_dir);
+	if (cfg->log_dir[0])
+		snprintf(rt->log_dir, sizeof(rt->log_dir), "%s", cfg->log_dir);
+	else
+		snprintf(rt->log_dir, sizeof(rt->log_dir), "%s/log", cfg->data_dir);
+	ret = make_dirs(rt);
+	if (ret < 0)
+		return ret;
+	ret = cgroup_env_detect(&rt->cg, cfg->cgroup_root);
+	if (ret < 0) {
+		log_error("runtime: failed to detect cgroups under %s: %s", cfg->cgroup_root,
+			  strerror(-ret));
+		return ret;
+	}
+	log_info("runtime: cgroup mode %s", cgroup_mode_name(rt->cg.mode));
+	ret = image_store_open(&rt->images, rt->images_dir);
+	if (ret < 0) {
+		log_error("runtime: failed to open image store %s: %s", rt->images_dir,
+			  strerror(-ret));
+		return ret;
+	}
+	rt->images_open = true;
+	image_store_set_limits(&rt->images, (uint64_t)cfg->image_max_bytes, 0);
+	ret = rt_state_load(rt);
+	if (ret == 0)
+		ret = rt_exec_init(rt);
+	if (ret < 0) {
+		rt_close(rt);
+		return ret;
+	}
+	return 0;
+}
+
+static void free_families(struct runtime *rt)
+{
+	while (rt->families) {
+		struct rt_family *f = rt->families;
+		rt->families = f->next;
+		for (int i = 0; i < f->n_revisions; i++)
+			taskdef_free(f->revisions[i]);
+		free(f->revisions);
+		json_decref(f->revision_tags);
+		json_decref(f->tags);
+		free(f);
+	}
+}
+
+void rt_close(struct runtime *rt)
+{
+	rt_exec_close(rt);
+	rt_task_free_all(rt);
+	free_families(rt);
+	while (rt->clusters) {
+		struct rt_cluster *c = rt->clusters;
+		rt->clusters = c->next;
+		json_decref(c->tags);
+		json_decref(c->settings);
+		json_decref(c->configuration);
+		free(c);
+	}
+	if (rt->images_open)
+		image_store_close(&rt->images);
+	rt->images_open = false;
+}

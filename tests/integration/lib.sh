@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: MIT
+# lib.sh: shared helpers for integration tests - a real berthd on a loopback port, the real
+# aws CLI, TAP output. Source it; call berth_start; the EXIT trap cleans up.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BERTH_BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+AWS=/usr/bin/aws
+T_N=0
+T_FAILED=0
+WORK=$(mktemp -d /tmp/berth-it.XXXXXX)
+PARENT="berth-it-$$.slice"
+BERTHD_PID=
+PORT=
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N $*"; }
+# check NAME COMMAND...: ok when the command succeeds.
+check() { local n=$1; shift; if "$@" >>"$WORK/check.log" 2>&1; then ok "$n"; else not_ok "$n"; echo "  command: $*"; tail -5 "$WORK/check.log" | sed 's/^/  /'; fi; }
+# expect_eq NAME GOT WANT
+expect_eq() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1"; echo "  got:  '$2'"; echo "  want: '$3'"; fi; }
+expect_match() { if [[ $2 =~ $3 ]]; then ok "$1"; else not_ok "$1"; echo "  got:  '$2'"; echo "  want /$3/"; fi; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# berth_start [extra flags]: starts berthd with a fresh or existing $WORK/data.
+berth_start() {
+	PORT=${PORT:-$(free_port)}
+	mkdir -p "$WORK/data"
+	"$BUILD/berthd" --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
+		--cgroup-parent "$PARENT" --log-level debug "$@" >>"$WORK/berthd.log" 2>&1 &
+	BERTHD_PID=$!
+	for _ in $(seq 1 200); do
+		curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+		kill -0 "$BERTHD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	export AWS_SHARED_CREDENTIALS_FILE=$WORK/data/state/credentials AWS_DEFAULT_REGION=us-east-1
+	export AWS_PAGER= AWS_CONFIG_FILE=/dev/null
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
+	ENDPOINT=http://127.0.0.1:$PORT
+}
+
+berth_kill9() { [ -n "$BERTHD_PID" ] && kill -9 "$BERTHD_PID" 2>/dev/null; wait "$BERTHD_PID" 2>/dev/null; BERTHD_PID=; }
+berth_stop() { [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null; wait "$BERTHD_PID" 2>/dev/null; BERTHD_PID=; }
+
+ecs() { "$AWS" --endpoint-url "$ENDPOINT" --output json ecs "$@"; }
+# jq-free JSON field access: jget EXPR < json (python expression on `d`).
+jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# Signed REST call with curl's own SigV4 implementation.
+rest() {
+	local method=$1 path=$2; shift 2
+	local key secret
+	key=$(sed -n 's/^aws_access_key_id *= *//p' "$AWS_SHARED_CREDENTIALS_FILE")
+	secret=$(sed -n 's/^aws_secret_access_key *= *//p' "$AWS_SHARED_CREDENTIALS_FILE")
+	curl -s -X "$method" --aws-sigv4 "aws:amz:us-east-1:ecs" --user "$key:$secret" \
+		"$@" "$ENDPOINT$path"
+}
+
+# Imports the busybox test image as busybox:latest.
+import_busybox() {
+	if [ ! -f /tmp/berth-busybox.tar.gz ] || [ /bin/busybox -nt /tmp/berth-busybox.tar.gz ]; then
+		rm -rf "$WORK/bb" && bash "$ROOT/tests/lib/mkimage-busybox.sh" "$WORK/bb" >/dev/null &&
+			tar -C "$WORK/bb" -czf /tmp/berth-busybox.tar.gz.$$ . &&
+			mv /tmp/berth-busybox.tar.gz.$$ /tmp/berth-busybox.tar.gz
+	fi
+	rest POST "/v1/images?name=busybox:latest" -H 'Content-Type: application/gzip' \
+		--data-binary @/tmp/berth-busybox.tar.gz
+}
+
+# wait_for SECONDS COMMAND...: polls every 50 ms until the command succeeds.
+wait_for() {
+	local t=$1; shift
+	local end=$((SECONDS + t))
+	while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	return 1
+}
+
+task_field() { ecs describe-tasks --cluster "$1" --tasks "$2" | jget "$3"; }
+task_status_is() { [ "$(task_field "$1" "$2" "d['tasks'][0]['lastStatus']")" == "$3" ]; }
+
+berth_cleanup() {
+	berth_stop
+	# Kill whatever tasks are left and remove their cgroups.
+	for d in /sys/fs/cgroup/*/"$PARENT" /sys/fs/cgroup/unified/"$PARENT"; do
+		[ -d "$d" ] || continue
+		find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null
+	done
+	sleep 0.2
+	for d in /sys/fs/cgroup/*/"$PARENT" /sys/fs/cgroup/unified/"$PARENT"; do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	if [ "$T_FAILED" -gt 0 ] && [ -f "$WORK/berthd.log" ]; then
+		echo "# berthd log (tail):"; tail -30 "$WORK/berthd.log" | sed 's/^/# /'
+	fi
+	umount -R "$WORK"/data/tasks/*/c/*/merged 2>/dev/null
+	rm -rf "$WORK"
+}
+trap berth_cleanup EXIT

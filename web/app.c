@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* app.c: credentials, request authentication and top-level routing of berthd's HTTP API. */
+#include "web/app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/credentials.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/sigv4.h"
+
+#define BERTH_VERSION "0.1.0"
+
+static void random_key(char *out, size_t len, const char *alphabet)
+{
+	char hex[129];
+	size_t n = strlen(alphabet);
+
+	id_random_hex(hex, 2 * (len - 1) < 128 ? 2 * (len - 1) : 128);
+	for (size_t i = 0; i + 1 < len; i++) {
+		unsigned v = (unsigned)strtoul((char[]){ hex[2 * i], hex[2 * i + 1], 0 }, NULL, 16);
+		out[i] = alphabet[v % n];
+	}
+	out[len - 1] = '\0';
+}
+
+int app_credentials_init(struct app *a)
+{
+	struct credentials cr = { 0 };
+	char err[256], body[256];
+	int ret;
+
+	snprintf(a->credentials_path, sizeof(a->credentials_path), "%s/state/credentials",
+		 a->cfg->data_dir);
+	ret = credentials_load_file(a->credentials_path, "default", &cr, err, sizeof(err));
+	if (ret == 0 && cr.access_key_id && cr.secret_access_key) {
+		snprintf(a->access_key_id, sizeof(a->access_key_id), "%s", cr.access_key_id);
+		snprintf(a->secret_key, sizeof(a->secret_key), "%s", cr.secret_access_key);
+		credentials_clear(&cr);
+		return 0;
+	}
+	credentials_clear(&cr);
+	if (ret != -ENOENT) {
+		log_error("web: failed to read credentials %s: %s", a->credentials_path, err);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	memcpy(a->access_key_id, "AKIA", 4);
+	random_key(a->access_key_id + 4, 17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+	random_key(a->secret_key, 41,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+	snprintf(body, sizeof(body),
+		 "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
+		 a->access_key_id, a->secret_key);
+	ret = file_write_durable(a->credentials_path, body, strlen(body), 0600);
+	if (ret < 0) {
+		log_error("web: failed to write credentials %s: %s", a->credentials_path,
+			  strerror(-ret));
+		return ret;
+	}
+	log_info("web: generated credentials in %s", a->credentials_path);
+	return 0;
+}
+
+int app_authenticate(struct app *a, const struct web_request *rq, struct berr *e)
+{
+	static const char *const required[] = { "X-Amz-Target", NULL };
+	struct sigv4_key key = { a->access_key_id, a->secret_key, NULL };
+	struct sigv4_header hdrs[WEB_MAX_HEADERS];
+	struct sigv4_verifier v = {
+		.region = a->cfg->region, .service = "ecs", .keys = &key, .n_keys = 1,
+		.max_skew = (long)a->cfg->signature_max_skew,
+		.required_signed = web_header(rq, "X-Amz-Target") ? required : NULL,
+	};
+	struct sigv4_request req = {
+		.method = rq->method, .path = rq->path, .query = rq->query, .headers = hdrs,
+		.n_headers = rq->n_headers, .body = rq->body, .body_len = rq->body_len,
+	};
+	void *map = NULL;
+	int ret;
+
+	for (size_t i = 0; i < rq->n_headers; i++) {
+		hdrs[i].name = rq->headers[i].name;
+		hdrs[i].value = rq->headers[i].value;
+	}
+	if (rq->upload_path && rq->upload_len) {
+		/* A streamed upload is signed over its bytes like any body: map the spool file. */
+		int fd = open(rq->upload_path, O_RDONLY | O_CLOEXEC);
+		map = fd >= 0 ? mmap(NULL, rq->upload_len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+		if (fd >= 0)
+			close(fd);
+		if (map == MAP_FAILED) {
+			berr_set(e, 500, "ServerException", "Cannot read the uploaded body.");
+			return -EIO;
+		}
+		req.body = map;
+		req.body_len = rq->upload_len;
+	}
+	ret = sigv4_verify(&req, &v, time(NULL), e, NULL);
+	if (map)
+		munmap(map, rq->upload_len);
+	if (ret == 0)
+		return 0;
+	log_debug("web: refused %s %s from %s: %s", rq->method, rq->path, rq->remote,
+		  e->message);
+	return -EACCES;
+}
+
+static void health(struct app *a, struct web_response *rs)
+{
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:b, s:s}, s:f, s:I, s:s}",
+			      "status", "ok", "version", BERTH_VERSION, "cgroup", "mode",
+			      cgroup_mode_name(a->rt->cg.mode), "parent", a->cfg->cgroup_parent,
+			      "bpf", "available", 0, "reason",
+			      a->bpf_status ? a->bpf_status : "the eBPF probes are not built yet",
+			      "uptimeSeconds", time_now() - a->started_at, "tasks",
+			      (json_int_t)a->rt->n_tasks, "region", a->cfg->region);
+	char *s = json_steal_dumps_pretty(o);
+
+	web_respond(rs, 200, "application/json", s, s ? strlen(s) : 0);
+}
+
+void app_handle(void *app, struct web_request *rq, struct web_response *rs)
+{
+	struct app *a = app;
+
+	web_add_header(rs, "Server", "berth/" BERTH_VERSION);
+	if (strcmp(rq->path, "/healthz") == 0 && strcmp(rq->method, "GET") == 0) {
+		health(a, rs);
+		return;
+	}
+	if (strcmp(rq->path, "/") == 0 && strcmp(rq->method, "POST") == 0) {
+		ecs_handle(a, rq, rs);
+		return;
+	}
+	if (strncmp(rq->path, "/v1/", 4) == 0) {
+		rest_handle(a, rq, rs);
+		return;
+	}
+	web_respond_aws_error(rs, 404, "UnknownOperationException", "No route for %s %s.",
+			      rq->method, rq->path);
+}
+
+bool app_is_upload(void *app, const char *method, const char *path)
+{
+	(void)app;
+	return strcmp(method, "POST") == 0 && strcmp(path, "/v1/images") == 0;
+}
+
+int app_start(struct app *a, const struct config *cfg, struct runtime *rt, struct loop *loop)
+{
+	struct web_limits lim = {
+		.max_connections = (unsigned)cfg->max_connections,
+		.max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
+		.idle_timeout = (unsigned)cfg->idle_timeout,
+		.max_body_bytes = (uint64_t)cfg->max_body_bytes,
+		.max_upload_bytes = (uint64_t)cfg->image_max_bytes,
+		.upload_dir = rt->images_dir,
+	};
+	char tmp[600];
+
+	a->cfg = cfg;
+	a->rt = rt;
+	a->loop = loop;
+	a->started_at = time_now();
+	snprintf(tmp, sizeof(tmp), "%s/tmp", rt->images_dir);
+	lim.upload_dir = strdup(tmp);
+	if (!lim.upload_dir)
+		return -ENOMEM;
+	return web_server_start(&a->server, loop, cfg->listen, &lim, app_handle, app_is_upload, a);
+}
+
+void app_stop(struct app *a)
+{
+	free((char *)a->server.limits.upload_dir);
+	web_server_stop(&a->server);
+}

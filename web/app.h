@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* app.h: berthd's HTTP application - authentication, routing, ECS API, REST, health. */
+#ifndef BERTH_WEB_APP_H
+#define BERTH_WEB_APP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/config.h"
+#include "common/util.h"
+#include "runtime/runtime.h"
+#include "common/json.h"
+#include "web/http.h"
+#include "web/server.h"
+
+struct app {
+	const struct config *cfg;
+	struct runtime *rt;
+	struct loop *loop;
+	struct web_server server;
+	char access_key_id[32];
+	char secret_key[64];
+	char credentials_path[600];
+	double started_at;
+	const char *bpf_status;       /* "available" or why not */
+};
+
+/* Loads DATA_DIR/state/credentials, generating it (0600) on first start. 0 or -errno. */
+int app_credentials_init(struct app *a);
+/* Starts listening. 0 or -errno (logged). */
+int app_start(struct app *a, const struct config *cfg, struct runtime *rt, struct loop *loop);
+void app_stop(struct app *a);
+
+/* The request handler given to the server. */
+void app_handle(void *app, struct web_request *rq, struct web_response *rs);
+bool app_is_upload(void *app, const char *method, const char *path);
+
+/* Checks the request's SigV4 signature; 0 or -EACCES with e set. */
+int app_authenticate(struct app *a, const struct web_request *rq, struct berr *e);
+
+/* ECS JSON 1.1 API (web/ecs.c): dispatches on X-Amz-Target. */
+void ecs_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* REST /v1 (web/rest.c). */
+void rest_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+
+#endif
