@@ -10,10 +10,10 @@
 #include <fts.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -331,8 +331,8 @@ static void name_normalise(const char **s, size_t *n)
 int image_ref_parse(const char *ref, char *name, size_t name_len, char *tag, size_t tag_len,
 		    char *digest, size_t digest_len)
 {
-	const char *at, *slash, *colon, *tail, *nm = ref;
-	size_t left, nm_len, tail_len;
+	const char *at, *slash, *tail, *colon, *nm = ref, *tg;
+	size_t left, nm_len, tg_len;
 	int rc;
 
 	if (!ref)
@@ -343,19 +343,16 @@ int image_ref_parse(const char *ref, char *name, size_t name_len, char *tag, siz
 		return -EINVAL;
 	slash = memrchr(ref, '/', left);
 	tail = slash ? slash + 1 : ref;
-	tail_len = left - (size_t)(tail - ref);
-	colon = memrchr(tail, ':', tail_len);
+	colon = memrchr(tail, ':', left - (size_t)(tail - ref));
 	nm_len = colon ? (size_t)(colon - ref) : left;
-	if (colon && !tag_ok(colon + 1, left - nm_len - 1))
-		return -EINVAL;
-	if (!name_ok(ref, nm_len))
+	tg = colon ? colon + 1 : at ? "" : "latest";
+	tg_len = colon ? left - nm_len - 1 : strlen(tg);
+	if ((colon && !tag_ok(tg, tg_len)) || !name_ok(ref, nm_len))
 		return -EINVAL;
 	name_normalise(&nm, &nm_len);
 	rc = copy_out(name, name_len, nm, nm_len);
-	if (!rc && colon)
-		rc = copy_out(tag, tag_len, colon + 1, left - nm_len - 1 - (size_t)(nm - ref));
-	else if (!rc)
-		rc = copy_out(tag, tag_len, at ? "" : "latest", at ? 0 : 6);
+	if (!rc)
+		rc = copy_out(tag, tag_len, tg, tg_len);
 	if (!rc)
 		rc = copy_out(digest, digest_len, at ? at + 1 : "", at ? strlen(at + 1) : 0);
 	return rc;
@@ -570,8 +567,10 @@ static int index_load(struct image_store *s, const char *path, char *why, size_t
 	rc = file_read_all(path, REFS_MAX_BYTES, &text, &len);
 	if (rc == -ENOENT)
 		return 0;
+	if (rc == -EFBIG)
+		set_err(why, whylen, "larger than %u bytes", REFS_MAX_BYTES);
 	if (rc)
-		return rc;
+		return rc == -EFBIG ? -EINVAL : rc;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!root) {
@@ -865,15 +864,20 @@ static int archive_rc(struct archive *a)
 	}
 }
 
+static const char *archive_msg(struct archive *a)
+{
+	const char *m = archive_error_string(a);
+
+	return m ? m : "unknown error";
+}
+
 /* libarchive's message about an entry, without the temporary directory's path in it. */
 static const char *entry_msg(const struct extract_ctx *x, struct archive *a, char *buf,
 			     size_t len)
 {
-	const char *msg = archive_error_string(a);
+	const char *msg = archive_msg(a);
 	size_t dl = strlen(x->dest), o = 0;
 
-	if (!msg)
-		msg = "unknown error";
 	while (*msg && o + 1 < len) {
 		if (dl && strncmp(msg, x->dest, dl) == 0 && msg[dl] == '/') {
 			msg += dl + 1;
@@ -901,8 +905,10 @@ static int entry_check(struct extract_ctx *x, struct archive_entry *e, const cha
 		return -EINVAL;
 	}
 	if (link && (link[0] == '/' || has_dotdot(link) || !*link)) {
-		set_err(x->err, x->errlen, "unsafe entry '%s': hard link to '%.*s' outside the image",
-			shown, SHOWN_NAME_MAX, link);
+		char target[SHOWN_NAME_MAX + 8];
+		shown_name(target, sizeof(target), link);
+		set_err(x->err, x->errlen, "unsafe entry '%s': hard link to '%s' outside the image",
+			shown, target);
 		return -EINVAL;
 	}
 	if (++x->entries > IMAGE_MAX_ENTRIES) {
@@ -915,6 +921,37 @@ static int entry_check(struct extract_ctx *x, struct archive_entry *e, const cha
 		return -EFBIG;
 	}
 	x->extracted += (uint64_t)size;
+	return 0;
+}
+
+/* Drops trusted.* extended attributes: only privileged software reads them, and overlayfs,
+ * which mounts these trees as lower layers, takes its instructions from trusted.overlay.*. */
+static int entry_filter_xattrs(struct archive_entry *e)
+{
+	struct archive_entry *keep;
+	const char *name;
+	const void *value;
+	size_t size;
+	bool dropped = false;
+
+	if (archive_entry_xattr_reset(e) == 0)
+		return 0;
+	keep = archive_entry_new();
+	if (!keep)
+		return -ENOMEM;
+	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		if (strncmp(name, "trusted.", 8) == 0)
+			dropped = true;
+		else
+			archive_entry_xattr_add_entry(keep, name, value, size);
+	}
+	if (dropped) {
+		archive_entry_xattr_clear(e);
+		archive_entry_xattr_reset(keep);
+		while (archive_entry_xattr_next(keep, &name, &value, &size) == ARCHIVE_OK)
+			archive_entry_xattr_add_entry(e, name, value, size);
+	}
+	archive_entry_free(keep);
 	return 0;
 }
 
@@ -952,7 +989,7 @@ static int entry_copy_data(struct extract_ctx *x, struct archive *in, struct arc
 			return 0;
 		if (r < ARCHIVE_WARN) {
 			set_err(x->err, x->errlen, "failed to read entry '%s': %s", shown,
-				archive_error_string(in));
+				archive_msg(in));
 			return -EINVAL;
 		}
 		if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
@@ -980,6 +1017,8 @@ static int extract_entry(struct extract_ctx *x, struct archive *in, struct archi
 		return 0;
 	}
 	rc = entry_prefix(x, e, shown);
+	if (!rc)
+		rc = entry_filter_xattrs(e);
 	if (rc)
 		return rc;
 	r = archive_write_header(out, e);
@@ -1008,7 +1047,7 @@ static int extract_loop(struct extract_ctx *x, struct archive *in, struct archiv
 			break;
 		if (r < ARCHIVE_WARN) {
 			set_err(x->err, x->errlen, "failed to read archive after %u entries: %s",
-				x->entries, archive_error_string(in));
+				x->entries, archive_msg(in));
 			return -EINVAL;
 		}
 		rc = extract_entry(x, in, out, e);
@@ -1061,7 +1100,7 @@ int image_extract(const char *archive_path, const char *dest, uint64_t max_extra
 		rc = -errno;
 		set_err(err, errlen, "failed to resolve %s: %s", dest, strerror(errno));
 	} else if (archive_read_open_filename(in, archive_path, 64 * 1024) != ARCHIVE_OK) {
-		set_err(err, errlen, "failed to open archive: %s", archive_error_string(in));
+		set_err(err, errlen, "failed to open archive: %s", archive_msg(in));
 		rc = archive_errno(in) == ENOENT ? -ENOENT : -EINVAL;
 	}
 	if (!rc) {
@@ -1502,12 +1541,12 @@ static int pack_data(struct pack_ctx *p, const char *rel)
 			return 0;
 		if (r < ARCHIVE_WARN) {
 			set_err(p->err, p->errlen, "failed to read %s/%s: %s", p->root, rel,
-				archive_error_string(p->disk));
+				archive_msg(p->disk));
 			return -EIO;
 		}
 		if (archive_write_data(p->out, buf, len) < 0) {
 			set_err(p->err, p->errlen, "failed to write the archive: %s",
-				archive_error_string(p->out));
+				archive_msg(p->out));
 			return -EIO;
 		}
 	}
@@ -1541,7 +1580,7 @@ static int pack_entry(struct pack_ctx *p, struct archive_entry *e)
 	r = archive_write_header(p->out, e);
 	if (r < ARCHIVE_WARN) {
 		set_err(p->err, p->errlen, "failed to add %s to the archive: %s", rel,
-			archive_error_string(p->out));
+			archive_msg(p->out));
 		return -EIO;
 	}
 	return archive_entry_size(e) > 0 ? pack_data(p, rel) : 0;
@@ -1558,17 +1597,17 @@ static int pack_walk(struct pack_ctx *p)
 			break;
 		if (r < ARCHIVE_WARN) {
 			set_err(p->err, p->errlen, "failed to read %s: %s", p->root,
-				archive_error_string(p->disk));
+				archive_msg(p->disk));
 			return -EIO;
 		}
 		if (r == ARCHIVE_WARN)
-			log_warn("image: %s: %s", p->root, archive_error_string(p->disk));
+			log_warn("image: %s: %s", p->root, archive_msg(p->disk));
 		archive_read_disk_descend(p->disk);
 		rc = pack_entry(p, e);
 	}
 	if (!rc && archive_write_close(p->out) < ARCHIVE_OK) {
 		set_err(p->err, p->errlen, "failed to finish the archive: %s",
-			archive_error_string(p->out));
+			archive_msg(p->out));
 		rc = -EIO;
 	}
 	return rc;
@@ -1590,12 +1629,12 @@ static int pack_open(struct pack_ctx *p, int out_fd)
 	archive_entry_linkresolver_set_strategy(p->links, archive_format(p->out));
 	if (archive_write_open_fd(p->out, out_fd) != ARCHIVE_OK) {
 		set_err(p->err, p->errlen, "failed to start the archive: %s",
-			archive_error_string(p->out));
+			archive_msg(p->out));
 		return -EIO;
 	}
 	if (archive_read_disk_open(p->disk, p->root) != ARCHIVE_OK) {
 		set_err(p->err, p->errlen, "failed to open %s: %s", p->root,
-			archive_error_string(p->disk));
+			archive_msg(p->disk));
 		return -ENOENT;
 	}
 	return 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -765,8 +766,110 @@ static void test_import_from_other_fs(void)
 	sandbox_close(&sb);
 }
 
+/* Raw ustar headers, for what libarchive's writer refuses to produce (hard links with data). */
+static void raw_header(FILE *f, char type, const char *name, const char *link, size_t size)
+{
+	char h[512] = { 0 };
+	unsigned sum = 0;
+
+	memcpy(h, name, strlen(name));
+	snprintf(h + 100, 8, "%07o", 0644);
+	snprintf(h + 108, 8, "%07o", 0);
+	snprintf(h + 116, 8, "%07o", 0);
+	snprintf(h + 124, 12, "%011zo", size);
+	snprintf(h + 136, 12, "%011o", 1700000000);
+	memset(h + 148, ' ', 8);
+	h[156] = type;
+	if (link)
+		memcpy(h + 157, link, strlen(link));
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	for (size_t i = 0; i < sizeof(h); i++)
+		sum += (unsigned char)h[i];
+	snprintf(h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+	CHECK_EQ(fwrite(h, 1, sizeof(h), f), sizeof(h));
+}
+
+static void raw_data(FILE *f, const char *data, size_t len)
+{
+	static const char zeros[512];
+
+	CHECK_EQ(fwrite(data, 1, len, f), len);
+	if (len % 512)
+		CHECK_EQ(fwrite(zeros, 1, 512 - len % 512, f), 512 - len % 512);
+}
+
+/* A pax hard link carrying data, linked to a symlink that leaves the root: the data must not
+ * be written through the symlink. */
+static void test_hardlink_with_data_to_symlink(void)
+{
+	char up[PATH_MAX], target[PATH_MAX], err[512], *text;
+	static const char zeros[1024];
+	struct image_info info;
+	struct sandbox sb;
+	FILE *f;
+
+	sandbox_open(&sb);
+	pathf(target, sizeof(target), "%s/target", sb.root);   /* extract-X/../../../target */
+	CHECK_EQ(file_write_durable(target, "orig", 4, 0644), 0);
+	upload_path(&sb, "raw", up, sizeof(up));
+	f = fopen(up, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	raw_header(f, '2', "l", "../../../target", 0);
+	raw_header(f, 'x', "PaxHeaders/h", NULL, 13);
+	raw_data(f, "13 comment=x\n", 13);
+	raw_header(f, '1', "h", "l", 6);
+	raw_data(f, "pwned\n", 6);
+	CHECK_EQ(fwrite(zeros, 1, sizeof(zeros), f), sizeof(zeros));
+	fclose(f);
+	image_import_file(&sb.store, "raw", up, &info, err, sizeof(err));
+	text = read_text(target);
+	CHECK_STR(text, "orig");
+	free(text);
+	sandbox_close(&sb);
+}
+
+/* trusted.* xattrs (overlayfs obeys trusted.overlay.*) are dropped, others are kept. */
+static void test_xattrs_filtered(void)
+{
+	char up[PATH_MAX], dest[PATH_MAX], p[PATH_MAX], err[256], val[16];
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	struct sandbox sb;
+
+	sandbox_open(&sb);
+	pathf(up, sizeof(up), "%s/x.tar", sb.root);
+	archive_write_set_format_pax(a);
+	CHECK_EQ(archive_write_open_filename(a, up), ARCHIVE_OK);
+	archive_entry_set_pathname(e, "d");
+	archive_entry_set_filetype(e, AE_IFDIR);
+	archive_entry_set_perm(e, 0755);
+	archive_entry_xattr_add_entry(e, "user.keep", "yes", 3);
+	archive_entry_xattr_add_entry(e, "trusted.overlay.opaque", "y", 1);
+	CHECK_EQ(archive_write_header(a, e), ARCHIVE_OK);
+	archive_write_close(a);
+	archive_write_free(a);
+	archive_entry_free(e);
+
+	pathf(dest, sizeof(dest), "%s/dest", sb.root);
+	CHECK_EQ(mkdir(dest, 0755), 0);
+	CHECK_EQ(image_extract(up, dest, 1 << 20, NULL, err, sizeof(err)), 0);
+	pathf(p, sizeof(p), "%s/d", dest);
+	if (lgetxattr(p, "user.keep", val, sizeof(val)) < 0 && errno == ENOTSUP) {
+		printf("# skip: no user xattrs on this file system\n");
+	} else {
+		CHECK_EQ(lgetxattr(p, "user.keep", val, sizeof(val)), 3);
+		CHECK_EQ(lgetxattr(p, "trusted.overlay.opaque", val, sizeof(val)), -1);
+	}
+	sandbox_close(&sb);
+}
+
 UNIT_MAIN(test_ref_parse, test_import_and_resolve, test_reimport_is_cheap,
 	  test_hostile_archives, test_symlink_replaced_not_followed, test_garbage_and_empty,
 	  test_size_limits, test_corrupt_refs_recovery, test_leftovers_swept,
 	  test_list_remove_gc, test_describe_error, test_pack_dir_roundtrip_busybox,
-	  test_extract_direct, test_pack_symlinked_root, test_import_from_other_fs)
+	  test_extract_direct, test_pack_symlinked_root, test_import_from_other_fs,
+	  test_hardlink_with_data_to_symlink, test_xattrs_filtered)
