@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/* spawn.h: starts the containers of one task as an isolated process tree under a task supervisor that outlives the daemon. */
+#ifndef BERTH_SPAWN_H
+#define BERTH_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/*
+ * Process tree of one task (host view):
+ *
+ *   berthd
+ *    └─ supervisor   ("berth-task", fork of berthd, no exec): own session, own uts/ipc(/net)
+ *        │            namespaces; copies logs, writes status files, forwards signals
+ *        ├─ init      pid 1 of the task's pid namespace ("berth-init"): reaps orphans; dies with
+ *        │            the supervisor (PDEATHSIG), which tears the whole pid namespace down
+ *        └─ container main processes (one per container), pids 2.. in the task's pid namespace,
+ *                     each in its own mount namespace on an overlay rootfs
+ *
+ * The supervisor is a child of the caller: the caller must reap it (waitpid, or pidfd_open +
+ * waitid(P_PIDFD)). If the caller dies, the supervisor is re-parented and keeps running; a
+ * restarted caller finds it with spawn_init_alive() and learns everything from the status files.
+ *
+ * Status files, all in spawn_task.run_dir, each made visible by rename() (watch IN_MOVED_TO):
+ *   "<container>.started"  {"pid":H,"starttime":S,"time":MS}        no fsync (cheap RUNNING)
+ *   "<container>.exit"     {"pid":H,"exitCode":N,"time":MS}           normal exit
+ *                          {"pid":H,"signal":N,"exitCode":128+N,"time":MS}  killed by a signal
+ *                          {"error":"CannotStartContainerError","message":M,"errno":E,"time":MS}
+ *                          (fsync'd file and directory)
+ *   "task.done"            written last, when every container is gone and the supervisor exits:
+ *                          {"exitCode":0,"time":MS}, or the error form above when the task
+ *                          could not be set up at all (then every container also gets that
+ *                          error in its ".exit").
+ * H is the host pid, S its start time (clock ticks since boot, /proc/<pid>/stat field 22),
+ * MS wall-clock milliseconds since the epoch. Names starting with '.' are temporary files and
+ * "etc.*" files are generated /etc/hosts, /etc/hostname and /etc/resolv.conf; ignore both.
+ * Container names are [A-Za-z0-9_-]{1,200} (no '.'), so they never collide with these.
+ *
+ * Logs: stdout and stderr of a container share one pipe and are copied raw to log_path,
+ * rotated like logrotate (log_path, log_path.1, ... log_path.<log_max_files-1>); no file
+ * grows past log_max_bytes.
+ *
+ * Security model (runc defaults): namespaces as above, capabilities bounded to runc's default set
+ * (non-root users get none effective, like Docker), no_new_privs, masked and read-only /proc and
+ * /sys paths, fresh /dev with null zero full random urandom tty created by mknod. Device access
+ * control (v1 devices cgroup or a v2 device program) and seccomp are not applied here.
+ */
+
+/* One resource limit. name is one of core cpu data fsize locks memlock msgqueue nice nofile
+ * nproc rss rtprio rttime sigpending stack; RLIM_INFINITY means unlimited; soft <= hard. */
+struct spawn_ulimit {
+	const char *name;
+	rlim_t soft;
+	rlim_t hard;
+};
+
+/* One container. Every pointer is caller-owned and only read during spawn_task_start(). */
+struct spawn_container {
+	const char *name;          /* [A-Za-z0-9_-]{1,200}, unique in the task */
+	const char *rootfs;        /* image rootfs, read-only lower layer; may be a ':' stack */
+	const char *upper_dir;     /* overlay upper dir (the task's writable layer), absolute */
+	const char *work_dir;      /* overlay work dir, same filesystem as upper_dir */
+	const char *merged_dir;    /* existing empty directory the overlay is mounted on */
+	char *const *argv;         /* command, argv[0] resolved via the container's PATH */
+	char *const *envp;         /* NULL-terminated "K=V" list; may be NULL. PATH, HOME and
+	                            * HOSTNAME are added when missing, as Docker does */
+	const char *cwd;           /* absolute, NULL for "/"; created when missing */
+	const char *user;          /* "uid", "uid:gid", "name", "name:group" (container's
+	                            * /etc/passwd and /etc/group), NULL for root */
+	bool readonly_rootfs;
+	const struct spawn_ulimit *ulimits;
+	size_t n_ulimits;
+	char *const *cgroup_procs; /* NULL-terminated cgroup.procs paths to join, may be NULL.
+	                            * Must be this container's own cgroups: their remaining
+	                            * processes are killed when the main process exits */
+	const char *log_path;      /* NULL discards the output */
+	int stop_timeout;          /* seconds from SIGTERM to SIGKILL; <= 0 means 30 */
+};
+
+struct spawn_task {
+	const char *task_id;       /* for process titles and messages */
+	const char *hostname;      /* NULL keeps the host's name (ECS host network mode) */
+	bool host_network;         /* share the host's network namespace */
+	const char *run_dir;       /* existing host directory for status files */
+	char *const *init_cgroup_procs; /* cgroup.procs paths for supervisor and init, may be NULL */
+	const struct spawn_container *containers;
+	size_t n_containers;       /* 1..64 */
+	size_t log_max_bytes;      /* 0 means 10 MiB */
+	int log_max_files;         /* files kept including the current one; 0 means 3 */
+};
+
+struct spawn_result {
+	pid_t init_pid;                    /* the supervisor's host pid */
+	unsigned long long init_starttime; /* its /proc start time, to detect pid reuse */
+};
+
+/* Validates t and forks the task supervisor, which sets up namespaces and starts every
+ * container in parallel; progress is reported through the status files. Returns 0 and fills
+ * res, or -EINVAL (bad t, logged naming the field), -ENOENT (run_dir missing) or another -errno
+ * from fork; on error no process was started. Failures after the fork (a missing command, a
+ * bad user, a failed mount) are reported in "<container>.exit". Nothing to free. */
+int spawn_task_start(const struct spawn_task *t, struct spawn_result *res);
+
+/* Sends SIGTERM to the supervisor if pid still is the process started at starttime: it
+ * forwards SIGTERM to every container and SIGKILLs each after its stop_timeout, even if the
+ * caller dies meanwhile. Returns 0, or -ESRCH when that process is gone. */
+int spawn_task_stop(pid_t pid, unsigned long long starttime);
+
+/* Like spawn_task_stop() with any signal (SIGKILL kills the whole task at once, but then no
+ * status files are written). Returns 0, -ESRCH or -EINVAL. */
+int spawn_task_signal(pid_t pid, unsigned long long starttime, int sig);
+
+/* True when pid is alive (not a zombie) and started at starttime. */
+bool spawn_init_alive(pid_t pid, unsigned long long starttime);
+
+/* Reads the start time of pid from /proc/<pid>/stat. Returns 0, or -ESRCH / -EBADMSG. */
+int spawn_proc_starttime(pid_t pid, unsigned long long *starttime);
+
+enum spawn_state {
+	SPAWN_STATE_PENDING, /* no status file yet */
+	SPAWN_STATE_RUNNING, /* ".started" only */
+	SPAWN_STATE_EXITED,  /* ".exit" (or "task.done") present */
+};
+
+struct spawn_status {
+	enum spawn_state state;
+	pid_t pid;                    /* host pid of the main process, 0 when unknown */
+	unsigned long long starttime; /* its start time */
+	long long started_ms;         /* wall clock at exec, 0 when unknown */
+	long long exited_ms;          /* wall clock at exit, 0 when unknown */
+	int exit_code;                /* -1 when there is none (start error) */
+	int signal;                   /* terminating signal, 0 if none */
+	int error_errno;              /* errno of a start error, 0 if none */
+	char error[64];               /* "CannotStartContainerError" or "" */
+	char message[512];            /* human-readable start error, or "" */
+};
+
+/* Reads the status of container (NULL: the task, from "task.done") in run_dir into *st.
+ * Returns 0 (state PENDING when nothing was written yet), -EBADMSG for a malformed file, or
+ * another -errno from reading. *st is overwritten in every case. */
+int spawn_read_status(const char *run_dir, const char *container, struct spawn_status *st);
+
+/* Merges one status file's JSON text (len bytes, need not be NUL-terminated) into *st; fields
+ * absent from the text are left alone. Returns 0 or -EBADMSG. */
+int spawn_parse_status(const char *json, size_t len, struct spawn_status *st);
+
+enum spawn_file {
+	SPAWN_FILE_OTHER,     /* temporary, generated or foreign file */
+	SPAWN_FILE_STARTED,   /* "<container>.started" */
+	SPAWN_FILE_EXIT,      /* "<container>.exit" */
+	SPAWN_FILE_TASK_DONE, /* "task.done" */
+};
+
+/* Classifies a file name seen in run_dir (e.g. from inotify); for container files copies the
+ * container name into name (size bytes, NUL-terminated; may be NULL). */
+enum spawn_file spawn_classify_file(const char *filename, char *name, size_t size);
+
+/* Maps a ulimit name ("nofile") to its RLIMIT_* constant, or -EINVAL. */
+int spawn_ulimit_resource(const char *name);
+
+#endif

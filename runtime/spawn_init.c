@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: MIT */
+/* spawn_init.c: the task supervisor (forked from the daemon) and the pid-1 reaper of the task's pid namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "common/log.h"
+#include "runtime/spawn_internal.h"
+
+#define RUN_FD 3
+#define DEFAULT_LOG_BYTES (10u * 1024 * 1024)
+#define DEFAULT_LOG_FILES 3
+#define DEFAULT_STOP_TIMEOUT 30
+#define DRAIN_MS 2000
+
+/* One container as the supervisor sees it. */
+struct sup_ctr {
+	const struct spawn_container *c;
+	pid_t pid;          /* host pid of the main process, 0 when not running */
+	int err_fd;         /* read end of the close-on-exec pipe, -1 once closed */
+	int out_fd;         /* read end of the stdout/stderr pipe, -1 at EOF */
+	int log_fd;         /* log file, -1 when not open */
+	size_t log_size;
+	bool failed;        /* the child reported a start error in ce */
+	bool done;          /* ".exit" written */
+	long long kill_at;  /* monotonic ms of the SIGKILL after a stop, 0 if none */
+	struct spawn_child_error ce;
+};
+
+struct sup {
+	const struct spawn_task *t;
+	int sig_fd;
+	int alive_fd;       /* write end the init watches to learn that we died */
+	pid_t init_pid;     /* host pid of the namespace's pid 1, 0 when gone */
+	struct sup_ctr *ctr;
+	size_t log_max;
+	int log_files;
+	bool stopping;
+	struct spawn_child_ctx x; /* template for container children */
+};
+
+int spawn_cgroup_join(char *const *procs, const char **failed)
+{
+	for (size_t i = 0; procs && procs[i]; i++) {
+		int fd = open(procs[i], O_WRONLY | O_CLOEXEC);
+		int rc = 0;
+
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0) {
+			*failed = procs[i];
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* SIGKILLs every process left in the container's cgroups (host pids: we are in the host pid
+ * namespace), so that a container ends with its main process as it does under Docker. */
+static void kill_cgroups(char *const *procs)
+{
+	for (size_t i = 0; procs && procs[i]; i++) {
+		FILE *f = fopen(procs[i], "re");
+		int pid;
+
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &pid) == 1)
+			if (pid > 0)
+				kill(pid, SIGKILL);
+		fclose(f);
+	}
+}
+
+/* setproctitle(): overwrites our copy of the daemon's argv area, which ps and (for pid 1) the
+ * container would show otherwise, then shrinks it to the title when allowed. */
+static void set_title(const char *title, const char *comm)
+{
+	unsigned long long start, end;
+	size_t n;
+
+	prctl(PR_SET_NAME, (unsigned long)comm, 0, 0, 0);
+	if (spawn_proc_stat(0, 48, NULL, &start) < 0 || spawn_proc_stat(0, 49, NULL, &end) < 0 ||
+	    end <= start)
+		return;
+	n = strnlen(title, end - start - 1);
+	memset((void *)(uintptr_t)start, 0, end - start);
+	memcpy((void *)(uintptr_t)start, title, n);
+	prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(start + n + 1), 0, 0);
+}
+
+/* pid 1 of the task's pid namespace: reaps orphans until the supervisor dies. */
+static void __attribute__((noreturn)) run_init(int alive_rd)
+{
+	static const char title[] = "berth-init";
+	struct pollfd p = { .fd = alive_rd, .events = POLLIN };
+	sigset_t all, chld;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (poll(&p, 1, 0) > 0) /* the supervisor died before PDEATHSIG was armed */
+		_exit(0);
+	close_range(0, ~0U, 0);
+	/* Not dumpable: container processes must not reach our host root via /proc/1/root. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	set_title(title, title);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		sigwaitinfo(&chld, NULL);
+	}
+}
+
+static int fork_init(struct sup *s)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		run_init(p[0]);
+	}
+	close(p[0]);
+	if (pid < 0) {
+		close(p[1]);
+		return -errno;
+	}
+	s->init_pid = pid;
+	s->alive_fd = p[1];
+	return 0;
+}
+
+/* Leaves fd 0 and 1 on /dev/null, keeps 2 (our log), run dir on RUN_FD, and nothing else. */
+static int setup_fds(int run_fd)
+{
+	int null_fd;
+
+	if (run_fd != RUN_FD && dup2(run_fd, RUN_FD) < 0)
+		return -errno;
+	close_range(RUN_FD + 1, ~0U, 0);
+	null_fd = open("/dev/null", O_RDWR);
+	if (null_fd < 0)
+		return -errno;
+	dup2(null_fd, 0);
+	dup2(null_fd, 1);
+	if (fcntl(2, F_GETFD) < 0)
+		dup2(null_fd, 2);
+	if (null_fd > 2)
+		close(null_fd);
+	return 0;
+}
+
+static int setup_signals(struct sup *s)
+{
+	sigset_t set;
+
+	spawn_reset_signals();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return s->sig_fd < 0 ? -errno : 0;
+}
+
+/* Brings the loopback interface of a fresh network namespace up. */
+static int loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		rc = -errno;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (rc == 0 && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Copies a small host file (e.g. /etc/hosts) into the run dir as name; absent is fine. */
+static int copy_host_file(const char *path, const char *name, bool *have)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	*have = true;
+	return spawn_put_file(RUN_FD, name, buf, (size_t)n, false);
+}
+
+/* The /etc files bind-mounted into each container: Docker's behaviour, so that the hostname
+ * resolves and host-network tasks get the host's resolver. */
+static int write_etc_files(struct sup *s)
+{
+	const struct spawn_task *t = s->t;
+	char buf[512];
+	int n, rc;
+
+	if (t->hostname) {
+		n = snprintf(buf, sizeof(buf), "%s\n", t->hostname);
+		rc = spawn_put_file(RUN_FD, SPAWN_ETC_HOSTNAME, buf, (size_t)n, false);
+		if (rc < 0)
+			return rc;
+		s->x.have_hostname = true;
+	}
+	if (t->host_network) {
+		rc = copy_host_file("/etc/hosts", SPAWN_ETC_HOSTS, &s->x.have_hosts);
+		return rc < 0 ? rc
+			      : copy_host_file("/etc/resolv.conf", SPAWN_ETC_RESOLV,
+					       &s->x.have_resolv);
+	}
+	n = snprintf(buf, sizeof(buf),
+		     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+		     "%s%s%s",
+		     t->hostname ? "127.0.1.1\t" : "", t->hostname ? t->hostname : "",
+		     t->hostname ? "\n" : "");
+	s->x.have_hosts = true;
+	return spawn_put_file(RUN_FD, SPAWN_ETC_HOSTS, buf, (size_t)n, false);
+}
+
+/* Creates the namespaces every container of the task shares, and their pid 1. */
+static int setup_namespaces(struct sup *s, const char **what)
+{
+	const struct spawn_task *t = s->t;
+	struct statfs sfs;
+	int rc;
+
+	*what = "create namespaces";
+	if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+		    (t->host_network ? 0 : CLONE_NEWNET)) < 0)
+		return -errno;
+	*what = "set hostname";
+	if (t->hostname && sethostname(t->hostname, strlen(t->hostname)) < 0)
+		return -errno;
+	*what = "bring up loopback";
+	if (!t->host_network && (rc = loopback_up()) < 0)
+		return rc;
+	*what = "write /etc files";
+	if ((rc = write_etc_files(s)) < 0)
+		return rc;
+	s->x.cgroup2_root = statfs("/sys/fs/cgroup", &sfs) == 0 &&
+			    sfs.f_type == CGROUP2_SUPER_MAGIC;
+	*what = "start init";
+	return fork_init(s);
+}
+
+static int setup_process(struct sup *s, int run_fd, const char **what)
+{
+	const char *failed = NULL;
+	char *title = NULL;
+	int rc;
+
+	setsid();
+	*what = "set up file descriptors";
+	if ((rc = setup_fds(run_fd)) < 0)
+		return rc;
+	if (chdir("/") < 0)
+		return -errno;
+	umask(022);
+	*what = "set up signals";
+	if ((rc = setup_signals(s)) < 0)
+		return rc;
+	if (asprintf(&title, "berth-task %s", s->t->task_id ? s->t->task_id : "") > 0)
+		set_title(title, "berth-task");
+	free(title);
+	*what = "join init cgroup";
+	rc = spawn_cgroup_join(s->t->init_cgroup_procs, &failed);
+	if (rc < 0)
+		log_error("spawn: failed to join cgroup %s: %s", failed, strerror(-rc));
+	return rc;
+}
+
+static void put_status(const char *name, const char *suffix, char *json, bool durable)
+{
+	char file[300];
+	int rc = -ENOMEM;
+
+	snprintf(file, sizeof(file), "%s%s", name, suffix);
+	if (json)
+		rc = spawn_put_file(RUN_FD, file, json, strlen(json), durable);
+	if (rc < 0)
+		log_error("spawn: failed to write status %s: %s", file, strerror(-rc));
+	free(json);
+}
+
+/* Reports a task that could not be set up: every container and the task get the error. */
+static void __attribute__((noreturn)) fail_task(struct sup *s, int err, const char *what)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "failed to %s: %s", what, strerror(-err));
+	log_error("spawn: task %s: %s", s->t->task_id ? s->t->task_id : "?", msg);
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		put_status(s->t->containers[i].name, ".exit",
+			   spawn_json_error(-err, msg, spawn_now_ms()), true);
+	put_status("task", ".done", spawn_json_error(-err, msg, spawn_now_ms()), true);
+	_exit(1);
+}
+
+static void copy_out(struct sup *s, struct sup_ctr *r, const char *buf, size_t n)
+{
+	int rc;
+
+	if (!r->c->log_path)
+		return;
+	rc = spawn_log_write(r->c->log_path, s->log_max, s->log_files, &r->log_fd,
+			     &r->log_size, buf, n);
+	if (rc < 0)
+		log_warn("spawn: failed to write log %s: %s", r->c->log_path, strerror(-rc));
+}
+
+/* Copies what the pipe holds now; closes it at EOF. */
+static void drain_out(struct sup *s, struct sup_ctr *r)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while (r->out_fd >= 0) {
+		n = read(r->out_fd, buf, sizeof(buf));
+		if (n > 0) {
+			copy_out(s, r, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EINTR))
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		close(r->out_fd);
+		r->out_fd = -1;
+	}
+}
+
+/* The close-on-exec pipe: EOF means the exec happened, data is a start error. */
+static void read_err(struct sup_ctr *r)
+{
+	ssize_t n;
+	char *json;
+	unsigned long long st = 0;
+
+	do
+		n = read(r->err_fd, &r->ce, sizeof(r->ce));
+	while (n < 0 && errno == EINTR);
+	close(r->err_fd);
+	r->err_fd = -1;
+	if (n > 0) {
+		r->failed = true;
+		r->ce.msg[sizeof(r->ce.msg) - 1] = '\0';
+		return;
+	}
+	spawn_proc_starttime(r->pid, &st); /* not yet reaped: readable even after an exit */
+	json = spawn_json_started(r->pid, st, spawn_now_ms());
+	put_status(r->c->name, ".started", json, false);
+}
+
+static void ctr_exited(struct sup *s, struct sup_ctr *r, int wstatus)
+{
+	char *json;
+
+	if (r->err_fd >= 0)
+		read_err(r);
+	drain_out(s, r);
+	kill_cgroups(r->c->cgroup_procs);
+	if (r->failed)
+		json = spawn_json_error(r->ce.err, r->ce.msg, spawn_now_ms());
+	else
+		json = spawn_json_exit(r->pid, wstatus, spawn_now_ms());
+	put_status(r->c->name, ".exit", json, true);
+	r->pid = 0;
+	r->done = true;
+	r->kill_at = 0;
+}
+
+static void reap(struct sup *s)
+{
+	int ws;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+		if (pid == s->init_pid) {
+			s->init_pid = 0;
+			continue;
+		}
+		for (size_t i = 0; i < s->t->n_containers; i++)
+			if (s->ctr[i].pid == pid)
+				ctr_exited(s, &s->ctr[i], ws);
+	}
+}
+
+static void send_all(struct sup *s, int sig)
+{
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		if (s->ctr[i].pid > 0)
+			kill(s->ctr[i].pid, sig);
+}
+
+/* SIGTERM now and SIGKILL after each container's stop timeout; idempotent. */
+static void stop_all(struct sup *s)
+{
+	long long now = spawn_mono_ms();
+
+	send_all(s, SIGTERM);
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	for (size_t i = 0; i < s->t->n_containers; i++) {
+		struct sup_ctr *r = &s->ctr[i];
+		int secs = r->c->stop_timeout > 0 ? r->c->stop_timeout : DEFAULT_STOP_TIMEOUT;
+
+		if (r->pid > 0)
+			r->kill_at = now + secs * 1000LL;
+	}
+}
+
+static void handle_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap(s);
+		else if (si.ssi_signo == SIGTERM)
+			stop_all(s);
+		else
+			send_all(s, (int)si.ssi_signo);
+	}
+	reap(s); /* SIGCHLDs coalesce; cheap to check */
+}
+
+static void handle_deadlines(struct sup *s)
+{
+	long long now = spawn_mono_ms();
+
+	for (size_t i = 0; i < s->t->n_containers; i++) {
+		struct sup_ctr *r = &s->ctr[i];
+
+		if (r->pid > 0 && r->kill_at && now >= r->kill_at) {
+			kill(r->pid, SIGKILL);
+			kill_cgroups(r->c->cgroup_procs);
+			r->kill_at = 0;
+		}
+	}
+}
+
+static int next_timeout(struct sup *s)
+{
+	long long now = spawn_mono_ms(), best = -1;
+
+	for (size_t i = 0; i < s->t->n_containers; i++) {
+		long long at = s->ctr[i].kill_at;
+
+		if (s->ctr[i].pid > 0 && at && (best < 0 || at - now < best))
+			best = at > now ? at - now : 0;
+	}
+	return best < 0 ? -1 : (int)(best > 60000 ? 60000 : best);
+}
+
+static size_t live_count(struct sup *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		n += s->ctr[i].pid > 0;
+	return n;
+}
+
+/* pfd[0] is the signalfd; container i has pfd[1 + 2i] (err pipe) and pfd[2 + 2i] (output). */
+static void fill_poll(struct sup *s, struct pollfd *pfd)
+{
+	pfd[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
+	for (size_t i = 0; i < s->t->n_containers; i++) {
+		pfd[1 + 2 * i] = (struct pollfd){ .fd = s->ctr[i].err_fd, .events = POLLIN };
+		pfd[2 + 2 * i] = (struct pollfd){ .fd = s->ctr[i].out_fd, .events = POLLIN };
+	}
+}
+
+static void handle_fds(struct sup *s, const struct pollfd *pfd)
+{
+	for (size_t i = 0; i < s->t->n_containers; i++) {
+		struct sup_ctr *r = &s->ctr[i];
+
+		if (r->err_fd >= 0 && pfd[1 + 2 * i].revents)
+			read_err(r);
+		if (r->out_fd >= 0 && pfd[2 + 2 * i].revents)
+			drain_out(s, r);
+	}
+}
+
+static void run_loop(struct sup *s, struct pollfd *pfd)
+{
+	size_t n = 1 + 2 * s->t->n_containers;
+
+	while (live_count(s) > 0) {
+		fill_poll(s, pfd);
+		if (poll(pfd, n, next_timeout(s)) < 0 && errno != EINTR) {
+			log_error("spawn: failed to poll: %s", strerror(errno));
+			sleep(1);
+			continue;
+		}
+		handle_fds(s, pfd); /* before reaping, so ".started" precedes ".exit" */
+		handle_signals(s);
+		handle_deadlines(s);
+	}
+}
+
+/* All main processes are gone: end the pid namespace, copy the last output, report. */
+static void __attribute__((noreturn)) finish(struct sup *s, struct pollfd *pfd)
+{
+	size_t n = 1 + 2 * s->t->n_containers;
+	long long end = spawn_mono_ms() + DRAIN_MS;
+
+	if (s->init_pid > 0) {
+		kill(s->init_pid, SIGKILL);
+		waitpid(s->init_pid, NULL, 0);
+	}
+	for (;;) {
+		bool open = false;
+
+		for (size_t i = 0; i < s->t->n_containers; i++) {
+			drain_out(s, &s->ctr[i]);
+			open |= s->ctr[i].out_fd >= 0;
+		}
+		if (!open || spawn_mono_ms() >= end)
+			break;
+		fill_poll(s, pfd);
+		poll(pfd, n, 100);
+	}
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		if (s->ctr[i].log_fd >= 0)
+			close(s->ctr[i].log_fd);
+	put_status("task", ".done", spawn_json_exit(0, 0, spawn_now_ms()), true);
+	_exit(0);
+}
+
+static void start_container(struct sup *s, struct sup_ctr *r)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct spawn_child_ctx x = s->x;
+	int rc = 0;
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	x.c = r->c;
+	x.out_fd = out[1];
+	x.err_fd = err[1];
+	pid = fork();
+	if (pid == 0)
+		spawn_child_exec(&x);
+	rc = pid < 0 ? -errno : 0;
+	close(out[1]);
+	close(err[1]);
+	if (rc < 0)
+		goto fail;
+	fcntl(out[0], F_SETFL, O_NONBLOCK); /* only our end: the container's stays blocking */
+	r->pid = pid;
+	r->out_fd = out[0];
+	r->err_fd = err[0];
+	return;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	r->failed = true;
+	r->ce.err = -rc;
+	snprintf(r->ce.msg, sizeof(r->ce.msg), "failed to start process: %s", strerror(-rc));
+	ctr_exited(s, r, 0);
+}
+
+void spawn_supervise(const struct spawn_task *t, int run_fd)
+{
+	struct sup s = { .t = t, .sig_fd = -1, .alive_fd = -1 };
+	struct pollfd *pfd;
+	const char *what = "allocate memory";
+	int rc;
+
+	s.log_max = t->log_max_bytes ? t->log_max_bytes : DEFAULT_LOG_BYTES;
+	s.log_files = t->log_max_files ? t->log_max_files : DEFAULT_LOG_FILES;
+	s.x = (struct spawn_child_ctx){ .t = t, .run_fd = RUN_FD };
+	rc = setup_process(&s, run_fd, &what);
+	if (rc == 0)
+		rc = setup_namespaces(&s, &what);
+	s.ctr = calloc(t->n_containers, sizeof(*s.ctr));
+	pfd = calloc(1 + 2 * t->n_containers, sizeof(*pfd));
+	if (rc == 0 && (!s.ctr || !pfd))
+		rc = -ENOMEM;
+	if (rc < 0)
+		fail_task(&s, rc, what);
+	for (size_t i = 0; i < t->n_containers; i++) {
+		s.ctr[i] = (struct sup_ctr){ .c = &t->containers[i], .err_fd = -1,
+					     .out_fd = -1, .log_fd = -1 };
+		start_container(&s, &s.ctr[i]);
+	}
+	run_loop(&s, pfd);
+	finish(&s, pfd);
+}

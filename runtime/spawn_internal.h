@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* spawn_internal.h: what the spawn*.c files share; not part of the spawn module's interface. */
+#ifndef BERTH_SPAWN_INTERNAL_H
+#define BERTH_SPAWN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "runtime/spawn.h"
+
+#define SPAWN_TASK_DONE "task.done"
+#define SPAWN_ETC_HOSTS "etc.hosts"
+#define SPAWN_ETC_HOSTNAME "etc.hostname"
+#define SPAWN_ETC_RESOLV "etc.resolv.conf"
+#define SPAWN_START_ERROR "CannotStartContainerError"
+
+/* What a container child sends on its close-on-exec pipe when it cannot exec. */
+struct spawn_child_error {
+	int err;
+	char msg[400];
+};
+
+/* What a container child needs from the supervisor (fds are the supervisor's). */
+struct spawn_child_ctx {
+	const struct spawn_task *t;
+	const struct spawn_container *c;
+	int run_fd;        /* t->run_dir */
+	int out_fd;        /* write end of the stdout/stderr pipe */
+	int err_fd;        /* write end of the close-on-exec status pipe */
+	bool cgroup2_root; /* host /sys/fs/cgroup is cgroup2: mount it in the container */
+	bool have_hosts, have_hostname, have_resolv; /* etc.* files exist in run_dir */
+};
+
+/* Writes "0" (the writer itself) to each cgroup.procs path of the NULL-terminated list procs
+ * (may be NULL). Returns 0, or -errno and sets *failed to the path that failed. */
+int spawn_cgroup_join(char *const *procs, const char **failed);
+
+/* Reads numeric field (4 or more, as numbered in proc(5)) of /proc/<pid>/stat (pid 0: self),
+ * and the state letter when state is not NULL. Returns 0, -ESRCH or -EBADMSG. */
+int spawn_proc_stat(pid_t pid, int field, char *state, unsigned long long *val);
+
+/* Sets every signal's disposition to SIG_DFL (the mask is left alone). */
+void spawn_reset_signals(void);
+
+/* Reports a container start error (err is a positive errno, 0 for none; appended to the
+ * message as ": <strerror>") on x->err_fd and exits the child. */
+void spawn_child_fail(const struct spawn_child_ctx *x, int err, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+
+/* The last steps in a container child, after its root is in place: ulimits, user, working
+ * directory, stdio, capabilities, exec. Never returns. */
+void spawn_child_finish(const struct spawn_child_ctx *x) __attribute__((noreturn));
+
+/* Runs in the forked supervisor; never returns. run_fd is an open fd of t->run_dir. */
+void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
+
+/* Runs in a forked container child: sets it up and execs; never returns. */
+void spawn_child_exec(const struct spawn_child_ctx *x) __attribute__((noreturn));
+
+/* Writes name in dirfd atomically (temp file + rename); durable adds fsync of the file and
+ * the directory. Returns 0 or -errno. */
+int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bool durable);
+
+/* Status JSON texts, malloc'd (caller frees), NULL on allocation failure. */
+char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms);
+char *spawn_json_exit(pid_t pid, int wstatus, long long ms); /* pid 0: no "pid" */
+char *spawn_json_error(int err, const char *msg, long long ms);
+
+/* Wall clock in milliseconds since the epoch, and CLOCK_MONOTONIC in milliseconds. */
+long long spawn_now_ms(void);
+long long spawn_mono_ms(void);
+
+/* Copies a log chunk to the log file with rotation (see spawn.h). *fd and *size track the
+ * open file (-1 when not open). Returns 0 or -errno (the chunk is then dropped). */
+int spawn_log_write(const char *path, size_t max_bytes, int max_files, int *fd, size_t *size,
+		    const char *data, size_t len);
+
+/* Opens (appending) the log file at path; -1 and a warning on failure. */
+int spawn_log_open(const char *path, size_t *size);
+
+#endif

@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: MIT */
+/* test_spawn.c: runs real tasks (busybox rootfs, namespaces, overlay) through the spawn module, as root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "runtime/spawn.h"
+#include "tests/unit/unit.h"
+
+#define MAX_CTR 4
+#define WAIT_MS 15000
+
+static const char *const applets[] = {
+	"sh", "cat", "ls", "id", "hostname", "sleep", "grep", "head", "tail", "ps", "echo",
+	"touch", "wc", "pwd", "readlink", "tr", "true", "false", "cut", "seq", "printf", "env",
+	"kill", "mkdir", "stat",
+};
+
+/* One test's temporary tree: a busybox rootfs, a run dir, and per-container dirs. */
+struct fx {
+	char base[64];
+	char rootfs[128], run[128];
+	char upper[MAX_CTR][128], work[MAX_CTR][128], merged[MAX_CTR][128], log[MAX_CTR][128];
+	struct spawn_container c[MAX_CTR];
+	struct spawn_task t;
+};
+
+static long long mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	ssize_t n;
+
+	CHECK(in >= 0 && out >= 0);
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		CHECK_EQ(write(out, buf, (size_t)n), n);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+}
+
+static void build_rootfs(const char *dir, bool bare)
+{
+	static const char *const dirs[] = { "proc", "dev", "sys", "root", "home", "home/app" };
+	char p[256];
+
+	mkdir(dir, 0755);
+	snprintf(p, sizeof(p), "%s/bin", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/etc", dir);
+	mkdir(p, 0755);
+	for (size_t i = 0; !bare && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, dirs[i]);
+		mkdir(p, 0755);
+	}
+	snprintf(p, sizeof(p), "%s/tmp", dir);
+	mkdir(p, 01777);
+	chmod(p, 01777);
+	snprintf(p, sizeof(p), "%s/bin/busybox", dir);
+	copy_file("/bin/busybox", p, 0755);
+	for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++) {
+		snprintf(p, sizeof(p), "%s/bin/%s", dir, applets[i]);
+		CHECK_EQ(symlink("busybox", p), 0);
+	}
+	snprintf(p, sizeof(p), "%s/etc/passwd", dir);
+	put(p, "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n");
+	snprintf(p, sizeof(p), "%s/etc/group", dir);
+	put(p, "root:x:0:\napp:x:1000:\nextra:x:2000:app\nother:x:3000:root\n");
+	snprintf(p, sizeof(p), "%s/etc/hosts", dir);
+	put(p, "# image hosts\n");
+}
+
+static char *const *sh(const char *script)
+{
+	/* Leaked per call is not acceptable under LeakSanitizer: keep a small static ring. */
+	static char *ring[16][4];
+	static int next;
+	char **argv = ring[next++ % 16];
+
+	argv[0] = "sh";
+	argv[1] = "-c";
+	argv[2] = (char *)script;
+	argv[3] = NULL;
+	return argv;
+}
+
+static void fx_ctr(struct fx *f, int i, const char *name, char *const *argv)
+{
+	struct spawn_container *c = &f->c[i];
+	char base[64];
+
+	snprintf(base, sizeof(base), "%s", f->base);
+	snprintf(f->upper[i], sizeof(f->upper[i]), "%s/%s-upper", base, name);
+	snprintf(f->work[i], sizeof(f->work[i]), "%s/%s-work", base, name);
+	snprintf(f->merged[i], sizeof(f->merged[i]), "%s/%s-merged", base, name);
+	snprintf(f->log[i], sizeof(f->log[i]), "%s/%s.log", base, name);
+	mkdir(f->upper[i], 0755);
+	mkdir(f->work[i], 0755);
+	mkdir(f->merged[i], 0755);
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->rootfs = f->rootfs;
+	c->upper_dir = f->upper[i];
+	c->work_dir = f->work[i];
+	c->merged_dir = f->merged[i];
+	c->argv = argv;
+	c->log_path = f->log[i];
+	c->stop_timeout = 5;
+	if ((size_t)i + 1 > f->t.n_containers)
+		f->t.n_containers = (size_t)i + 1;
+}
+
+/* bare: the rootfs lacks /proc, /dev and /sys, which the launcher must then create. */
+static void fx_init(struct fx *f, bool bare)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->base, sizeof(f->base), "/tmp/berth-spawntest-XXXXXX");
+	CHECK(mkdtemp(f->base) != NULL);
+	snprintf(f->rootfs, sizeof(f->rootfs), "%s/rootfs", f->base);
+	snprintf(f->run, sizeof(f->run), "%s/run", f->base);
+	build_rootfs(f->rootfs, bare);
+	mkdir(f->run, 0755);
+	f->t.task_id = "t-0001";
+	f->t.hostname = "taskhost";
+	f->t.run_dir = f->run;
+	f->t.containers = f->c;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static void fx_fini(struct fx *f)
+{
+	nftw(f->base, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* Waits until run_dir/name exists; false after timeout_ms. */
+static bool wait_file(const char *dir, const char *name, int timeout_ms)
+{
+	char path[PATH_MAX], ev[4096];
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	long long end = mono_us() + timeout_ms * 1000LL;
+	bool ok = false;
+
+	inotify_add_watch(fd, dir, IN_MOVED_TO | IN_CREATE);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	for (;;) {
+		long long left = end - mono_us();
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (access(path, F_OK) == 0) {
+			ok = true;
+			break;
+		}
+		if (left <= 0)
+			break;
+		poll(&p, 1, (int)(left / 1000) + 1);
+		while (read(fd, ev, sizeof(ev)) > 0)
+			;
+	}
+	close(fd);
+	return ok;
+}
+
+/* Waits for task.done and reaps the supervisor. */
+static bool finish(struct fx *f, const struct spawn_result *r)
+{
+	bool ok = wait_file(f->run, "task.done", WAIT_MS);
+	int ws = 0;
+
+	CHECK(ok);
+	if (!ok)
+		kill(r->init_pid, SIGKILL);
+	CHECK_EQ(waitpid(r->init_pid, &ws, 0), r->init_pid);
+	CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	return ok;
+}
+
+static bool run(struct fx *f)
+{
+	struct spawn_result r;
+	int rc = spawn_task_start(&f->t, &r);
+
+	CHECK_EQ(rc, 0);
+	return rc == 0 && finish(f, &r);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[4][65536];
+	static int next;
+	char *b = buf[next++ % 4];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(buf[0]) - 1) : -1;
+
+	b[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	return b;
+}
+
+static struct spawn_status status(struct fx *f, const char *name)
+{
+	struct spawn_status st;
+
+	CHECK_EQ(spawn_read_status(f->run, name, &st), 0);
+	return st;
+}
+
+static void test_validation(void)
+{
+	struct fx f;
+	struct spawn_result r;
+	struct spawn_ulimit bad = { "nofiles", 1, 1 };
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "a", sh("true"));
+	f.c[0].name = "bad.name";
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL);
+	f.c[0].name = "a";
+	f.c[0].upper_dir = "/tmp/x,lowerdir=/";
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL);
+	f.c[0].upper_dir = f.upper[0];
+	f.c[0].ulimits = &bad;
+	f.c[0].n_ulimits = 1;
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL);
+	f.c[0].n_ulimits = 0;
+	fx_ctr(&f, 1, "a", sh("true"));
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL); /* duplicate name */
+	f.t.n_containers = 1;
+	f.t.run_dir = "/nonexistent/run";
+	CHECK_EQ(spawn_task_start(&f.t, &r), -ENOENT);
+	CHECK_EQ(spawn_ulimit_resource("nofile"), RLIMIT_NOFILE);
+	CHECK_EQ(spawn_ulimit_resource("bogus"), -EINVAL);
+	fx_fini(&f);
+}
+
+static void test_status_files(void)
+{
+	struct spawn_status st = { 0 };
+	char name[64];
+	const char *exit_sig = "{\"pid\":7,\"signal\":9,\"exitCode\":137,\"time\":5}";
+	const char *err = "{\"error\":\"CannotStartContainerError\",\"message\":\"m\",\"errno\":2}";
+
+	CHECK_EQ(spawn_parse_status(exit_sig, strlen(exit_sig), &st), 0);
+	CHECK_EQ(st.pid, 7);
+	CHECK_EQ(st.signal, 9);
+	CHECK_EQ(st.exit_code, 137);
+	CHECK_EQ(st.exited_ms, 5);
+	CHECK_EQ(spawn_parse_status(err, strlen(err), &st), 0);
+	CHECK_STR(st.error, "CannotStartContainerError");
+	CHECK_EQ(st.error_errno, 2);
+	CHECK_EQ(spawn_parse_status("{", 1, &st), -EBADMSG);
+	CHECK_EQ(spawn_parse_status("[1]", 3, &st), -EBADMSG);
+	CHECK_EQ(spawn_classify_file("web.started", name, sizeof(name)), SPAWN_FILE_STARTED);
+	CHECK_STR(name, "web");
+	CHECK_EQ(spawn_classify_file("task.exit", name, sizeof(name)), SPAWN_FILE_EXIT);
+	CHECK_STR(name, "task");
+	CHECK_EQ(spawn_classify_file("task.done", NULL, 0), SPAWN_FILE_TASK_DONE);
+	CHECK_EQ(spawn_classify_file(".web.exit.tmp", NULL, 0), SPAWN_FILE_OTHER);
+	CHECK_EQ(spawn_classify_file("etc.hosts", NULL, 0), SPAWN_FILE_OTHER);
+	CHECK_EQ(spawn_classify_file("a.b.exit", NULL, 0), SPAWN_FILE_OTHER);
+	CHECK(!spawn_init_alive(getpid(), 1));
+	CHECK_EQ(spawn_task_stop(getpid(), 1), -ESRCH);
+	CHECK_EQ(spawn_read_status("/nonexistent", "x", &st), -ENOENT);
+}
+
+static const char isolation_script[] =
+	"echo \"pid=$$\"\n"
+	"echo \"init=$(cat /proc/1/cmdline | tr -d '\\000')\"\n"
+	"echo \"host=$(hostname)\"\n"
+	"grep NoNewPrivs /proc/self/status\n"
+	"grep CapEff /proc/self/status\n"
+	"grep CapBnd /proc/self/status\n"
+	"echo \"fds=$(ls /proc/self/fd | tr '\\n' ' ')\"\n"
+	"for p in /proc/kcore /proc/keys /proc/timer_list; do\n"
+	"  [ -e $p ] && echo \"$p=$(wc -c < $p)\"\n"
+	"done\n"
+	"echo \"firmware=$(ls /sys/firmware | wc -l)\"\n"
+	"(echo x > /proc/sys/kernel/domainname) 2>/dev/null && echo sys=rw || echo sys=ro\n"
+	"echo \"net=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')\"\n"
+	"touch /x && echo root=rw || echo root=ro\n"
+	"echo \"hosts=$(grep -c taskhost /etc/hosts)\"\n"
+	"echo \"etchostname=$(cat /etc/hostname)\"\n"
+	"echo \"cwd=$(pwd)\"\n"
+	"echo \"FOO=$FOO HOME=$HOME HOSTNAME=$HOSTNAME\"\n"
+	"echo \"nofile=$(ulimit -n)/$(ulimit -Hn)\"\n"
+	"echo \"id=$(id -u):$(id -g)\"\n"
+	"echo \"dev=$(ls /dev | tr '\\n' ' ')\"\n"
+	"echo \"stdin=$(wc -c)\"\n"
+	"echo to-stderr >&2\n";
+
+static void test_isolation(void)
+{
+	static char *const env[] = { "FOO=bar", NULL };
+	struct spawn_ulimit nofile = { "nofile", 100, 200 };
+	struct stat sb;
+	char path[256];
+	const char *log;
+	struct fx f;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "main", sh(isolation_script));
+	f.c[0].envp = env;
+	f.c[0].cwd = "/work/dir";
+	f.c[0].ulimits = &nofile;
+	f.c[0].n_ulimits = 1;
+	if (!run(&f))
+		goto out;
+	log = slurp(f.log[0]);
+	CHECK_CONTAINS(log, "pid=2\n");
+	CHECK_CONTAINS(log, "init=berth-init\n");
+	CHECK_CONTAINS(log, "host=taskhost\n");
+	CHECK_CONTAINS(log, "NoNewPrivs:\t1\n");
+	CHECK_CONTAINS(log, "CapEff:\t00000000a80425fb\n");
+	CHECK_CONTAINS(log, "CapBnd:\t00000000a80425fb\n");
+	CHECK_CONTAINS(log, "fds=0 1 2 3 \n");
+	for (int i = 0; i < 3; i++) {
+		const char *masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list" };
+
+		snprintf(path, sizeof(path), "%s=0\n", masked[i]);
+		if (access(masked[i], F_OK) == 0) /* present on this kernel: hidden inside */
+			CHECK_CONTAINS(log, path);
+	}
+	CHECK_CONTAINS(log, "firmware=0\n");
+	CHECK_CONTAINS(log, "sys=ro\n");
+	CHECK_CONTAINS(log, "net=lo \n");
+	CHECK_CONTAINS(log, "root=rw\n");
+	CHECK_CONTAINS(log, "hosts=1\n");
+	CHECK_CONTAINS(log, "etchostname=taskhost\n");
+	CHECK_CONTAINS(log, "cwd=/work/dir\n");
+	CHECK_CONTAINS(log, "FOO=bar HOME=/root HOSTNAME=taskhost\n");
+	CHECK_CONTAINS(log, "nofile=100/200\n");
+	CHECK_CONTAINS(log, "id=0:0\n");
+	CHECK_CONTAINS(log, "dev=fd full mqueue null ptmx pts random shm stderr stdin stdout tty "
+			    "urandom zero \n");
+	CHECK_CONTAINS(log, "stdin=0\n");
+	CHECK_CONTAINS(log, "to-stderr\n");
+	snprintf(path, sizeof(path), "%s/x", f.upper[0]);
+	CHECK_EQ(stat(path, &sb), 0); /* the write landed in the task's layer */
+	snprintf(path, sizeof(path), "%s/x", f.rootfs);
+	CHECK(stat(path, &sb) < 0);
+	CHECK_EQ(status(&f, "main").exit_code, 0);
+out:
+	fx_fini(&f);
+}
+
+static void test_user_readonly(void)
+{
+	struct fx f;
+	const char *id_script = "touch /tmp/t 2>/dev/null && echo root=rw || echo root=ro; "
+				"echo \"id=$(id -u):$(id -g):$(id -G)\"; "
+				"grep CapEff /proc/self/status; echo \"home=$HOME\"";
+	struct spawn_status st;
+
+	fx_init(&f, true);
+	fx_ctr(&f, 0, "num", sh(id_script));
+	f.c[0].user = "1000:1000";
+	f.c[0].readonly_rootfs = true;
+	fx_ctr(&f, 1, "named", sh(id_script));
+	f.c[1].user = "app";
+	fx_ctr(&f, 2, "nouser", sh(id_script));
+	f.c[2].user = "nosuchuser";
+	fx_ctr(&f, 3, "nogroup", sh(id_script));
+	f.c[3].user = "app:nosuchgroup";
+	if (!run(&f))
+		goto out;
+	CHECK_CONTAINS(slurp(f.log[0]), "root=ro\nid=1000:1000:1000\nCapEff:\t0000000000000000\n");
+	CHECK_CONTAINS(slurp(f.log[0]), "home=/home/app\n");
+	CHECK_CONTAINS(slurp(f.log[1]), "root=rw\nid=1000:1000:1000 2000\n");
+	st = status(&f, "nouser");
+	CHECK_EQ(st.state, SPAWN_STATE_EXITED);
+	CHECK_STR(st.error, "CannotStartContainerError");
+	CHECK_CONTAINS(st.message, "nosuchuser");
+	st = status(&f, "nogroup");
+	CHECK_CONTAINS(st.message, "nosuchgroup");
+out:
+	fx_fini(&f);
+}
+
+static void test_exit_codes(void)
+{
+	static char *const missing[] = { "/no/such/command", NULL };
+	static char *const missing_path[] = { "no-such-command", NULL };
+	const char *ns = "readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt";
+	struct spawn_status st;
+	struct fx f;
+	char a[256], b[256];
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "three", sh("echo \"ns=$(readlink /proc/self/ns/pid)\"; exit 3"));
+	fx_ctr(&f, 1, "killed", sh("kill -9 $$"));
+	fx_ctr(&f, 2, "missing", missing);
+	fx_ctr(&f, 3, "ns", sh(ns));
+	if (!run(&f))
+		goto out;
+	st = status(&f, "three");
+	CHECK_EQ(st.state, SPAWN_STATE_EXITED);
+	CHECK_EQ(st.exit_code, 3);
+	CHECK_EQ(st.signal, 0);
+	CHECK_INT(st.pid, >, 0);
+	CHECK_INT(st.started_ms, >, 0);
+	CHECK_INT(st.exited_ms, >=, st.started_ms);
+	st = status(&f, "killed");
+	CHECK_EQ(st.signal, 9);
+	CHECK_EQ(st.exit_code, 137);
+	st = status(&f, "missing");
+	CHECK_EQ(st.state, SPAWN_STATE_EXITED);
+	CHECK_STR(st.error, "CannotStartContainerError");
+	CHECK_EQ(st.error_errno, ENOENT);
+	CHECK_CONTAINS(st.message, "No such file or directory");
+	CHECK_EQ(st.exit_code, -1);
+	st = status(&f, NULL);
+	CHECK_EQ(st.state, SPAWN_STATE_EXITED);
+	CHECK_EQ(st.exit_code, 0);
+	/* Containers share the pid and uts namespaces but not the mount namespace. */
+	snprintf(a, sizeof(a), "%s", slurp(f.log[0]));
+	snprintf(b, sizeof(b), "%s", slurp(f.log[3]));
+	CHECK(strncmp(a, "ns=pid:[", 8) == 0);
+	CHECK(strncmp(b, a + 3, strlen(a + 3)) == 0);
+	CHECK_EQ(strstr(b, "mnt:[") - b, (long)strlen(a + 3));
+	fx_ctr(&f, 0, "missing2", missing_path);
+	f.t.n_containers = 1;
+	if (!run(&f))
+		goto out;
+	st = status(&f, "missing2");
+	CHECK_EQ(st.error_errno, ENOENT);
+	CHECK_CONTAINS(st.message, "exec \"no-such-command\": No such file or directory");
+out:
+	fx_fini(&f);
+}
+
+static void test_stop_timeout(void)
+{
+	static char *const sleeper[] = { "sleep", "30", NULL };
+	struct spawn_result r;
+	struct spawn_status st;
+	long long t0, ms;
+	struct fx f;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "stubborn", sh("trap '' TERM; echo ready; while true; do sleep 1; done"));
+	f.c[0].stop_timeout = 1;
+	fx_ctr(&f, 1, "polite", sleeper);
+	CHECK_EQ(spawn_task_start(&f.t, &r), 0);
+	CHECK(wait_file(f.run, "polite.started", WAIT_MS));
+	for (int i = 0; i < 500 && !strstr(slurp(f.log[0]), "ready"); i++)
+		usleep(10000);
+	CHECK(spawn_init_alive(r.init_pid, r.init_starttime));
+	t0 = mono_us();
+	CHECK_EQ(spawn_task_stop(r.init_pid, r.init_starttime), 0);
+	CHECK(wait_file(f.run, "polite.exit", WAIT_MS));
+	finish(&f, &r);
+	ms = (mono_us() - t0) / 1000;
+	CHECK_INT(ms, >=, 900);
+	CHECK_INT(ms, <, 5000);
+	st = status(&f, "polite");
+	CHECK_EQ(st.signal, SIGTERM);
+	st = status(&f, "stubborn");
+	CHECK_EQ(st.signal, SIGKILL);
+	CHECK(!spawn_init_alive(r.init_pid, r.init_starttime));
+	CHECK_EQ(spawn_task_stop(r.init_pid, r.init_starttime), -ESRCH);
+	fx_fini(&f);
+}
+
+static void test_log_rotation(void)
+{
+	char path[256];
+	struct stat sb;
+	struct fx f;
+
+	fx_init(&f, false);
+	/* 100 lines of 50 bytes = 5000 bytes through a 1000-byte cap, 3 files kept. */
+	fx_ctr(&f, 0, "chatty", sh("for i in $(seq 100); do printf 'line %03d %040d\\n' $i 0; done"));
+	f.t.log_max_bytes = 1000;
+	f.t.log_max_files = 3;
+	if (!run(&f))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			snprintf(path, sizeof(path), "%s.%d", f.log[0], i);
+		else
+			snprintf(path, sizeof(path), "%s", f.log[0]);
+		CHECK_EQ(stat(path, &sb), 0);
+		CHECK_INT(sb.st_size, <=, 1000);
+		CHECK_INT(sb.st_size, >, 0);
+		CHECK_EQ(sb.st_size % 50, 0); /* cut at line ends */
+	}
+	snprintf(path, sizeof(path), "%s.3", f.log[0]);
+	CHECK(stat(path, &sb) < 0);
+	CHECK_CONTAINS(slurp(f.log[0]), "line 100 ");
+	snprintf(path, sizeof(path), "%s.2", f.log[0]);
+	CHECK(!strstr(slurp(path), "line 001 "));
+out:
+	fx_fini(&f);
+}
+
+/* The process that started the task dies at once; the task runs on and reports. */
+static void test_survives_parent(void)
+{
+	struct spawn_result r = { 0 };
+	int p[2], ws;
+	pid_t mid;
+	struct fx f;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "orphan", sh("sleep 1; echo done"));
+	CHECK_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+	CHECK_EQ(pipe(p), 0);
+	mid = fork();
+	if (mid == 0) {
+		if (spawn_task_start(&f.t, &r) < 0 || write(p[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	CHECK_EQ(read(p[0], &r, sizeof(r)), (ssize_t)sizeof(r));
+	close(p[0]);
+	CHECK_EQ(waitpid(mid, &ws, 0), mid);
+	CHECK(spawn_init_alive(r.init_pid, r.init_starttime));
+	CHECK(wait_file(f.run, "orphan.started", WAIT_MS));
+	if (r.init_pid > 0)
+		finish(&f, &r); /* re-parented to us, the subreaper */
+	CHECK_EQ(status(&f, "orphan").exit_code, 0);
+	CHECK_CONTAINS(slurp(f.log[0]), "done\n");
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	fx_fini(&f);
+}
+
+static void test_host_network(void)
+{
+	char host[128] = "", want[200];
+	const char *log;
+	int lines;
+	struct fx f;
+
+	gethostname(host, sizeof(host) - 1);
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "hostnet",
+	       sh("echo \"host=$(hostname)\"; echo \"ifs=$(tail -n +3 /proc/net/dev | wc -l)\""));
+	f.t.host_network = true;
+	f.t.hostname = NULL;
+	if (!run(&f))
+		goto out;
+	log = slurp(f.log[0]);
+	snprintf(want, sizeof(want), "host=%s\n", host);
+	CHECK_CONTAINS(log, want);
+	/* The host's interfaces, counted the same way (two header lines). */
+	lines = 0;
+	for (const char *q = slurp("/proc/net/dev"); (q = strchr(q, '\n')); q++)
+		lines++;
+	snprintf(want, sizeof(want), "ifs=%d\n", lines - 2);
+	CHECK_CONTAINS(log, want);
+out:
+	fx_fini(&f);
+}
+
+/* Makes dir (a cgroup) and returns its cgroup.procs path in procs. */
+static bool mk_cgroup(const char *dir, char *procs, size_t size)
+{
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return false;
+	snprintf(procs, size, "%s/cgroup.procs", dir);
+	return true;
+}
+
+static bool file_has_pid(const char *path, int pid)
+{
+	char want[32], buf[4096];
+
+	snprintf(buf, sizeof(buf), "\n%s", slurp(path));
+	snprintf(want, sizeof(want), "\n%d\n", pid);
+	return strstr(buf, want) != NULL;
+}
+
+static void test_cgroups(void)
+{
+	char root[128], dirs[2][192], procs[2][256];
+	char *init_procs[2] = { procs[0], NULL }, *a_procs[2] = { procs[1], NULL };
+	struct spawn_result r;
+	struct spawn_status st;
+	struct statfs sfs;
+	struct fx f;
+
+	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+		snprintf(root, sizeof(root), "/sys/fs/cgroup/berth-spawntest-%d", (int)getpid());
+	else
+		snprintf(root, sizeof(root), "/sys/fs/cgroup/memory/berth-spawntest-%d",
+			 (int)getpid());
+	snprintf(dirs[0], sizeof(dirs[0]), "%s/init", root);
+	snprintf(dirs[1], sizeof(dirs[1]), "%s/a", root);
+	CHECK_EQ(mkdir(root, 0755), 0);
+	CHECK(mk_cgroup(dirs[0], procs[0], sizeof(procs[0])));
+	CHECK(mk_cgroup(dirs[1], procs[1], sizeof(procs[1])));
+	fx_init(&f, false);
+	/* a leaves a background process behind; b must not see it after a is gone. */
+	fx_ctr(&f, 0, "a", sh("sleep 100 & sleep 0.5; exit 0"));
+	f.c[0].cgroup_procs = a_procs;
+	fx_ctr(&f, 1, "b", sh("sleep 1.5; ps -o args"));
+	f.t.init_cgroup_procs = init_procs;
+	CHECK_EQ(spawn_task_start(&f.t, &r), 0);
+	CHECK(wait_file(f.run, "a.started", WAIT_MS));
+	st = status(&f, "a");
+	CHECK(file_has_pid(procs[1], st.pid));
+	CHECK(file_has_pid(procs[0], r.init_pid));
+	finish(&f, &r);
+	CHECK(!strstr(slurp(f.log[1]), "sleep 100"));
+	CHECK_CONTAINS(slurp(f.log[1]), "ps -o args");
+	CHECK_EQ(status(&f, "a").exit_code, 0);
+	fx_fini(&f);
+	CHECK_EQ(rmdir(dirs[1]), 0);
+	CHECK_EQ(rmdir(dirs[0]), 0);
+	CHECK_EQ(rmdir(root), 0);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* spawn_task_start() to "<c>.started", over 20 runs; printed, not asserted. */
+static void test_latency(void)
+{
+	static char *const cmd[] = { "true", NULL };
+	long long us[20], t0;
+	struct spawn_result r;
+	char name[32];
+	struct fx f;
+
+	fx_init(&f, false);
+	for (int i = 0; i < 20; i++) {
+		/* A fresh run dir per task, as the daemon makes them. */
+		snprintf(f.run, sizeof(f.run), "%s/run%d", f.base, i);
+		mkdir(f.run, 0755);
+		f.t.run_dir = f.run;
+		snprintf(name, sizeof(name), "c%d", i);
+		fx_ctr(&f, 0, name, cmd);
+		f.t.n_containers = 1;
+		t0 = mono_us();
+		CHECK_EQ(spawn_task_start(&f.t, &r), 0);
+		snprintf(name, sizeof(name), "c%d.started", i);
+		CHECK(wait_file(f.run, name, WAIT_MS));
+		us[i] = mono_us() - t0;
+		finish(&f, &r);
+	}
+	qsort(us, 20, sizeof(us[0]), cmp_ll);
+	printf("# spawn -> started over 20 runs: p50 %.2f ms, p90 %.2f ms, max %.2f ms\n",
+	       us[10] / 1000.0, us[18] / 1000.0, us[19] / 1000.0);
+	fx_fini(&f);
+}
+
+UNIT_MAIN(test_validation, test_status_files, test_isolation, test_user_readonly,
+	  test_exit_codes, test_stop_timeout, test_log_rotation, test_survives_parent,
+	  test_host_network, test_cgroups, test_latency)
