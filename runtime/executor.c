@@ -424,8 +424,12 @@ static void cleanup(struct runtime *rt, struct rt_task *t)
 	t->watch = -1;
 	task_rel(rt, t, NULL, rel, sizeof(rel));
 	cgroup_kill(&rt->cg, rel);
-	if (cgroup_remove(&rt->cg, rel) < 0)
-		log_warn("runtime: cgroup %s of task %s is not removed yet", rel, t->id);
+	/* The supervisor writes task.done just before it exits: its cgroup may still be busy
+	 * for a moment, so removal is retried on the tick. */
+	if (t->init_pid && spawn_init_alive(t->init_pid, t->init_start))
+		t->cgroup_left = true;
+	else
+		t->cgroup_left = cgroup_remove(&rt->cg, rel) < 0;
 	snprintf(dir, sizeof(dir), "%s/%s", rt->tasks_dir, t->id);
 	file_remove_tree(dir);
 	t->init_pid = 0;
@@ -516,9 +520,16 @@ static void on_tick(struct loop_timer *tm)
 {
 	struct runtime *rt = tm->data;
 
-	for (struct rt_task *t = rt->tasks; t; t = t->next)
+	for (struct rt_task *t = rt->tasks; t; t = t->next) {
 		if (strcmp(t->last_status, "STOPPED") != 0 && t->init_pid)
 			rt_exec_poll(rt, t);
+		if (t->cgroup_left) {
+			char rel[CGROUP_PATH_MAX];
+			task_rel(rt, t, NULL, rel, sizeof(rel));
+			cgroup_kill(&rt->cg, rel);
+			t->cgroup_left = cgroup_remove(&rt->cg, rel) < 0;
+		}
+	}
 	rt_task_expire(rt);
 }
 

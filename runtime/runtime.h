@@ -82,7 +82,7 @@ struct rt_task {
 	unsigned long long init_start;
 	int watch;                    /* inotify watch descriptor, -1 when none */
 	bool oom_killed;
-	bool ignored_logged;
+	bool cgroup_left;             /* removal failed (supervisor still exiting): retried */
 	struct rt_task *next;
 };
 

@@ -19,6 +19,8 @@
 
 /* Per-request state kept between libmicrohttpd's calls of the access handler. */
 struct conn {
+	char *raw_uri;           /* the request target as sent: path and query, not decoded */
+	bool started;
 	char *body;
 	size_t len, cap;
 	bool too_big;
@@ -33,6 +35,7 @@ static void conn_free(struct conn *c)
 {
 	if (!c)
 		return;
+	free(c->raw_uri);
 	free(c->body);
 	if (c->upload_fd >= 0)
 		close(c->upload_fd);
@@ -194,12 +197,13 @@ static enum MHD_Result dispatch(struct web_server *s, struct MHD_Connection *mc,
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	char remote[64], path[2048];
-	const char *q = strchr(url, '?');
-	size_t n = q ? (size_t)(q - url) : strlen(url);
+	const char *raw = c->raw_uri ? c->raw_uri : url;
+	const char *q = strchr(raw, '?');
+	size_t n = q ? (size_t)(q - raw) : strlen(raw);
 
 	if (n >= sizeof(path))
 		return refuse(s, mc, 414, "InvalidParameterException", "Request URI too long.");
-	memcpy(path, url, n);
+	memcpy(path, raw, n);
 	path[n] = '\0';
 	EVP_DigestFinal_ex(c->sha, md, &mdlen);
 	for (unsigned i = 0; i < mdlen; i++)
@@ -231,11 +235,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc, cons
 	struct conn *c = *con_cls;
 
 	(void)version;
-	if (!c) {
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			return MHD_NO;
-		*con_cls = c;
+	if (!c)
+		return MHD_NO;
+	if (!c->started) {
+		c->started = true;
 		if (conn_start(s, c, method, url) < 0)
 			return refuse(s, mc, 500, "ServerException", "Cannot accept the request body.");
 		return MHD_YES;
@@ -254,6 +257,21 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc, cons
 		return refuse(s, mc, 413, "RequestEntityTooLargeException", msg);
 	}
 	return dispatch(s, mc, c, method, url);
+}
+
+/* Called first for every request with the raw request target; its result becomes the
+ * request's state, so the raw path and query reach the handler (SigV4 signs them raw). */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	(void)cls;
+	(void)mc;
+	if (c) {
+		c->upload_fd = -1;
+		c->raw_uri = strdup(uri ? uri : "/");
+	}
+	return c;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -350,6 +368,7 @@ int web_server_start(struct web_server *s, struct loop *l, const char *listen,
 				  MHD_OPTION_CONNECTION_TIMEOUT, lim->idle_timeout,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
 				  MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+				  MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 				  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 				  MHD_OPTION_END);

@@ -38,7 +38,7 @@ berth_start() {
 	export AWS_SHARED_CREDENTIALS_FILE=$WORK/data/state/credentials AWS_DEFAULT_REGION=us-east-1
 	export AWS_PAGER= AWS_CONFIG_FILE=/dev/null
 	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
-	ENDPOINT=http://127.0.0.1:$PORT
+	export ENDPOINT=http://127.0.0.1:$PORT
 }
 
 berth_kill9() { [ -n "$BERTHD_PID" ] && kill -9 "$BERTHD_PID" 2>/dev/null; wait "$BERTHD_PID" 2>/dev/null; BERTHD_PID=; }
@@ -65,7 +65,7 @@ import_busybox() {
 			tar -C "$WORK/bb" -czf /tmp/berth-busybox.tar.gz.$$ . &&
 			mv /tmp/berth-busybox.tar.gz.$$ /tmp/berth-busybox.tar.gz
 	fi
-	rest POST "/v1/images?name=busybox:latest" -H 'Content-Type: application/gzip' \
+	rest POST "/v1/images?name=busybox%3Alatest" -H 'Content-Type: application/gzip' \
 		--data-binary @/tmp/berth-busybox.tar.gz
 }
 
@@ -98,3 +98,5 @@ berth_cleanup() {
 	rm -rf "$WORK"
 }
 trap berth_cleanup EXIT
+export -f ecs jget rest task_field task_status_is
+export AWS

@@ -64,7 +64,7 @@ expect_eq "list-tasks" "$(ecs list-tasks --cluster demo | jget "len(d['taskArns'
 expect_eq "list-tasks by family" "$(ecs list-tasks --cluster demo --family web | jget "len(d['taskArns'])")" 2
 expect_eq "list-tasks by startedBy" "$(ecs list-tasks --cluster demo --started-by nobody | jget "len(d['taskArns'])")" 0
 expect_eq "run-task with overrides" "$(ecs run-task --cluster demo --task-definition web:1 \
-	--overrides '{"containerOverrides":[{"name":"web","command":["sh","-c","echo $GREETING-$EXTRA; sleep 30"],"environment":[{"name":"EXTRA","value":"x"}]}]}' \
+	--overrides '{"containerOverrides":[{"name":"web","command":["sh","-c","echo $GREETING-$EXTRA; sleep 300"],"environment":[{"name":"EXTRA","value":"x"}]}]}' \
 	| jget "d['tasks'][0]['overrides']['containerOverrides'][0]['name']")" web
 T3=$(ecs list-tasks --cluster demo | jget "[a for a in d['taskArns'] if a not in ('$T1','$T2')][0]")
 check "override task RUNNING" wait_for 10 task_status_is demo "$T3" RUNNING

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# launch.sh: RunTask -> RUNNING latency of berthd (p50, p99 over N tasks, from the tasks' own
+# createdAt/startedAt) against `runc run --detach` of an equivalent busybox bundle, in one run.
+# Usage: BERTH_BUILD=build tests/bench/launch.sh [N]    (prints figures; asserts nothing)
+. "$(dirname "$0")/../integration/lib.sh"
+N=${1:-100}
+berth_start --log-level warn
+import_busybox >/dev/null
+ecs create-cluster --cluster-name bench >/dev/null
+cat >"$WORK/td.json" <<'J'
+{"family":"bench","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512",
+ "containerDefinitions":[{"name":"c","image":"busybox","command":["sleep","3600"],"stopTimeout":2}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/td.json" >/dev/null
+# Tasks are started 10 at a time through the API, then described; latency is server-side.
+arns=()
+for _ in $(seq 1 $((N / 10))); do
+	out=$(ecs run-task --cluster bench --task-definition bench --count 10)
+	mapfile -t -O "${#arns[@]}" arns < <(echo "$out" | jget "'\n'.join(t['taskArn'] for t in d['tasks'])")
+	wait_for 30 bash -c "[ \"\$(ecs list-tasks --cluster bench --desired-status RUNNING | jget \"len(d['taskArns'])\")\" -ge ${#arns[@]} ]"
+	sleep 0.2
+	for a in "${arns[@]: -10}"; do ecs stop-task --cluster bench --task "$a" >/dev/null & done; wait
+done
+sleep 1
+berth=$(for i in $(seq 0 100 $((${#arns[@]} - 1))); do
+	ecs describe-tasks --cluster bench --tasks "${arns[@]:$i:100}"
+done | python3 -c '
+import json, sys
+dec = json.JSONDecoder(); s = sys.stdin.read(); i = 0; lat = []
+while i < len(s):
+    while i < len(s) and s[i].isspace(): i += 1
+    if i >= len(s): break
+    d, i = dec.raw_decode(s, i)
+    lat += [(t["startedAt"] - t["createdAt"]) * 1000 for t in d["tasks"] if "startedAt" in t]
+lat.sort()
+print("%.2f %.2f %d" % (lat[len(lat)//2], lat[min(len(lat)-1, int(len(lat)*0.99))], len(lat)))')
+# runc baseline: the same busybox rootfs, `runc run --detach` until it returns (started).
+B=$WORK/bundle; mkdir -p "$B"
+bash "$ROOT/tests/lib/mkimage-busybox.sh" "$B/rootfs" >/dev/null
+(cd "$B" && runc spec && python3 - <<'P'
+import json; c = json.load(open("config.json"))
+c["process"]["args"] = ["sleep", "3600"]; c["process"]["terminal"] = False
+c["linux"]["resources"] = {"memory": {"limit": 512 * 1024 * 1024}, "cpu": {"quota": 25000, "period": 100000}}
+json.dump(c, open("config.json", "w"))
+P
+)
+runc_lat=$(cd "$B" && python3 - "$N" <<'P'
+import subprocess, sys, time
+n = int(sys.argv[1]); lat = []
+for i in range(n):
+    name = "berth-bench-%d" % i
+    t = time.monotonic()
+    subprocess.run(["runc", "run", "--detach", name], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    lat.append((time.monotonic() - t) * 1000)
+    subprocess.run(["runc", "delete", "--force", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+lat.sort()
+print("%.2f %.2f" % (lat[len(lat)//2], lat[min(n-1, int(n*0.99))]))
+P
+)
+read -r bp50 bp99 bn <<<"$berth"
+read -r rp50 rp99 <<<"$runc_lat"
+echo "# launch: berth RunTask->RUNNING over $bn tasks: p50 ${bp50} ms, p99 ${bp99} ms"
+echo "# launch: runc run --detach over $N containers: p50 ${rp50} ms, p99 ${rp99} ms"
+python3 -c "print('# launch: ratio berth/runc p50 %.2f, p99 %.2f' % ($bp50/$rp50, $bp99/$rp99))"

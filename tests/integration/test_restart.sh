@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test_restart.sh: kill -9 of berthd leaves tasks running; the next berthd re-adopts them,
+# records exits that happened while it was down, and starts nothing twice.
+. "$(dirname "$0")/lib.sh"
+
+berth_start
+import_busybox >/dev/null
+ecs create-cluster --cluster-name rs >/dev/null
+cat >"$WORK/long.json" <<'J'
+{"family":"long","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"command":["sh","-c","echo up; sleep 3600"],"stopTimeout":2}]}
+J
+cat >"$WORK/short.json" <<'J'
+{"family":"short","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"command":["sh","-c","sleep 2; exit 7"]}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/long.json" >/dev/null
+ecs register-task-definition --cli-input-json "file://$WORK/short.json" >/dev/null
+L=$(ecs run-task --cluster rs --task-definition long | jget "d['tasks'][0]['taskArn']")
+S=$(ecs run-task --cluster rs --task-definition short | jget "d['tasks'][0]['taskArn']")
+check "long task RUNNING" wait_for 10 task_status_is rs "$L" RUNNING
+check "short task RUNNING" wait_for 10 task_status_is rs "$S" RUNNING
+pid_before=$(task_field rs "$L" "d['tasks'][0]['containers'][0]['pid']")
+berth_kill9
+check "container survives kill -9 of berthd" kill -0 "$pid_before"
+sleep 3   # the short task exits while berthd is down
+for f in "$WORK"/data/state/tasks/*.json "$WORK"/data/state/clusters/*.json "$WORK"/data/state/taskdefs/*.json; do
+	python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$f" || { not_ok "state file $f parses"; continue; }
+done
+ok "every state file parses"
+berth_start
+check "long task still RUNNING after restart" task_status_is rs "$L" RUNNING
+expect_eq "same process, not started twice" "$(task_field rs "$L" "d['tasks'][0]['containers'][0]['pid']")" "$pid_before"
+expect_eq "one long task" "$(ecs list-tasks --cluster rs --family long | jget "len(d['taskArns'])")" 1
+check "exit while down is recorded" wait_for 10 task_status_is rs "$S" STOPPED
+expect_eq "exit code recorded while down" "$(task_field rs "$S" "d['tasks'][0]['containers'][0]['exitCode']")" 7
+expect_eq "stop code of the exit while down" "$(task_field rs "$S" "d['tasks'][0]['stopCode']")" EssentialContainerExited
+ecs stop-task --cluster rs --task "$L" >/dev/null
+check "re-adopted task can be stopped" wait_for 10 task_status_is rs "$L" STOPPED
+check "its process is gone" bash -c "! kill -0 $pid_before 2>/dev/null"
+
+# A corrupted state file is reported, kept aside, and loses nothing else.
+echo '{"taskArn": "arn:aws:ecs:us-east-1:000000000000:task/rs/' >"$WORK/data/state/tasks/broken.json"
+berth_stop
+berth_start
+check "daemon starts with a corrupt state file" curl -sf "$ENDPOINT/healthz"
+check "corrupt file kept aside" test -f "$WORK/data/state/tasks/broken.json.corrupt"
+check "corruption is reported naming the file" grep -q "broken.json" "$WORK/berthd.log"
+expect_eq "other tasks still there" "$(ecs list-tasks --cluster rs --desired-status STOPPED | jget "len(d['taskArns'])")" 2
