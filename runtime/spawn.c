@@ -96,7 +96,7 @@ static int check_container(const struct spawn_container *c)
 	return check_ulimits(c);
 }
 
-static int check_task(const struct spawn_task *t)
+int spawn_check_task(const struct spawn_task *t)
 {
 	int rc;
 
@@ -126,7 +126,7 @@ int spawn_task_start(const struct spawn_task *t, struct spawn_result *res)
 
 	if (!t || !res)
 		return -EINVAL;
-	rc = check_task(t);
+	rc = spawn_check_task(t);
 	if (rc < 0)
 		return rc;
 	run_fd = open(t->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

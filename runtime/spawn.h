@@ -103,6 +103,34 @@ struct spawn_result {
  * bad user, a failed mount) are reported in "<container>.exit". Nothing to free. */
 int spawn_task_start(const struct spawn_task *t, struct spawn_result *res);
 
+/*
+ * The zygote: a small process forked from the daemon early (before its heap grows) that forks
+ * task supervisors on the daemon's behalf. Why: a supervisor forked from the daemon itself
+ * shares the daemon's whole memory copy-on-write for as long as the task runs, so every page
+ * the daemon writes afterwards is duplicated once per running task (1000 tasks x 20 MiB of
+ * heap churn = 20 GB), and each fork copies the daemon's page tables on its event loop.
+ * Forked from the zygote, a supervisor pins only the zygote's few pages.
+ */
+struct spawn_zygote;
+
+/* Forks the zygote. It ends when freed or when the caller dies (PDEATHSIG); supervisors it
+ * started keep running either way. Returns 0 and *out (free with spawn_zygote_free()), or
+ * -errno. */
+int spawn_zygote_start(struct spawn_zygote **out);
+
+/* spawn_task_start() through the zygote: same validation, result and errors, plus -EPIPE when
+ * the zygote is gone (start a new one). Blocks for the zygote's fork (well under 1 ms on an
+ * idle host). The supervisor is not the caller's child: the zygote (or init) reaps it, so
+ * watch it with pidfd_open() checked by spawn_init_alive(), and the status files. */
+int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
+			    struct spawn_result *res);
+
+/* The zygote's pid (the caller's child), e.g. to notice its death. */
+pid_t spawn_zygote_pid(const struct spawn_zygote *z);
+
+/* Ends the zygote (running tasks are unaffected) and reaps it. NULL is a no-op. */
+void spawn_zygote_free(struct spawn_zygote *z);
+
 /* Sends SIGTERM to the supervisor if pid still is the process started at starttime: it
  * forwards SIGTERM to every container and SIGKILLs each after its stop_timeout, even if the
  * caller dies meanwhile. Returns 0, or -ESRCH when that process is gone. */

@@ -92,7 +92,7 @@ static void kill_cgroups(char *const *procs)
 
 /* setproctitle(): overwrites our copy of the daemon's argv area, which ps and (for pid 1) the
  * container would show otherwise, then shrinks it to the title when allowed. */
-static void set_title(const char *title, const char *comm)
+void spawn_set_title(const char *title, const char *comm)
 {
 	unsigned long long start, end;
 	size_t n;
@@ -120,7 +120,7 @@ static void __attribute__((noreturn)) run_init(int alive_rd)
 	close_range(0, ~0U, 0);
 	/* Not dumpable: container processes must not reach our host root via /proc/1/root. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	set_title(title, title);
+	spawn_set_title(title, title);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	sigemptyset(&chld);
@@ -301,7 +301,7 @@ static int setup_process(struct sup *s, int run_fd, const char **what)
 	if ((rc = setup_signals(s)) < 0)
 		return rc;
 	if (asprintf(&title, "berth-task %s", s->t->task_id ? s->t->task_id : "") > 0)
-		set_title(title, "berth-task");
+		spawn_set_title(title, "berth-task");
 	free(title);
 	*what = "join init cgroup";
 	rc = spawn_cgroup_join(s->t->init_cgroup_procs, &failed);

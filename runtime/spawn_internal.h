@@ -36,6 +36,13 @@ struct spawn_child_ctx {
  * (may be NULL). Returns 0, or -errno and sets *failed to the path that failed. */
 int spawn_cgroup_join(char *const *procs, const char **failed);
 
+/* Validates a task (logging what is wrong once). Returns 0 or -EINVAL. */
+int spawn_check_task(const struct spawn_task *t);
+
+/* setproctitle(): shows title as our command line (truncated to the space the original one
+ * had) and comm as our name. */
+void spawn_set_title(const char *title, const char *comm);
+
 /* Reads numeric field (4 or more, as numbered in proc(5)) of /proc/<pid>/stat (pid 0: self),
  * and the state letter when state is not NULL. Returns 0, -ESRCH or -EBADMSG. */
 int spawn_proc_stat(pid_t pid, int field, char *state, unsigned long long *val);

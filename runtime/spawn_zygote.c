@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/* spawn_zygote.c: a small early fork of the daemon that forks task supervisors, so they do not pin the daemon's heap. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "runtime/spawn.h"
+#include "runtime/spawn_internal.h"
+
+#define ZY_FD 3
+#define NONE UINT32_MAX
+#define MAX_REQUEST (16u << 20)
+
+struct spawn_zygote {
+	int fd;
+	pid_t pid;
+};
+
+struct zy_reply {
+	int32_t err;
+	int32_t pid;
+	uint64_t starttime;
+};
+
+/* Request encoding: u64 numbers, strings as u32 length (NONE for NULL) + bytes + NUL, string
+ * lists as u32 count (NONE for NULL) + strings. Sticky error flags keep the callers flat. */
+struct wr {
+	char *p;
+	size_t len, cap;
+	bool bad;
+};
+
+static void wr_bytes(struct wr *w, const void *data, size_t n)
+{
+	if (w->bad)
+		return;
+	if (w->len + n > w->cap) {
+		size_t cap = (w->cap ? w->cap * 2 : 4096) + n;
+		char *p = realloc(w->p, cap);
+
+		if (!p) {
+			w->bad = true;
+			return;
+		}
+		w->p = p;
+		w->cap = cap;
+	}
+	memcpy(w->p + w->len, data, n);
+	w->len += n;
+}
+
+static void wr_u32(struct wr *w, uint32_t v)
+{
+	wr_bytes(w, &v, sizeof(v));
+}
+
+static void wr_u64(struct wr *w, uint64_t v)
+{
+	wr_bytes(w, &v, sizeof(v));
+}
+
+static void wr_str(struct wr *w, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	wr_u32(w, s ? (uint32_t)n : NONE);
+	if (s)
+		wr_bytes(w, s, n + 1);
+}
+
+static void wr_strv(struct wr *w, char *const *v)
+{
+	uint32_t n = 0;
+
+	while (v && v[n])
+		n++;
+	wr_u32(w, v ? n : NONE);
+	for (uint32_t i = 0; v && i < n; i++)
+		wr_str(w, v[i]);
+}
+
+static void wr_container(struct wr *w, const struct spawn_container *c)
+{
+	wr_str(w, c->name);
+	wr_str(w, c->rootfs);
+	wr_str(w, c->upper_dir);
+	wr_str(w, c->work_dir);
+	wr_str(w, c->merged_dir);
+	wr_strv(w, c->argv);
+	wr_strv(w, c->envp);
+	wr_str(w, c->cwd);
+	wr_str(w, c->user);
+	wr_u64(w, c->readonly_rootfs);
+	wr_u64(w, c->n_ulimits);
+	for (size_t i = 0; i < c->n_ulimits; i++) {
+		wr_str(w, c->ulimits[i].name);
+		wr_u64(w, c->ulimits[i].soft);
+		wr_u64(w, c->ulimits[i].hard);
+	}
+	wr_strv(w, c->cgroup_procs);
+	wr_str(w, c->log_path);
+	wr_u64(w, (uint64_t)(int64_t)c->stop_timeout);
+}
+
+static void wr_task(struct wr *w, const struct spawn_task *t)
+{
+	wr_u32(w, 0); /* length, filled in last */
+	wr_str(w, t->task_id);
+	wr_str(w, t->hostname);
+	wr_u64(w, t->host_network);
+	wr_str(w, t->run_dir);
+	wr_strv(w, t->init_cgroup_procs);
+	wr_u64(w, t->log_max_bytes);
+	wr_u64(w, (uint64_t)(int64_t)t->log_max_files);
+	wr_u64(w, t->n_containers);
+	for (size_t i = 0; i < t->n_containers; i++)
+		wr_container(w, &t->containers[i]);
+	if (!w->bad) {
+		uint32_t len = (uint32_t)(w->len - sizeof(uint32_t));
+
+		memcpy(w->p, &len, sizeof(len));
+	}
+}
+
+/* A decoded task: strings point into buf; arrays are tracked in allocs for freeing. */
+struct zy_task {
+	struct spawn_task t;
+	char *buf;
+	void **allocs;
+	size_t n_allocs;
+};
+
+struct rd {
+	const char *p;
+	size_t left;
+	bool bad;
+	struct zy_task *d;
+};
+
+static void *rd_alloc(struct rd *r, size_t n, size_t size)
+{
+	void **a = r->bad ? NULL : realloc(r->d->allocs, (r->d->n_allocs + 1) * sizeof(*a));
+	void *p;
+
+	if (!a) {
+		r->bad = true;
+		return NULL;
+	}
+	r->d->allocs = a;
+	p = calloc(n, size);
+	if (!p)
+		r->bad = true;
+	else
+		a[r->d->n_allocs++] = p;
+	return p;
+}
+
+static bool rd_take(struct rd *r, void *out, size_t n)
+{
+	if (r->bad || r->left < n) {
+		r->bad = true;
+		return false;
+	}
+	memcpy(out, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return true;
+}
+
+static uint64_t rd_u64(struct rd *r)
+{
+	uint64_t v = 0;
+
+	rd_take(r, &v, sizeof(v));
+	return v;
+}
+
+static const char *rd_str(struct rd *r)
+{
+	uint32_t n = 0;
+	const char *s;
+
+	if (!rd_take(r, &n, sizeof(n)) || n == NONE)
+		return NULL;
+	if (r->left <= n || r->p[n] != '\0' || memchr(r->p, '\0', n)) {
+		r->bad = true;
+		return NULL;
+	}
+	s = r->p;
+	r->p += n + 1;
+	r->left -= n + 1;
+	return s;
+}
+
+static char **rd_strv(struct rd *r)
+{
+	uint32_t n = 0;
+	char **v;
+
+	if (!rd_take(r, &n, sizeof(n)) || n == NONE)
+		return NULL;
+	if (n > r->left / 5) { /* each string takes at least 5 bytes */
+		r->bad = true;
+		return NULL;
+	}
+	v = rd_alloc(r, n + 1, sizeof(*v));
+	for (uint32_t i = 0; v && i < n; i++)
+		v[i] = (char *)rd_str(r);
+	return v;
+}
+
+static void rd_container(struct rd *r, struct spawn_container *c)
+{
+	struct spawn_ulimit *u;
+
+	c->name = rd_str(r);
+	c->rootfs = rd_str(r);
+	c->upper_dir = rd_str(r);
+	c->work_dir = rd_str(r);
+	c->merged_dir = rd_str(r);
+	c->argv = rd_strv(r);
+	c->envp = rd_strv(r);
+	c->cwd = rd_str(r);
+	c->user = rd_str(r);
+	c->readonly_rootfs = rd_u64(r) != 0;
+	c->n_ulimits = rd_u64(r);
+	if (c->n_ulimits > 64)
+		r->bad = true;
+	u = r->bad ? NULL : rd_alloc(r, c->n_ulimits + 1, sizeof(*u));
+	for (size_t i = 0; u && i < c->n_ulimits; i++) {
+		u[i].name = rd_str(r);
+		u[i].soft = rd_u64(r);
+		u[i].hard = rd_u64(r);
+	}
+	c->ulimits = u;
+	c->cgroup_procs = rd_strv(r);
+	c->log_path = rd_str(r);
+	c->stop_timeout = (int)(int64_t)rd_u64(r);
+}
+
+static int rd_task(struct zy_task *d, size_t len)
+{
+	struct rd r = { .p = d->buf, .left = len, .d = d };
+	struct spawn_task *t = &d->t;
+	struct spawn_container *c;
+
+	t->task_id = rd_str(&r);
+	t->hostname = rd_str(&r);
+	t->host_network = rd_u64(&r) != 0;
+	t->run_dir = rd_str(&r);
+	t->init_cgroup_procs = rd_strv(&r);
+	t->log_max_bytes = rd_u64(&r);
+	t->log_max_files = (int)(int64_t)rd_u64(&r);
+	t->n_containers = rd_u64(&r);
+	if (t->n_containers > 64)
+		r.bad = true;
+	c = r.bad ? NULL : rd_alloc(&r, t->n_containers, sizeof(*c));
+	for (size_t i = 0; c && i < t->n_containers; i++)
+		rd_container(&r, &c[i]);
+	t->containers = c;
+	return r.bad || r.left ? -EBADMSG : 0;
+}
+
+static void zy_task_free(struct zy_task *d)
+{
+	for (size_t i = 0; i < d->n_allocs; i++)
+		free(d->allocs[i]);
+	free(d->allocs);
+	free(d->buf);
+}
+
+static int io_full(int fd, void *buf, size_t len, bool out)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 || errno == ECONNRESET ? -EPIPE : -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* In the zygote: forks the supervisor of a decoded task. */
+static struct zy_reply zy_start(const struct spawn_task *t)
+{
+	struct zy_reply rep = { 0 };
+	unsigned long long st = 0;
+	int run_fd = open(t->run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pid_t pid;
+
+	if (run_fd < 0) {
+		rep.err = -errno;
+		return rep;
+	}
+	pid = fork();
+	if (pid == 0)
+		spawn_supervise(t, run_fd);
+	rep.err = pid < 0 ? -errno : 0;
+	close(run_fd);
+	if (pid > 0) {
+		spawn_proc_starttime(pid, &st); /* alive: it cannot exit before setting up */
+		rep.pid = pid;
+		rep.starttime = st;
+	}
+	return rep;
+}
+
+static int zy_serve_one(void)
+{
+	struct zy_task d = { 0 };
+	struct zy_reply rep = { .err = -EBADMSG };
+	uint32_t len;
+	int rc;
+
+	rc = io_full(ZY_FD, &len, sizeof(len), false);
+	if (rc < 0)
+		return rc;
+	if (len > MAX_REQUEST || !(d.buf = malloc(len ? len : 1)))
+		return -ENOMEM;
+	rc = io_full(ZY_FD, d.buf, len, false);
+	if (rc == 0 && rd_task(&d, len) == 0)
+		rep = zy_start(&d.t);
+	zy_task_free(&d);
+	return rc < 0 ? rc : io_full(ZY_FD, &rep, sizeof(rep), true);
+}
+
+static void __attribute__((noreturn)) zy_main(int sock, pid_t parent)
+{
+	static const char title[] = "berth-zygote";
+	sigset_t none;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent || dup2(sock, ZY_FD) < 0)
+		_exit(0);
+	close_range(ZY_FD + 1, ~0U, 0);
+	setsid();
+	if (chdir("/") < 0)
+		_exit(1);
+	spawn_reset_signals();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN); /* supervisors are reaped automatically */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	spawn_set_title(title, title);
+	while (zy_serve_one() == 0)
+		;
+	_exit(0);
+}
+
+int spawn_zygote_start(struct spawn_zygote **out)
+{
+	struct spawn_zygote *z = calloc(1, sizeof(*z));
+	pid_t parent = getpid();
+	int sv[2], rc;
+
+	if (!z)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		free(z);
+		log_error("spawn: failed to create zygote socket: %s", strerror(-rc));
+		return rc;
+	}
+	z->pid = fork();
+	if (z->pid == 0)
+		zy_main(sv[1], parent);
+	rc = z->pid < 0 ? -errno : 0;
+	close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
+		free(z);
+		log_error("spawn: failed to fork zygote: %s", strerror(-rc));
+		return rc;
+	}
+	z->fd = sv[0];
+	*out = z;
+	return 0;
+}
+
+pid_t spawn_zygote_pid(const struct spawn_zygote *z)
+{
+	return z ? z->pid : -1;
+}
+
+void spawn_zygote_free(struct spawn_zygote *z)
+{
+	if (!z)
+		return;
+	close(z->fd); /* EOF ends the zygote */
+	waitpid(z->pid, NULL, 0);
+	free(z);
+}
+
+int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
+			    struct spawn_result *res)
+{
+	struct wr w = { 0 };
+	struct zy_reply rep;
+	int rc;
+
+	if (!z || !t || !res)
+		return -EINVAL;
+	rc = spawn_check_task(t);
+	if (rc < 0)
+		return rc;
+	wr_task(&w, t);
+	rc = w.bad ? -ENOMEM : io_full(z->fd, w.p, w.len, true);
+	if (rc == 0)
+		rc = io_full(z->fd, &rep, sizeof(rep), false);
+	free(w.p);
+	if (rc == 0)
+		rc = rep.err;
+	if (rc < 0) {
+		log_error("spawn: failed to start task %s through the zygote: %s",
+			  t->task_id ? t->task_id : "?", strerror(-rc));
+		return rc;
+	}
+	res->init_pid = rep.pid;
+	res->init_starttime = rep.starttime;
+	return 0;
+}
