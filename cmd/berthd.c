@@ -95,6 +95,10 @@ static int parse(struct daemon *d, int argc, char **argv)
 		fprintf(stderr, "berthd: unexpected argument '%s' (see --help)\n", argv[idx]);
 		return -EINVAL;
 	}
+	if (config_validate(&d->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "berthd: %s\n", err);
+		return -EINVAL;
+	}
 	if (log_parse_level(d->cfg.log_level, &lvl) < 0) {
 		fprintf(stderr, "berthd: log_level must be error, warn, info or debug, got '%s'\n",
 			d->cfg.log_level);

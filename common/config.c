@@ -43,7 +43,6 @@ static const struct key keys[] = {
 	I(stopped_task_retention, 0, 30 * 86400, "seconds a STOPPED task stays describable"),
 	I(task_log_max_bytes, 4096, 1LL << 40, "size of one task log file before it rotates"),
 	I(task_log_max_files, 1, 100, "task log files kept per container"),
-	I(collect_interval, 1, 60, "seconds between metric samples"),
 };
 
 void config_defaults(struct config *c)
@@ -66,7 +65,6 @@ void config_defaults(struct config *c)
 	c->stopped_task_retention = 3600;
 	c->task_log_max_bytes = 10 << 20;
 	c->task_log_max_files = 3;
-	c->collect_interval = 5;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)
@@ -272,4 +270,34 @@ void config_usage(const char *prog)
 			snprintf(def, sizeof(def), "%lld", (long long)*(int64_t *)((char *)&d + k->offset));
 		printf("  --%-26s %s (default: %s)\n", flag, k->help, def[0] ? def : "-");
 	}
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+	size_t n = strlen(c->account_id);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)c->account_id[i]))
+			n = 0;
+	if (n != 12) {
+		snprintf(err, errlen, "'account_id' must be 12 digits, got '%s'", c->account_id);
+		return -EINVAL;
+	}
+	n = strlen(c->region);
+	for (size_t i = 0; i < strlen(c->region); i++)
+		if (!islower((unsigned char)c->region[i]) && !isdigit((unsigned char)c->region[i]) &&
+		    c->region[i] != '-')
+			n = 0;
+	if (n == 0) {
+		snprintf(err, errlen, "'region' must be lower-case letters, digits and '-', got '%s'",
+			 c->region);
+		return -EINVAL;
+	}
+	if (!c->listen[0] || !c->data_dir[0] || !c->cgroup_parent[0] ||
+	    strstr(c->cgroup_parent, "..") || c->cgroup_parent[0] == '/') {
+		snprintf(err, errlen, "'listen', 'data_dir' and 'cgroup_parent' must be set, and "
+			 "'cgroup_parent' must be a relative path without '..'");
+		return -EINVAL;
+	}
+	return 0;
 }

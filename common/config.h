@@ -27,7 +27,6 @@ struct config {
 	int64_t stopped_task_retention;       /* seconds */
 	int64_t task_log_max_bytes;
 	int64_t task_log_max_files;
-	int64_t collect_interval;             /* seconds */
 };
 
 /* Fills c with the defaults. */
@@ -40,6 +39,10 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 /* Applies --kebab-case flags (every key is a flag; `--config FILE` loads a file first, wherever it
  * stands). Returns the index of the first non-flag argument, or -EINVAL with err filled. */
 int config_parse_args(struct config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Checks values that must agree with each other or have a shape (account id, region).
+ * Returns 0 or -EINVAL with err naming the key. */
+int config_validate(const struct config *c, char *err, size_t errlen);
 
 /* Prints every key with its flag, default and meaning. */
 void config_usage(const char *prog);

@@ -29,7 +29,7 @@ static void test_defaults(void)
 	CHECK_STR(c.region, "us-east-1");
 	CHECK_STR(c.account_id, "000000000000");
 	CHECK_EQ(c.max_body_bytes, 1 << 20);
-	CHECK_EQ(c.collect_interval, 5);
+	CHECK_EQ(config_validate(&c, (char[64]){0}, 64), 0);
 }
 
 static void test_file(void)
@@ -37,13 +37,13 @@ static void test_file(void)
 	struct config c;
 	char err[256] = "";
 	const char *p = write_tmp("# comment\n\nlisten = 127.0.0.1:9000\n"
-				  "cgroup_parent = \"x.slice\"\n  collect_interval=10  \n");
+				  "cgroup_parent = \"x.slice\"\n  idle_timeout=10  \n");
 
 	config_defaults(&c);
 	CHECK_EQ(config_load_file(&c, p, err, sizeof(err)), 0);
 	CHECK_STR(c.listen, "127.0.0.1:9000");
 	CHECK_STR(c.cgroup_parent, "x.slice");
-	CHECK_EQ(c.collect_interval, 10);
+	CHECK_EQ(c.idle_timeout, 10);
 	unlink(p);
 }
 
@@ -57,9 +57,9 @@ static void test_file_errors(void)
 	p = write_tmp("listen = a:1\n\nbogus_key = 1\n");
 	CHECK(config_load_file(&c, p, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, ":3: unknown key 'bogus_key'");
-	p = write_tmp("collect_interval = 0\n");
+	p = write_tmp("task_log_max_files = 0\n");
 	CHECK(config_load_file(&c, p, err, sizeof(err)) < 0);
-	CHECK_CONTAINS(err, ":1: 'collect_interval' must be between 1 and 60, got 0");
+	CHECK_CONTAINS(err, ":1: 'task_log_max_files' must be between 1 and 100, got 0");
 	p = write_tmp("max_body_bytes = lots\n");
 	CHECK(config_load_file(&c, p, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "'max_body_bytes' must be an integer, got 'lots'");
@@ -76,7 +76,7 @@ static void test_flags(void)
 	struct config c;
 	char err[256] = "";
 	char *argv[] = { "berthd", "--listen", "0.0.0.0:1", "--cgroup-parent=t.slice",
-			 "--collect-interval", "2", "rest", NULL };
+			 "--idle-timeout", "2", "rest", NULL };
 	char *bad[] = { "berthd", "--no-such-flag", "1", NULL };
 	char *badv[] = { "berthd", "--idle-timeout", "-1", NULL };
 	char *novalue[] = { "berthd", "--region", NULL };
@@ -85,7 +85,7 @@ static void test_flags(void)
 	CHECK_EQ(config_parse_args(&c, 7, argv, err, sizeof(err)), 6);
 	CHECK_STR(c.listen, "0.0.0.0:1");
 	CHECK_STR(c.cgroup_parent, "t.slice");
-	CHECK_EQ(c.collect_interval, 2);
+	CHECK_EQ(c.idle_timeout, 2);
 	CHECK(config_parse_args(&c, 3, bad, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "unknown flag '--no-such-flag'");
 	CHECK(config_parse_args(&c, 3, badv, err, sizeof(err)) < 0);
@@ -108,4 +108,23 @@ static void test_config_flag_then_override(void)
 	unlink(p);
 }
 
-UNIT_MAIN(test_defaults, test_file, test_file_errors, test_flags, test_config_flag_then_override)
+static void test_validate(void)
+{
+	struct config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	snprintf(c.account_id, sizeof(c.account_id), "12");
+	CHECK(config_validate(&c, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "account_id");
+	config_defaults(&c);
+	snprintf(c.region, sizeof(c.region), "US East");
+	CHECK(config_validate(&c, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "region");
+	config_defaults(&c);
+	snprintf(c.cgroup_parent, sizeof(c.cgroup_parent), "../escape");
+	CHECK(config_validate(&c, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "cgroup_parent");
+}
+
+UNIT_MAIN(test_defaults, test_file, test_file_errors, test_flags, test_config_flag_then_override, test_validate)
