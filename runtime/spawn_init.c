@@ -53,6 +53,7 @@ struct sup {
 	int log_files;
 	bool stopping;
 	struct spawn_child_ctx x; /* template for container children */
+	char what[300];           /* the step that failed, for messages */
 };
 
 int spawn_cgroup_join(char *const *procs, const char **failed)
@@ -303,10 +304,11 @@ static int setup_process(struct sup *s, int run_fd, const char **what)
 	if (asprintf(&title, "berth-task %s", s->t->task_id ? s->t->task_id : "") > 0)
 		spawn_set_title(title, "berth-task");
 	free(title);
-	*what = "join init cgroup";
 	rc = spawn_cgroup_join(s->t->init_cgroup_procs, &failed);
-	if (rc < 0)
-		log_error("spawn: failed to join cgroup %s: %s", failed, strerror(-rc));
+	if (rc < 0) {
+		snprintf(s->what, sizeof(s->what), "join cgroup %s", failed);
+		*what = s->what;
+	}
 	return rc;
 }
 

@@ -480,15 +480,42 @@ out:
 	fx_fini(&f);
 }
 
+/* True when one of pid's fds refers to what link (e.g. "pipe:[123]") names. */
+static bool has_fd_to(pid_t pid, const char *link)
+{
+	char dir[64], path[128], target[128];
+	bool found = false;
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	for (int fd = 0; fd < 1024 && !found; fd++) {
+		snprintf(path, sizeof(path), "%s/%d", dir, fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			found = strcmp(target, link) == 0;
+		}
+	}
+	return found;
+}
+
 static void test_stop_timeout(void)
 {
 	static char *const sleeper[] = { "sleep", "30", NULL };
+	char leak[128], path[64];
 	struct spawn_result r;
 	struct spawn_status st;
 	long long t0, ms;
+	int p[2];
 	struct fx f;
+	ssize_t n;
 
 	fx_init(&f, false);
+	/* Stands for the daemon's listening socket: must not reach the supervisor. */
+	CHECK_EQ(pipe(p), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	n = readlink(path, leak, sizeof(leak) - 1);
+	leak[n > 0 ? n : 0] = '\0';
 	fx_ctr(&f, 0, "stubborn", sh("trap '' TERM; echo ready; while true; do sleep 1; done"));
 	f.c[0].stop_timeout = 1;
 	fx_ctr(&f, 1, "polite", sleeper);
@@ -497,6 +524,10 @@ static void test_stop_timeout(void)
 	for (int i = 0; i < 500 && !strstr(slurp(f.log[0]), "ready"); i++)
 		usleep(10000);
 	CHECK(spawn_init_alive(r.init_pid, r.init_starttime));
+	CHECK(!has_fd_to(r.init_pid, leak));
+	CHECK(has_fd_to(getpid(), leak));
+	close(p[0]);
+	close(p[1]);
 	t0 = mono_us();
 	CHECK_EQ(spawn_task_stop(r.init_pid, r.init_starttime), 0);
 	CHECK(wait_file(f.run, "polite.exit", WAIT_MS));
@@ -663,6 +694,32 @@ static void test_cgroups(void)
 	CHECK_EQ(rmdir(root), 0);
 }
 
+/* A task that cannot be set up reports the error for every container and for the task. */
+static void test_setup_failure(void)
+{
+	static char *const bad[] = { "/nonexistent/cgroup.procs", NULL };
+	struct spawn_result r;
+	struct spawn_status st;
+	struct fx f;
+	int ws = 0;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "a", sh("true"));
+	fx_ctr(&f, 1, "b", sh("true"));
+	f.t.init_cgroup_procs = bad;
+	CHECK_EQ(spawn_task_start(&f.t, &r), 0);
+	CHECK(wait_file(f.run, "task.done", WAIT_MS));
+	CHECK_EQ(waitpid(r.init_pid, &ws, 0), r.init_pid);
+	st = status(&f, NULL);
+	CHECK_EQ(st.state, SPAWN_STATE_EXITED);
+	CHECK_STR(st.error, "CannotStartContainerError");
+	CHECK_CONTAINS(st.message, "join cgroup /nonexistent/cgroup.procs: No such file");
+	st = status(&f, "b");
+	CHECK_EQ(st.state, SPAWN_STATE_EXITED);
+	CHECK_EQ(st.error_errno, ENOENT);
+	fx_fini(&f);
+}
+
 static int cmp_ll(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;
@@ -755,4 +812,4 @@ static void test_zygote(void)
 
 UNIT_MAIN(test_validation, test_status_files, test_isolation, test_user_readonly,
 	  test_exit_codes, test_stop_timeout, test_log_rotation, test_survives_parent,
-	  test_host_network, test_cgroups, test_latency, test_zygote)
+	  test_host_network, test_cgroups, test_setup_failure, test_latency, test_zygote)
