@@ -39,8 +39,9 @@ static const struct awsclient_member create_cluster_members[] = {
 	{ "clusterName", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "tags", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
 	{ "settings", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
-	{ "configuration", AWSCLIENT_STRUCT, 0, NULL, "executeCommandConfiguration.logConfiguration.cloudWatchEncryptionEnabled:b,"
-		  "executeCommandConfiguration.logConfiguration.s3EncryptionEnabled:b" },
+	{ "configuration", AWSCLIENT_STRUCT, 0, NULL,
+	  "executeCommandConfiguration.logConfiguration.cloudWatchEncryptionEnabled:b,"
+	  "executeCommandConfiguration.logConfiguration.s3EncryptionEnabled:b" },
 	{ "capacityProviders", AWSCLIENT_STRING_LIST, 0, NULL, NULL },
 	{ "defaultCapacityProviderStrategy", AWSCLIENT_STRUCT_LIST, 0, NULL, "weight:i,base:i" },
 	{ "serviceConnectDefaults", AWSCLIENT_STRUCT, 0, NULL, NULL },
@@ -65,20 +66,22 @@ static const struct awsclient_member register_task_definition_members[] = {
 	{ "taskRoleArn", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "executionRoleArn", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "networkMode", AWSCLIENT_STRING, 0, NULL, NULL },
-	{ "containerDefinitions", AWSCLIENT_STRUCT_LIST, 1, NULL, "cpu:i,memory:i,memoryReservation:i,links:l,portMappings.containerPort:i,"
-		  "portMappings.hostPort:i,essential:b,entryPoint:l,command:l,mountPoints.readOnly:b,"
-		  "volumesFrom.readOnly:b,linuxParameters.capabilities.add:l,"
-		  "linuxParameters.capabilities.drop:l,linuxParameters.devices.permissions:l,"
-		  "linuxParameters.initProcessEnabled:b,linuxParameters.sharedMemorySize:i,"
-		  "linuxParameters.tmpfs.size:i,linuxParameters.tmpfs.mountOptions:l,"
-		  "linuxParameters.maxSwap:i,linuxParameters.swappiness:i,startTimeout:i,stopTimeout:i,"
-		  "disableNetworking:b,privileged:b,readonlyRootFilesystem:b,dnsServers:l,"
-		  "dnsSearchDomains:l,dockerSecurityOptions:l,interactive:b,pseudoTerminal:b,"
-		  "ulimits.softLimit:i,ulimits.hardLimit:i,healthCheck.command:l,"
-		  "healthCheck.interval:i,healthCheck.timeout:i,healthCheck.retries:i,"
-		  "healthCheck.startPeriod:i" },
-	{ "volumes", AWSCLIENT_STRUCT_LIST, 0, NULL, "dockerVolumeConfiguration.autoprovision:b,"
-		  "efsVolumeConfiguration.transitEncryptionPort:i" },
+	{ "containerDefinitions", AWSCLIENT_STRUCT_LIST, 1, NULL,
+	  "cpu:i,memory:i,memoryReservation:i,links:l,portMappings.containerPort:i,"
+	  "portMappings.hostPort:i,essential:b,entryPoint:l,command:l,"
+	  "mountPoints.readOnly:b,volumesFrom.readOnly:b,"
+	  "linuxParameters.capabilities.add:l,linuxParameters.capabilities.drop:l,"
+	  "linuxParameters.devices.permissions:l,linuxParameters.initProcessEnabled:b,"
+	  "linuxParameters.sharedMemorySize:i,linuxParameters.tmpfs.size:i,"
+	  "linuxParameters.tmpfs.mountOptions:l,linuxParameters.maxSwap:i,"
+	  "linuxParameters.swappiness:i,startTimeout:i,stopTimeout:i,disableNetworking:b,"
+	  "privileged:b,readonlyRootFilesystem:b,dnsServers:l,dnsSearchDomains:l,"
+	  "dockerSecurityOptions:l,interactive:b,pseudoTerminal:b,ulimits.softLimit:i,"
+	  "ulimits.hardLimit:i,healthCheck.command:l,healthCheck.interval:i,"
+	  "healthCheck.timeout:i,healthCheck.retries:i,healthCheck.startPeriod:i" },
+	{ "volumes", AWSCLIENT_STRUCT_LIST, 0, NULL,
+	  "dockerVolumeConfiguration.autoprovision:b,"
+	  "efsVolumeConfiguration.transitEncryptionPort:i" },
 	{ "placementConstraints", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
 	{ "requiresCompatibilities", AWSCLIENT_STRING_LIST, 0, NULL, NULL },
 	{ "cpu", AWSCLIENT_STRING, 0, NULL, NULL },
@@ -124,9 +127,12 @@ static const struct awsclient_member run_task_members[] = {
 	{ "enableExecuteCommand", AWSCLIENT_BOOLEAN, 0, "disable-execute-command", NULL },
 	{ "group", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "launchType", AWSCLIENT_STRING, 0, NULL, NULL },
-	{ "networkConfiguration", AWSCLIENT_STRUCT, 0, NULL, "awsvpcConfiguration.subnets:l,awsvpcConfiguration.securityGroups:l" },
-	{ "overrides", AWSCLIENT_STRUCT, 0, NULL, "containerOverrides.command:l,containerOverrides.cpu:i,containerOverrides.memory:i,"
-		  "containerOverrides.memoryReservation:i,ephemeralStorage.sizeInGiB:i" },
+	{ "networkConfiguration", AWSCLIENT_STRUCT, 0, NULL,
+	  "awsvpcConfiguration.subnets:l,awsvpcConfiguration.securityGroups:l" },
+	{ "overrides", AWSCLIENT_STRUCT, 0, NULL,
+	  "containerOverrides.command:l,containerOverrides.cpu:i,"
+	  "containerOverrides.memory:i,containerOverrides.memoryReservation:i,"
+	  "ephemeralStorage.sizeInGiB:i" },
 	{ "placementConstraints", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
 	{ "placementStrategy", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
 	{ "platformVersion", AWSCLIENT_STRING, 0, NULL, NULL },
@@ -187,12 +193,14 @@ static const struct awsclient_member create_service_members[] = {
 	{ "capacityProviderStrategy", AWSCLIENT_STRUCT_LIST, 0, NULL, "weight:i,base:i" },
 	{ "platformVersion", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "role", AWSCLIENT_STRING, 0, NULL, NULL },
-	{ "deploymentConfiguration", AWSCLIENT_STRUCT, 0, NULL, "deploymentCircuitBreaker.enable:b,deploymentCircuitBreaker.rollback:b,"
-		  "maximumPercent:i,minimumHealthyPercent:i,alarms.alarmNames:l,alarms.enable:b,"
-		  "alarms.rollback:b" },
+	{ "deploymentConfiguration", AWSCLIENT_STRUCT, 0, NULL,
+	  "deploymentCircuitBreaker.enable:b,deploymentCircuitBreaker.rollback:b,"
+	  "maximumPercent:i,minimumHealthyPercent:i,alarms.alarmNames:l,alarms.enable:b,"
+	  "alarms.rollback:b" },
 	{ "placementConstraints", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
 	{ "placementStrategy", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
-	{ "networkConfiguration", AWSCLIENT_STRUCT, 0, NULL, "awsvpcConfiguration.subnets:l,awsvpcConfiguration.securityGroups:l" },
+	{ "networkConfiguration", AWSCLIENT_STRUCT, 0, NULL,
+	  "awsvpcConfiguration.subnets:l,awsvpcConfiguration.securityGroups:l" },
 	{ "healthCheckGracePeriodSeconds", AWSCLIENT_INTEGER, 0, NULL, NULL },
 	{ "schedulingStrategy", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "deploymentController", AWSCLIENT_STRUCT, 0, NULL, NULL },
@@ -200,7 +208,8 @@ static const struct awsclient_member create_service_members[] = {
 	{ "enableECSManagedTags", AWSCLIENT_BOOLEAN, 0, NULL, NULL },
 	{ "propagateTags", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "enableExecuteCommand", AWSCLIENT_BOOLEAN, 0, "disable-execute-command", NULL },
-	{ "serviceConnectConfiguration", AWSCLIENT_STRUCT, 0, NULL, "enabled:b,services.clientAliases.port:i,services.ingressPortOverride:i" },
+	{ "serviceConnectConfiguration", AWSCLIENT_STRUCT, 0, NULL,
+	  "enabled:b,services.clientAliases.port:i,services.ingressPortOverride:i" },
 	{ NULL }
 };
 static const struct awsclient_member update_service_members[] = {
@@ -209,10 +218,12 @@ static const struct awsclient_member update_service_members[] = {
 	{ "desiredCount", AWSCLIENT_INTEGER, 0, NULL, NULL },
 	{ "taskDefinition", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "capacityProviderStrategy", AWSCLIENT_STRUCT_LIST, 0, NULL, "weight:i,base:i" },
-	{ "deploymentConfiguration", AWSCLIENT_STRUCT, 0, NULL, "deploymentCircuitBreaker.enable:b,deploymentCircuitBreaker.rollback:b,"
-		  "maximumPercent:i,minimumHealthyPercent:i,alarms.alarmNames:l,alarms.enable:b,"
-		  "alarms.rollback:b" },
-	{ "networkConfiguration", AWSCLIENT_STRUCT, 0, NULL, "awsvpcConfiguration.subnets:l,awsvpcConfiguration.securityGroups:l" },
+	{ "deploymentConfiguration", AWSCLIENT_STRUCT, 0, NULL,
+	  "deploymentCircuitBreaker.enable:b,deploymentCircuitBreaker.rollback:b,"
+	  "maximumPercent:i,minimumHealthyPercent:i,alarms.alarmNames:l,alarms.enable:b,"
+	  "alarms.rollback:b" },
+	{ "networkConfiguration", AWSCLIENT_STRUCT, 0, NULL,
+	  "awsvpcConfiguration.subnets:l,awsvpcConfiguration.securityGroups:l" },
 	{ "placementConstraints", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
 	{ "placementStrategy", AWSCLIENT_STRUCT_LIST, 0, NULL, NULL },
 	{ "platformVersion", AWSCLIENT_STRING, 0, NULL, NULL },
@@ -223,7 +234,8 @@ static const struct awsclient_member update_service_members[] = {
 	{ "loadBalancers", AWSCLIENT_STRUCT_LIST, 0, NULL, "containerPort:i" },
 	{ "propagateTags", AWSCLIENT_STRING, 0, NULL, NULL },
 	{ "serviceRegistries", AWSCLIENT_STRUCT_LIST, 0, NULL, "port:i,containerPort:i" },
-	{ "serviceConnectConfiguration", AWSCLIENT_STRUCT, 0, NULL, "enabled:b,services.clientAliases.port:i,services.ingressPortOverride:i" },
+	{ "serviceConnectConfiguration", AWSCLIENT_STRUCT, 0, NULL,
+	  "enabled:b,services.clientAliases.port:i,services.ingressPortOverride:i" },
 	{ NULL }
 };
 static const struct awsclient_member delete_service_members[] = {
@@ -730,43 +742,56 @@ static int temp_file(void)
 	return fd;
 }
 
+/* Packs directory dir into an anonymous temporary file; returns its fd or -errno. */
+static int pack_dir(const char *dir)
+{
+	char err[512];
+	int fd = temp_file(), ret;
+
+	if (fd < 0) {
+		fprintf(stderr, "berthctl: failed to create a temporary file: %s\n", strerror(-fd));
+		return fd;
+	}
+	ret = image_pack_dir(dir, fd, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "berthctl: failed to pack %s: %s\n", dir, err);
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 /* Opens SOURCE as the archive to send: a directory is packed, a file is sent as it is. */
 static int open_source(const char *source, const char **content_type)
 {
 	unsigned char magic[2] = { 0 };
-	char err[512];
 	struct stat st;
 	int fd, ret;
 
-	if (stat(source, &st) < 0) {
-		fprintf(stderr, "berthctl: cannot use %s: %s\n", source, strerror(errno));
-		return -errno;
+	fd = open(source, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		fprintf(stderr, "berthctl: failed to open %s: %s\n", source, strerror(-ret));
+		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		fd = temp_file();
-		if (fd < 0) {
-			fprintf(stderr, "berthctl: cannot create a temporary file: %s\n", strerror(-fd));
-			return fd;
-		}
-		ret = image_pack_dir(source, fd, err, sizeof(err));
-		if (ret < 0) {
-			fprintf(stderr, "berthctl: cannot pack %s: %s\n", source, err);
-			close(fd);
-			return ret;
-		}
+		close(fd);
 		*content_type = "application/gzip";
-		return fd;
+		return pack_dir(source);
 	}
-	fd = open(source, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !S_ISREG(st.st_mode) || pread(fd, magic, 2, 0) < 0) {
-		fprintf(stderr, "berthctl: %s must be a directory or a .tar / .tar.gz file\n", source);
-		if (fd >= 0)
-			close(fd);
-		return -EINVAL;
+	ret = -EINVAL;
+	if (!S_ISREG(st.st_mode) || pread(fd, magic, 2, 0) < 0) {
+		fprintf(stderr, "berthctl: failed to open %s: not a directory, .tar or .tar.gz\n",
+			source);
+		goto fail;
 	}
 	*content_type = magic[0] == 0x1f && magic[1] == 0x8b ? "application/gzip"
 							     : "application/x-tar";
 	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }
 
 static int cmd_image_import(const struct cli *cli, const struct rest_verb *v, const json_t *req)

@@ -27,10 +27,10 @@ int credentials_load_file(const char *path, const char *profile, struct credenti
 
 /* Looks where the AWS CLI looks: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)
  * from the environment, else the file named by AWS_SHARED_CREDENTIALS_FILE, else each of the
- * NULL-terminated `fallback_paths` in order (the first file holding `profile` wins; missing files
- * are skipped). `source` (may be NULL) receives "environment" or the file's path. Returns 0 and
- * fills *out, -ENOENT when nothing was found (err says where it looked), or the error of a file that
- * exists but cannot be read or parsed. On error *out is left empty. */
+ * NULL-terminated `fallback_paths` in order (the first file holding `profile` wins; missing and
+ * unreadable files are skipped). `source` (may be NULL) receives "environment" or the file's path.
+ * Returns 0 and fills *out, -ENOENT when nothing was found (err says where it looked and why), or
+ * the error of a file that was read but cannot be parsed. On error *out is left empty. */
 int credentials_resolve(const char *profile, const char *const *fallback_paths,
 			struct credentials *out, char *source, size_t source_len,
 			char *err, size_t errlen);
