@@ -297,6 +297,26 @@ static int watch_task(struct runtime *rt, struct rt_task *t)
 	return 0;
 }
 
+/* Through the zygote (a small early fork, so supervisors do not pin berthd's memory), which is
+ * restarted once if it died; without one, straight from berthd. */
+static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
+			    struct spawn_result *res)
+{
+	int ret;
+
+	if (!rt->zygote)
+		return spawn_task_start(st, res);
+	ret = spawn_zygote_task_start(rt->zygote, st, res);
+	if (ret != -EPIPE)
+		return ret;
+	log_warn("runtime: task zygote is gone; starting a new one");
+	spawn_zygote_free(rt->zygote);
+	rt->zygote = NULL;
+	if (spawn_zygote_start(&rt->zygote) < 0)
+		return spawn_task_start(st, res);
+	return spawn_zygote_task_start(rt->zygote, st, res);
+}
+
 void rt_exec_start(struct runtime *rt, struct rt_task *t)
 {
 	struct launch l = { 0 };
@@ -329,7 +349,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 		st.host_network = true;
 	else
 		st.hostname = host;
-	if (watch_task(rt, t) < 0 || (ret = spawn_task_start(&st, &res)) < 0) {
+	if (watch_task(rt, t) < 0 || (ret = start_supervisor(rt, &st, &res)) < 0) {
 		snprintf(reason, sizeof(reason), "TaskFailedToStart: cannot start the task: %s",
 			 strerror(-ret));
 		goto fail;
@@ -540,6 +560,7 @@ int rt_exec_init(struct runtime *rt)
 	rt->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (rt->inotify_fd < 0)
 		return -errno;
+
 	ret = loop_io_start(rt->loop, &rt->inotify_io, rt->inotify_fd, EPOLLIN, on_inotify, rt);
 	if (ret == 0)
 		ret = loop_timer_init(rt->loop, &rt->tick, on_tick, rt);
@@ -554,6 +575,8 @@ int rt_exec_init(struct runtime *rt)
 
 void rt_exec_close(struct runtime *rt)
 {
+	spawn_zygote_free(rt->zygote);
+	rt->zygote = NULL;
 	loop_timer_close(&rt->tick);
 	if (rt->inotify_fd >= 0) {
 		loop_io_stop(&rt->inotify_io);

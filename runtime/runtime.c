@@ -8,6 +8,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "runtime/runtime.h"
+#include "runtime/spawn.h"
 #include "runtime/taskdef.h"
 
 static int make_dirs(struct runtime *rt)
@@ -51,6 +52,11 @@ int rt_init(struct runtime *rt, const struct config *cfg, struct loop *loop)
 	ret = make_dirs(rt);
 	if (ret < 0)
 		return ret;
+	/* First, while berthd's heap is small: supervisors forked from it pin little memory. */
+	ret = spawn_zygote_start(&rt->zygote);
+	if (ret < 0)
+		log_warn("runtime: failed to start the task zygote: %s; supervisors fork from berthd",
+			 strerror(-ret));
 	ret = cgroup_env_detect(&rt->cg, cfg->cgroup_root);
 	if (ret < 0) {
 		log_error("runtime: failed to detect cgroups under %s: %s", cfg->cgroup_root,

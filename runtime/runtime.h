@@ -15,6 +15,7 @@
 #include "runtime/image.h"
 
 struct taskdef;
+struct spawn_zygote;
 
 struct rt_cluster {
 	char name[256];
@@ -104,6 +105,7 @@ struct runtime {
 	struct rt_family *families;
 	struct rt_task *tasks;
 	size_t n_tasks;
+	struct spawn_zygote *zygote;  /* forks task supervisors; NULL: fork from berthd */
 	int inotify_fd;
 	struct loop_io inotify_io;
 	struct loop_timer tick;
