@@ -102,4 +102,5 @@ clean:
 	rm -rf build build.deps.log
 
 .PHONY: all tests deps run check clean fuzz FORCE
+.SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -18,9 +18,7 @@
 #include "common/util.h"
 #include "runtime/image.h"
 
-#ifndef BERTH_VERSION
-#define BERTH_VERSION "0.1.0"
-#endif
+#include "common/version.h"
 
 /* Exit codes of the aws CLI. */
 enum {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/version.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "runtime/runtime.h"
@@ -77,7 +78,7 @@ static int parse(struct daemon *d, int argc, char **argv)
 			exit(0);
 		}
 		if (!strcmp(argv[i], "--version")) {
-			printf("berthd 0.1.0\n");
+			printf("berthd %s\n", BERTH_VERSION);
 			exit(0);
 		}
 	}

@@ -15,8 +15,9 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/sigv4.h"
+#include "bpf/probe.h"
 
-#define BERTH_VERSION "0.1.0"
+#include "common/version.h"
 
 static void random_key(char *out, size_t len, const char *alphabet)
 {
@@ -47,7 +48,8 @@ int app_credentials_init(struct app *a)
 		return 0;
 	}
 	credentials_clear(&cr);
-	if (ret != -ENOENT) {
+	/* Only a missing file is generated: a file without [default] is the operator's. */
+	if (ret != -ENOENT || access(a->credentials_path, F_OK) == 0) {
 		log_error("web: failed to read credentials %s: %s", a->credentials_path, err);
 		return ret < 0 ? ret : -EINVAL;
 	}
@@ -117,8 +119,7 @@ static void health(struct app *a, struct web_response *rs)
 	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:b, s:s}, s:f, s:I, s:s}",
 			      "status", "ok", "version", BERTH_VERSION, "cgroup", "mode",
 			      cgroup_mode_name(a->rt->cg.mode), "parent", a->cfg->cgroup_parent,
-			      "bpf", "available", 0, "reason",
-			      a->bpf_status ? a->bpf_status : "the eBPF probes are not built yet",
+			      "bpf", "available", a->bpf_available, "reason", a->bpf_reason,
 			      "uptimeSeconds", time_now() - a->started_at, "tasks",
 			      (json_int_t)a->rt->n_tasks, "region", a->cfg->region);
 	char *s = json_steal_dumps_pretty(o);
@@ -169,6 +170,10 @@ int app_start(struct app *a, const struct config *cfg, struct runtime *rt, struc
 	a->rt = rt;
 	a->loop = loop;
 	a->started_at = time_now();
+	a->bpf_available = bpf_probe_available(a->bpf_reason, sizeof(a->bpf_reason));
+	if (!a->bpf_available)
+		log_warn("web: eBPF is not available (%s): network, scheduling and OOM probes are off",
+			 a->bpf_reason);
 	snprintf(tmp, sizeof(tmp), "%s/tmp", rt->images_dir);
 	lim.upload_dir = strdup(tmp);
 	if (!lim.upload_dir)

@@ -22,7 +22,8 @@ struct app {
 	char secret_key[64];
 	char credentials_path[600];
 	double started_at;
-	const char *bpf_status;       /* "available" or why not */
+	bool bpf_available;
+	char bpf_reason[160];         /* what the probe found */
 };
 
 /* Loads DATA_DIR/state/credentials, generating it (0600) on first start. 0 or -errno. */
