@@ -16,12 +16,14 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "runtime/runtime.h"
+#include "runtime/service.h"
 #include "web/app.h"
 
 struct daemon {
 	struct config cfg;
 	struct loop loop;
 	struct runtime rt;
+	struct rt_services services;
 	struct app app;
 	struct loop_io sig_io;
 	int sig_fd;
@@ -127,8 +129,15 @@ int main(int argc, char **argv)
 	ret = rt_init(&d.rt, &d.cfg, &d.loop);
 	if (ret < 0)
 		return 1;
+	ret = svc_init(&d.services, &d.rt);
+	if (ret < 0) {
+		log_error("berthd: failed to start the service scheduler: %s", strerror(-ret));
+		rt_close(&d.rt);
+		return 1;
+	}
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
+		svc_close(&d.services);
 		rt_close(&d.rt);
 		return 1;
 	}
@@ -137,6 +146,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
+	svc_close(&d.services);
 	rt_close(&d.rt);
 	loop_io_stop(&d.sig_io);
 	close(d.sig_fd);

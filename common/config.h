@@ -27,6 +27,7 @@ struct config {
 	int64_t stopped_task_retention;       /* seconds */
 	int64_t task_log_max_bytes;
 	int64_t task_log_max_files;
+	int64_t task_healthy_after;           /* seconds */
 };
 
 /* Fills c with the defaults. */

@@ -16,6 +16,7 @@
 
 struct taskdef;
 struct spawn_zygote;
+struct rt_services;
 
 struct rt_cluster {
 	char name[256];
@@ -84,6 +85,7 @@ struct rt_task {
 	int watch;                    /* inotify watch descriptor, -1 when none */
 	bool oom_killed;
 	bool cgroup_left;             /* removal failed (supervisor still exiting): retried */
+	bool svc_counted;             /* its end was counted by its service (breaker, throttle) */
 	struct rt_task *next;
 };
 
@@ -111,6 +113,7 @@ struct runtime {
 	struct loop_timer tick;
 	rt_task_listener listener;
 	void *listener_data;
+	struct rt_services *services; /* the service scheduler, when running */
 	/* Set by the service scheduler so clusters can count and refuse deletion. */
 	bool (*cluster_has_services)(struct runtime *rt, const struct rt_cluster *c);
 	int (*cluster_service_count)(struct runtime *rt, const struct rt_cluster *c);

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "runtime/taskdef.h"
 #include "web/app.h"
+#include "web/ecs_ops.h"
 
 #define ECS_TARGET_PREFIX "AmazonEC2ContainerServiceV20141113."
 
@@ -38,6 +39,15 @@ static struct rt_cluster *cluster_arg(struct app *a, json_t *rq, struct berr *e)
 		return NULL;
 	}
 	return c;
+}
+
+static int tags_arg(json_t *rq, const char *member, json_t **out, struct berr *e);
+
+int ecs_check_tags(json_t *rq, const char *member, struct berr *e)
+{
+	json_t *tags;
+
+	return tags_arg(rq, member, &tags, e);
 }
 
 /* Validated tags array [{key, value}] (NULL when absent), or -EINVAL. */
@@ -91,7 +101,7 @@ static void tags_merge(json_t *dst, json_t *add)
 }
 
 /* Pagination over an array of strings: nextToken is the hex of the next index. */
-static int paginate(json_t *rq, json_t *all, long max_default, json_t *out, const char *member,
+int ecs_paginate(json_t *rq, json_t *all, long max_default, json_t *out, const char *member,
 		    struct berr *e)
 {
 	const char *token = NULL;
@@ -213,7 +223,7 @@ static int op_list_clusters(struct app *a, json_t *rq, json_t **out, struct berr
 		if (strcmp(c->status, "ACTIVE") == 0)
 			json_array_append_new(all, json_string(c->arn));
 	*out = json_object();
-	ret = paginate(rq, all, 100, *out, "clusterArns", e);
+	ret = ecs_paginate(rq, all, 100, *out, "clusterArns", e);
 	json_decref(all);
 	return ret;
 }
@@ -342,7 +352,7 @@ static int op_list_taskdefs(struct app *a, json_t *rq, json_t **out, struct berr
 	}
 	free(fams);
 	*out = json_object();
-	ret = paginate(rq, all, 100, *out, "taskDefinitionArns", e);
+	ret = ecs_paginate(rq, all, 100, *out, "taskDefinitionArns", e);
 	json_decref(all);
 	return ret;
 }
@@ -376,7 +386,7 @@ static int op_list_families(struct app *a, json_t *rq, json_t **out, struct berr
 		json_array_append_new(all, json_string(fams[i]));
 	free(fams);
 	*out = json_object();
-	ret = paginate(rq, all, 100, *out, "families", e);
+	ret = ecs_paginate(rq, all, 100, *out, "families", e);
 	json_decref(all);
 	return ret;
 }
@@ -504,7 +514,7 @@ static int op_list_tasks(struct app *a, json_t *rq, json_t **out, struct berr *e
 		json_array_append_new(all, json_string(t->arn));
 	}
 	*out = json_object();
-	ret = paginate(rq, all, 100, *out, "taskArns", e);
+	ret = ecs_paginate(rq, all, 100, *out, "taskArns", e);
 	json_decref(all);
 	return ret;
 }
@@ -588,6 +598,11 @@ static const struct ecs_op ops[] = {
 	{ "TagResource", op_tag_resource },
 	{ "UntagResource", op_untag_resource },
 	{ "ListTagsForResource", op_list_tags },
+	{ "CreateService", ecs_create_service },
+	{ "UpdateService", ecs_update_service },
+	{ "DeleteService", ecs_delete_service },
+	{ "DescribeServices", ecs_describe_services },
+	{ "ListServices", ecs_list_services },
 };
 
 static const struct ecs_op *op_find(const char *name)
