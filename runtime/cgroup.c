@@ -35,11 +35,11 @@
 #define HIER_MAX         (CGROUP_CTRL_COUNT + 1)
 
 static const char *const v1_names[CGROUP_CTRL_COUNT] = {
-	"cpu", "cpuacct", "memory", "pids", "blkio", "freezer",
+	"cpu", "cpuacct", "memory", "pids", "blkio", "freezer", "devices",
 };
 /* Controllers enabled in the subtree_control of v2 ancestors (NULL: core, nothing to enable). */
 static const char *const v2_names[CGROUP_CTRL_COUNT] = {
-	"cpu", NULL, "memory", "pids", "io", NULL,
+	"cpu", NULL, "memory", "pids", "io", NULL, NULL,
 };
 
 /* ---- parsers ---- */
@@ -521,7 +521,8 @@ static int env_init_v2(struct cgroup_env *env, const char *root)
 		free(text);
 		return r;
 	}
-	env->controllers = 1u << CGROUP_CTRL_CPUACCT | 1u << CGROUP_CTRL_FREEZER;
+	env->controllers = 1u << CGROUP_CTRL_CPUACCT | 1u << CGROUP_CTRL_FREEZER |
+			   1u << CGROUP_CTRL_DEVICES;
 	for (tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
 		for (int c = 0; c < CGROUP_CTRL_COUNT; c++)
 			if (v2_names[c] && strcmp(tok, v2_names[c]) == 0)
@@ -634,6 +635,9 @@ int cgroup_env_detect(struct cgroup_env *env, const char *root)
 			  strerror(-r));
 	if (r == 0)
 		log_debug("cgroup: %s mode under %s", cgroup_mode_name(env->mode), root);
+	if (r == 0 && env->mode == CGROUP_MODE_V1 && !env->v1[CGROUP_CTRL_DEVICES][0])
+		log_warn("cgroup: no devices controller under %s: containers may open any device "
+			 "node they can create", root);
 	return r;
 }
 

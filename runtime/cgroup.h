@@ -23,7 +23,8 @@ enum cgroup_mode {
 	CGROUP_MODE_V1,     /* v1 controller hierarchies only */
 };
 
-/* Controllers berth uses. CPUACCT and FREEZER are built into the core of cgroup v2. */
+/* Controllers berth uses. CPUACCT, FREEZER and DEVICES are built into the core of cgroup v2
+ * (DEVICES as BPF device programs); on v1 hosts DEVICES is optional. */
 enum cgroup_ctrl {
 	CGROUP_CTRL_CPU,
 	CGROUP_CTRL_CPUACCT,
@@ -31,6 +32,7 @@ enum cgroup_ctrl {
 	CGROUP_CTRL_PIDS,
 	CGROUP_CTRL_IO,     /* "io" on v2, "blkio" on v1 */
 	CGROUP_CTRL_FREEZER,
+	CGROUP_CTRL_DEVICES,
 	CGROUP_CTRL_COUNT,
 };
 
@@ -70,8 +72,8 @@ int cgroup_env_from_mountinfo(struct cgroup_env *env, const char *root, const ch
 
 /* Points env at a fixture tree in dir: for V2 dir is the cgroup2 root (its cgroup.controllers is
  * read); for V1 and HYBRID dir holds one directory per v1 controller named as on a real host
- * (cpu, cpuacct, memory, pids, blkio, freezer; symlinks express co-mounting), plus "unified" for
- * HYBRID. In fixture mode writes create missing files, cgroup_remove() deletes the files a
+ * (cpu, cpuacct, memory, pids, blkio, freezer, devices; symlinks express co-mounting), plus
+ * "unified" for HYBRID. In fixture mode writes create missing files, cgroup_remove() deletes the files a
  * directory holds, and cgroup_kill()/cgroup_signal() refuse with -EOPNOTSUPP (the pids listed
  * there are made up). Returns 0 or -errno (-ENOENT when dir lacks what mode needs). */
 int cgroup_env_init_fixture(struct cgroup_env *env, enum cgroup_mode mode, const char *dir);
@@ -92,6 +94,23 @@ int cgroup_path(const struct cgroup_env *env, enum cgroup_ctrl ctrl, const char 
  * of 1 ms per 100 ms period. Returns 0 or -errno (-EOPNOTSUPP when a limit's controller is
  * missing); on error the directories this call made are removed again. */
 int cgroup_create(const struct cgroup_env *env, const char *rel, const struct cgroup_limits *lim);
+
+/* Applies runc's default device rules to rel, normally a task cgroup, which its descendants
+ * then inherit. Allowed: mknod of any character or block device ("c *:* m", "b *:* m"), and
+ * read, write and mknod of null, zero, full, random, urandom (c 1:3, 1:5, 1:7, 1:8, 1:9), tty
+ * (c 5:0), ptmx (c 5:2), pseudo-terminals (c 136:*) and tun (c 10:200); every other open is
+ * refused with EPERM. Opening a block device node made with mknod is therefore refused.
+ * v1 devices controller: "a" is written to devices.deny, then each rule to devices.allow; the
+ * kernel refuses that once rel has child cgroups, so call this right after cgroup_create(rel)
+ * and before creating any cgroup below rel (a call that finds the rules already in place does
+ * nothing). cgroup2 tree (v2 and hybrid): a BPF_PROG_TYPE_CGROUP_DEVICE program with the same
+ * rules is attached to rel (BPF_F_ALLOW_MULTI), replacing one attached by an earlier call; it
+ * applies to the whole subtree whenever created. Both are applied on hybrid hosts.
+ * Degraded, logged once and still 0: a kernel or caller that may not load BPF programs (no
+ * CAP_BPF/CAP_SYS_ADMIN) while no v1 devices controller enforces the rules, a v1 host without
+ * a devices controller, fixture mode on a cgroup2 tree (nothing attached). Returns 0, or -errno
+ * when rel is invalid or missing or a devices file refuses a rule. Nothing to free. */
+int cgroup_restrict_devices(const struct cgroup_env *env, const char *rel);
 
 /* Reads back the limits of rel into *out; unset or unlimited values read as 0, a missing
  * controller file too. The weight reads back as the smallest unit count giving the same kernel
