@@ -88,6 +88,10 @@ static int make_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
 	ret = cgroup_create(&rt->cg, rel, &lim);
 	if (ret < 0)
 		return ret;
+	/* runc's device allow-list, before any child exists (v1 refuses "a" after). */
+	ret = cgroup_restrict_devices(&rt->cg, rel);
+	if (ret < 0)
+		return ret;
 	memset(&lim, 0, sizeof(lim));
 	task_rel(rt, t, INIT_CGROUP, rel, sizeof(rel));
 	ret = cgroup_create(&rt->cg, rel, &lim);

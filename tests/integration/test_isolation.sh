@@ -98,3 +98,19 @@ check "CPU stays at its cap (<= 0.30 CPU)" python3 -c "import sys; sys.exit(0 if
 check "CPU is used up to the cap (>= 0.15 CPU)" python3 -c "import sys; sys.exit(0 if $share >= 0.15 else 1)"
 ecs stop-task --cluster iso --task "$T" >/dev/null
 check "cpu task stops" wait_for 10 task_status_is iso "$T" STOPPED
+
+# Devices: mknod works (CAP_MKNOD), opening a host block device does not; /dev/null does.
+blk=$(for d in /sys/dev/block/*; do n=$(basename "$d"); dev=/dev/$(sed -n 's/^DEVNAME=//p' "$d/uevent"); [ -b "$dev" ] && head -c1 "$dev" >/dev/null 2>&1 && { echo "$n"; break; }; done)
+if [ -n "$blk" ]; then
+	cat >"$WORK/dev.json" <<J
+{"family":"dev","containerDefinitions":[{"name":"d","image":"busybox","memory":32,
+ "command":["sh","-c","mknod /tmp/blk b ${blk%%:*} ${blk##*:} && echo mknod=ok; head -c1 /tmp/blk >/dev/null 2>&1 && echo blk=open || echo blk=denied; echo x > /dev/null && echo null=ok"]}]}
+J
+	ecs register-task-definition --cli-input-json "file://$WORK/dev.json" >/dev/null
+	T=$(ecs run-task --cluster iso --task-definition dev | jget "d['tasks'][0]['taskArn']")
+	check "device task ends" wait_for 10 task_status_is iso "$T" STOPPED
+	L=$(rest GET "/v1/tasks/${T##*/}/logs?cluster=iso")
+	expect_match "mknod of a block device is allowed" "$L" "mknod=ok"
+	expect_match "opening a host block device is denied" "$L" "blk=denied"
+	expect_match "/dev/null works" "$L" "null=ok"
+fi
