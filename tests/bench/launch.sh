@@ -20,7 +20,9 @@ for _ in $(seq 1 $((N / 10))); do
 	mapfile -t -O "${#arns[@]}" arns < <(echo "$out" | jget "'\n'.join(t['taskArn'] for t in d['tasks'])")
 	wait_for 30 bash -c "[ \"\$(ecs list-tasks --cluster bench --desired-status RUNNING | jget \"len(d['taskArns'])\")\" -ge ${#arns[@]} ]"
 	sleep 0.2
-	for a in "${arns[@]: -10}"; do ecs stop-task --cluster bench --task "$a" >/dev/null & done; wait
+	pids=()
+	for a in "${arns[@]: -10}"; do ecs stop-task --cluster bench --task "$a" >/dev/null & pids+=($!); done
+	wait "${pids[@]}"   # not a bare wait: berthd is a background job of this shell too
 done
 sleep 1
 berth=$(for i in $(seq 0 100 $((${#arns[@]} - 1))); do
