@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* cgroup_env.c: finding the hierarchies: v2, hybrid and v1 hosts (mountinfo), fixture trees. */
+#include "runtime/cgroup_internal.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+
+const char *const v1_names[CGROUP_CTRL_COUNT] = {
+	"cpu", "cpuacct", "memory", "pids", "blkio", "freezer", "devices",
+};
+/* Controllers enabled in the subtree_control of v2 ancestors (NULL: core, nothing to enable). */
+const char *const v2_names[CGROUP_CTRL_COUNT] = {
+	"cpu", NULL, "memory", "pids", "io", NULL, NULL,
+};
+
+/* ---- environment ---- */
+
+/* Fills env for the cgroup2 tree at root from its cgroup.controllers. Not logged. */
+static int env_init_v2(struct cgroup_env *env, const char *root)
+{
+	char path[PATH_MAX], *text, *save, *tok;
+	int r;
+
+	if ((r = path_join(path, sizeof(path), root, NULL, "cgroup.controllers")) ||
+	    (r = read_raw(path, &text)))
+		return r;
+	memset(env, 0, sizeof(*env));
+	env->mode = CGROUP_MODE_V2;
+	if ((r = set_path(env->unified, root))) {
+		free(text);
+		return r;
+	}
+	env->controllers = 1u << CGROUP_CTRL_CPUACCT | 1u << CGROUP_CTRL_FREEZER |
+			   1u << CGROUP_CTRL_DEVICES;
+	for (tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		for (int c = 0; c < CGROUP_CTRL_COUNT; c++)
+			if (v2_names[c] && strcmp(tok, v2_names[c]) == 0)
+				env->controllers |= 1u << c;
+	free(text);
+	return 0;
+}
+
+static bool under_root(const char *path, const char *root)
+{
+	size_t len = strlen(root);
+
+	return strncmp(path, root, len) == 0 && (path[len] == '/' || path[len] == '\0');
+}
+
+/* Decodes mountinfo's octal escapes ("\040" is a space) in place. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* Records a cgroup or cgroup2 mount under root from one mountinfo line (modified). */
+static int mount_line(struct cgroup_env *env, const char *root, char *line)
+{
+	char *f[64], *save, *tok, *mp;
+	int nf = 0, sep = -1, r = 0;
+
+	for (tok = strtok_r(line, " ", &save); tok && nf < 64; tok = strtok_r(NULL, " ", &save)) {
+		if (sep < 0 && nf >= 6 && strcmp(tok, "-") == 0)
+			sep = nf;
+		f[nf++] = tok;
+	}
+	if (sep < 0 || sep + 3 >= nf)
+		return 0;
+	mp = f[4];
+	unescape_octal(mp);
+	if (!under_root(mp, root))
+		return 0;
+	if (strcmp(f[sep + 1], "cgroup2") == 0)
+		return env->unified[0] ? 0 : set_path(env->unified, mp);
+	if (strcmp(f[sep + 1], "cgroup") != 0)
+		return 0;
+	for (tok = strtok_r(f[sep + 3], ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save))
+		for (int c = 0; c < CGROUP_CTRL_COUNT && !r; c++)
+			if (strcmp(tok, v1_names[c]) == 0 && !env->v1[c][0]) {
+				r = set_path(env->v1[c], mp);
+				env->controllers |= 1u << c;
+			}
+	return r;
+}
+
+int cgroup_env_from_mountinfo(struct cgroup_env *env, const char *root, const char *mountinfo)
+{
+	char rootn[CGROUP_PATH_MAX], *copy, *save, *line;
+	size_t len;
+	int r = 0;
+
+	memset(env, 0, sizeof(*env));
+	if (set_path(rootn, root) < 0)
+		return -ENAMETOOLONG;
+	len = strlen(rootn);
+	while (len > 0 && rootn[len - 1] == '/')
+		rootn[--len] = '\0';
+	if (!(copy = strdup(mountinfo)))
+		return -ENOMEM;
+	for (line = strtok_r(copy, "\n", &save); line && !r; line = strtok_r(NULL, "\n", &save))
+		r = mount_line(env, rootn, line);
+	free(copy);
+	if (r)
+		return r;
+	if (!env->controllers) {
+		char unified[CGROUP_PATH_MAX];
+		strcpy(unified, env->unified); /* env_init_v2() clears env */
+		return unified[0] ? env_init_v2(env, unified) : -ENOENT;
+	}
+	env->mode = env->unified[0] ? CGROUP_MODE_HYBRID : CGROUP_MODE_V1;
+	return 0;
+}
+
+int cgroup_env_detect(struct cgroup_env *env, const char *root)
+{
+	struct statfs sf;
+	char *text;
+	int r;
+
+	if (statfs(root, &sf) < 0) {
+		r = -errno;
+		log_error("cgroup: failed to stat %s: %s", root, strerror(-r));
+		return r;
+	}
+	if (sf.f_type == CGROUP2_SUPER_MAGIC) {
+		r = env_init_v2(env, root);
+	} else if ((r = read_raw("/proc/self/mountinfo", &text)) == 0) {
+		r = cgroup_env_from_mountinfo(env, root, text);
+		free(text);
+	}
+	if (r)
+		log_error("cgroup: failed to find cgroup hierarchies under %s: %s", root,
+			  strerror(-r));
+	if (r == 0)
+		log_debug("cgroup: %s mode under %s", cgroup_mode_name(env->mode), root);
+	if (r == 0 && env->mode == CGROUP_MODE_V1 && !env->v1[CGROUP_CTRL_DEVICES][0])
+		log_warn("cgroup: no devices controller under %s: containers may open any device "
+			 "node they can create", root);
+	return r;
+}
+
+/* Fills env from a tree holding one directory per v1 controller, plus "unified" for HYBRID. */
+static int fixture_v1(struct cgroup_env *env, enum cgroup_mode mode, const char *dir)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	int r = 0;
+
+	memset(env, 0, sizeof(*env));
+	env->mode = mode;
+	for (int c = 0; c < CGROUP_CTRL_COUNT && !r; c++) {
+		if (path_join(path, sizeof(path), dir, NULL, v1_names[c]) || !realpath(path, real))
+			continue;
+		r = set_path(env->v1[c], real);
+		env->controllers |= 1u << c;
+	}
+	if (r || !env->controllers)
+		return r ? r : -ENOENT;
+	if (mode != CGROUP_MODE_HYBRID)
+		return 0;
+	if ((r = path_join(path, sizeof(path), dir, NULL, "unified")))
+		return r;
+	return realpath(path, real) ? set_path(env->unified, real) : -errno;
+}
+
+int cgroup_env_init_fixture(struct cgroup_env *env, enum cgroup_mode mode, const char *dir)
+{
+	int r = mode == CGROUP_MODE_V2 ? env_init_v2(env, dir) : fixture_v1(env, mode, dir);
+
+	env->fixture = true;
+	if (r)
+		log_error("cgroup: failed to use fixture %s: %s", dir, strerror(-r));
+	return r;
+}
