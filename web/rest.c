@@ -10,6 +10,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "runtime/service.h"
 #include "web/app.h"
 
 static void respond_json(struct web_response *rs, int status, json_t *o)
@@ -203,6 +204,39 @@ static void task_logs(struct app *a, struct web_request *rq, struct web_response
 	rs->stream_free = log_stream_free;
 }
 
+/* POST /v1/tasks/ID/replace?cluster=C&reason=R: the replacement call alarms use. */
+static void task_replace(struct app *a, struct web_request *rq, struct web_response *rs,
+			 const char *id)
+{
+	char cluster[300] = "", reason[300] = "";
+	struct rt_cluster *c = NULL;
+	struct rt_task *t, *repl = NULL;
+	json_t *o;
+
+	web_query(rq, "cluster", cluster, sizeof(cluster));
+	web_query(rq, "reason", reason, sizeof(reason));
+	if (cluster[0] && !(c = rt_cluster_find(a->rt, cluster))) {
+		web_respond_aws_error(rs, 404, "ClusterNotFoundException", "Cluster not found.");
+		return;
+	}
+	t = rt_task_find(a->rt, c, id);
+	if (!t || !a->rt->services) {
+		web_respond_aws_error(rs, 404, "InvalidParameterException",
+				      "The referenced task was not found.");
+		return;
+	}
+	if (svc_replace_task(a->rt->services, t, reason[0] ? reason : "Replaced by request",
+			     &repl) < 0) {
+		web_respond_aws_error(rs, 409, "InvalidParameterException",
+				      "The task is already stopped.");
+		return;
+	}
+	o = json_pack("{s:o}", "task", rt_task_json(a->rt, t, true));
+	if (repl)
+		json_object_set_new(o, "replacement", rt_task_json(a->rt, repl, true));
+	respond_json(rs, 200, o);
+}
+
 static void tasks_list(struct app *a, struct web_response *rs)
 {
 	json_t *arr = json_array();
@@ -222,6 +256,8 @@ void rest_handle(struct app *a, struct web_request *rq, struct web_response *rs)
 				      e.message);
 		return;
 	}
+	if (metrics_handle(a, rq, rs))
+		return;
 	if (strcmp(p, "/v1/images") == 0) {
 		if (strcmp(rq->method, "POST") == 0)
 			images_import(a, rq, rs);
@@ -244,6 +280,15 @@ void rest_handle(struct app *a, struct web_request *rq, struct web_response *rs)
 		if (slash && strcmp(slash, "/logs") == 0 && (size_t)(slash - id) < sizeof(tid)) {
 			snprintf(tid, sizeof(tid), "%.*s", (int)(slash - id), id);
 			task_logs(a, rq, rs, tid);
+			return;
+		}
+	}
+	if (strncmp(p, "/v1/tasks/", 10) == 0 && strcmp(rq->method, "POST") == 0) {
+		const char *id = p + 10, *slash = strchr(id, '/');
+		char tid[64];
+		if (slash && strcmp(slash, "/replace") == 0 && (size_t)(slash - id) < sizeof(tid)) {
+			snprintf(tid, sizeof(tid), "%.*s", (int)(slash - id), id);
+			task_replace(a, rq, rs, tid);
 			return;
 		}
 	}

@@ -25,16 +25,14 @@ for _ in $(seq 1 $((N / 10))); do
 	wait "${pids[@]}"   # not a bare wait: berthd is a background job of this shell too
 done
 sleep 1
-berth=$(for i in $(seq 0 100 $((${#arns[@]} - 1))); do
-	ecs describe-tasks --cluster bench --tasks "${arns[@]:$i:100}"
-done | python3 -c '
+berth=$(rest GET /v1/tasks | python3 -c '
 import json, sys
 dec = json.JSONDecoder(); s = sys.stdin.read(); i = 0; lat = []
 while i < len(s):
     while i < len(s) and s[i].isspace(): i += 1
     if i >= len(s): break
     d, i = dec.raw_decode(s, i)
-    lat += [(t["startedAt"] - t["createdAt"]) * 1000 for t in d["tasks"] if "startedAt" in t]
+    lat += [(t["startedAt"] - t["createdAt"]) * 1000 for t in d["tasks"] if "startedAt" in t and t.get("group") == "family:bench"]
 lat.sort()
 print("%.2f %.2f %d" % (lat[len(lat)//2], lat[min(len(lat)-1, int(len(lat)*0.99))], len(lat)))')
 # runc baseline: the same busybox rootfs, `runc run --detach` until it returns (started).

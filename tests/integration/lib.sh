@@ -58,6 +58,17 @@ rest() {
 		"$@" "$ENDPOINT$path"
 }
 
+# ecs_raw OPERATION JSON: one ECS call through curl's SigV4 (milliseconds, where the aws CLI
+# takes a second): for tests that must watch what happens right after the call.
+ecs_raw() {
+	local key secret
+	key=$(sed -n 's/^aws_access_key_id *= *//p' "$AWS_SHARED_CREDENTIALS_FILE")
+	secret=$(sed -n 's/^aws_secret_access_key *= *//p' "$AWS_SHARED_CREDENTIALS_FILE")
+	curl -s --aws-sigv4 "aws:amz:us-east-1:ecs" --user "$key:$secret" \
+		-H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+		-H 'Content-Type: application/x-amz-json-1.1' --data-binary "$2" "$ENDPOINT/"
+}
+
 # Imports the busybox test image as busybox:latest.
 import_busybox() {
 	if [ ! -f /tmp/berth-busybox.tar.gz ] || [ /bin/busybox -nt /tmp/berth-busybox.tar.gz ]; then
@@ -98,5 +109,5 @@ berth_cleanup() {
 	rm -rf "$WORK"
 }
 trap berth_cleanup EXIT
-export -f ecs jget rest task_field task_status_is
+export -f ecs jget rest ecs_raw task_field task_status_is
 export AWS

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 FIX=$ROOT/tests/integration/fixtures
 
-berth_start --task-healthy-after 1
+berth_start --task-healthy-after 2
 import_busybox >/dev/null
 ecs create-cluster --cluster-name svc >/dev/null
 ecs register-task-definition --cli-input-json "file://$FIX/web.json" >/dev/null
@@ -42,14 +42,26 @@ check "killed task stops" wait_for 10 task_status_is svc "$T" STOPPED
 check "replacement RUNNING" wait_for 10 bash -c '[ "$(running_count)" = 3 ]'
 expect_eq "killed task's stop code" "$(task_field svc "$T" "d['tasks'][0]['stopCode']")" EssentialContainerExited
 
+# The replacement call (what alarms use): a service task is replaced by its service, a
+# standalone task is run again from the same definition.
+T=$(ecs list-tasks --cluster svc --service-name web | jget "d['taskArns'][0]")
+out=$(rest POST "/v1/tasks/${T##*/}/replace?cluster=svc&reason=alarm%20fired")
+expect_eq "replace: service task stopped by the scheduler" "$(echo "$out" | jget "d['task']['stopCode']")" ServiceSchedulerInitiated
+expect_eq "replace: reason kept" "$(echo "$out" | jget "d['task']['stoppedReason']")" "alarm fired"
+check "replace: service back at 3" wait_for 10 bash -c '[ "$(running_count)" = 3 ] && [ "$(svc_tasks | grep -c .)" = 3 ]'
+S=$(ecs run-task --cluster svc --task-definition web | jget "d['tasks'][0]['taskArn']")
+check "standalone task RUNNING" wait_for 10 task_status_is svc "$S" RUNNING
+out=$(rest POST "/v1/tasks/${S##*/}/replace?cluster=svc")
+expect_match "replace: standalone task re-run" "$(echo "$out" | jget "d['replacement']['taskDefinitionArn']")" "task-definition/web:1$"
+ecs stop-task --cluster svc --task "$(echo "$out" | jget "d['replacement']['taskArn']")" >/dev/null
+
 # Scale to 4, then roll a new revision with min 50% / max 200%: at every moment at most 8 tasks
 # and at least 2 running; at the end 4 tasks of revision 2.
 ecs update-service --cluster svc --service web --desired-count 4 >/dev/null
 check "scaled to 4" wait_for 20 bash -c '[ "$(running_count)" = 4 ]'
 check "steady at 4" wait_for 20 bash -c "[ \"\$(ecs describe-services --cluster svc --services web | jget \"len(d['services'][0]['deployments'])\")\" = 1 ]"
 ecs register-task-definition --cli-input-json "file://$FIX/web.json" >/dev/null
-ecs update-service --cluster svc --service web --task-definition web:2 \
-	--deployment-configuration minimumHealthyPercent=50,maximumPercent=200 >/dev/null
+ecs_raw UpdateService '{"cluster":"svc","service":"web","taskDefinition":"web:2","deploymentConfiguration":{"minimumHealthyPercent":50,"maximumPercent":200}}' >/dev/null
 max_total=0 min_running=99 done=0
 for _ in $(seq 1 300); do
 	lines=$(svc_tasks)
@@ -61,6 +73,7 @@ for _ in $(seq 1 300); do
 	sleep 0.1
 done
 echo "# rolling update: at most $max_total tasks, at least $min_running running"
+check "the rollout was seen in progress (old and new tasks side by side)" test "$max_total" -gt 4
 expect_eq "rolling update finishes with 4 tasks of revision 2" "$done" 1
 check "never above maximumPercent (8 tasks)" test "$max_total" -le 8
 check "never below minimumHealthyPercent (2 running)" test "$min_running" -ge 2
@@ -83,7 +96,7 @@ check "rollback event" bash -c "ecs describe-services --cluster svc --services w
 ecs update-service --cluster svc --service web --force-new-deployment >/dev/null
 sleep 0.5
 berth_kill9
-berth_start --task-healthy-after 1
+berth_start --task-healthy-after 2
 check "deployment continues after restart" wait_for 60 bash -c "ecs describe-services --cluster svc --services web | jget \"(len(d['services'][0]['deployments']), d['services'][0]['deployments'][0]['rolloutState'])\" | grep -q \"(1, 'COMPLETED')\""
 expect_eq "4 tasks after the restart" "$(svc_tasks | grep -c '^RUNNING')" 4
 expect_eq "no task runs twice" "$(ecs list-tasks --cluster svc --service-name web | jget "len(set(d['taskArns']))")" 4
