@@ -329,10 +329,13 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	struct spawn_task st;
 	int ret;
 
+	int64_t t0 = time_mono_ms(), t1;
+
 	rt_task_set_status(rt, t, "PENDING");
 	ret = launch_prepare(rt, t, &l, reason, sizeof(reason));
 	if (ret < 0)
 		goto fail;
+	t1 = time_mono_ms();
 	task_rel(rt, t, INIT_CGROUP, rel, sizeof(rel));
 	ret = cgroup_procs_paths(&rt->cg, rel, &l.init_procs);
 	if (ret < 0) {
@@ -360,6 +363,8 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	}
 	t->init_pid = res.init_pid;
 	t->init_start = res.init_starttime;
+	log_debug("runtime: task %s: cgroups and directories in %lld ms, supervisor forked in %lld ms",
+		  t->id, (long long)(t1 - t0), (long long)(time_mono_ms() - t1));
 	rt_state_save_task(rt, t);
 	launch_free(&l);
 	return;
