@@ -104,6 +104,11 @@ static void view_build(struct rt_services *s, struct rt_service *svc, struct vie
 		v->dep[v->n] = d;
 		v->health[v->n] = task_health(s, svc, t, now);
 		v->healthy += v->health[v->n] == TH_HEALTHY;
+		/* A healthy task of the current deployment ends launch throttling. */
+		if (v->health[v->n] == TH_HEALTHY && d == &svc->deployments[0]) {
+			svc->start_failures = 0;
+			svc->next_launch_at = 0;
+		}
 		v->unhealthy += v->health[v->n] == TH_UNHEALTHY;
 		if (d && v->health[v->n] == TH_PENDING)
 			d->pending_count++;
@@ -368,10 +373,6 @@ static void on_task(struct runtime *rt, struct rt_task *t, void *data)
 		return;
 	svc->dirty = true;
 	loop_timer_arm(&s->soon, 1, 0);
-	if (strcmp(t->last_status, "RUNNING") == 0 && svc->start_failures) {
-		svc->start_failures = 0;
-		svc->next_launch_at = 0;
-	}
 	if (strcmp(t->last_status, "STOPPED") != 0 || t->svc_counted)
 		return;
 	t->svc_counted = true;

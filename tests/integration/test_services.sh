@@ -92,6 +92,15 @@ check "rolled back to revision 2" wait_for 30 bash -c "ecs describe-services --c
 check "rollback completes with 4 tasks of revision 2" wait_for 30 bash -c '[ "$(svc_tasks | grep -c "^RUNNING 2$")" = 4 ] && [ "$(svc_tasks | grep -c .)" = 4 ]'
 check "rollback event" bash -c "ecs describe-services --cluster svc --services web | grep -q 'rolling back to deployment'"
 
+# Launch throttling: a service whose tasks die at once is slowed down, with ECS's event.
+ecs create-service --cluster svc --service-name flaky --task-definition web:3 --desired-count 1 >/dev/null
+check "throttled launches are reported" wait_for 30 bash -c "ecs describe-services --cluster svc --services flaky | grep -q 'is unable to consistently start tasks successfully'"
+n1=$(ecs list-tasks --cluster svc --service-name flaky --desired-status STOPPED | jget "len(d['taskArns'])")
+sleep 2
+n2=$(ecs list-tasks --cluster svc --service-name flaky --desired-status STOPPED | jget "len(d['taskArns'])")
+check "no launch while throttled (2 s)" test "$n2" -le $((n1 + 1))
+ecs delete-service --cluster svc --service flaky --force >/dev/null
+
 # kill -9 of berthd mid-deployment: the rollout continues after restart, nothing twice.
 ecs update-service --cluster svc --service web --force-new-deployment >/dev/null
 sleep 0.5
