@@ -32,9 +32,13 @@ run_suite() {
 	fi
 }
 
+first=$1
 for build in "$@"; do
 	tag=$(basename "$build")
 	export BERTH_BUILD=$build
+	# The first build's integration tests drive the real aws CLI; later (sanitizer) passes
+	# repeat them through berthctl, which speaks the same flags and starts 100x faster.
+	if [ "$build" = "$first" ]; then unset BERTH_ECS_CLIENT; else export BERTH_ECS_CLIENT=berthctl; fi
 	# Sanitizers: leaks are errors; the task supervisor is a fork without exec and exits
 	# with _exit, which LeakSanitizer does not check.
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99

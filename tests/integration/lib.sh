@@ -44,7 +44,14 @@ berth_start() {
 berth_kill9() { [ -n "$BERTHD_PID" ] && kill -9 "$BERTHD_PID" 2>/dev/null; wait "$BERTHD_PID" 2>/dev/null; BERTHD_PID=; }
 berth_stop() { [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null; wait "$BERTHD_PID" 2>/dev/null; BERTHD_PID=; }
 
-ecs() { "$AWS" --endpoint-url "$ENDPOINT" --output json ecs "$@"; }
+# The ECS client: the real aws CLI; BERTH_ECS_CLIENT=berthctl runs the same calls through
+# berthctl (same verbs, flags, output and errors), which starts in milliseconds where the aws
+# CLI takes a second - the sanitizer pass uses it to stay fast.
+if [ "${BERTH_ECS_CLIENT:-aws}" = berthctl ]; then
+	ecs() { "$BUILD/berthctl" --endpoint-url "$ENDPOINT" --output json ecs "$@"; }
+else
+	ecs() { "$AWS" --endpoint-url "$ENDPOINT" --output json ecs "$@"; }
+fi
 # jq-free JSON field access: jget EXPR < json (python expression on `d`).
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -110,4 +117,4 @@ berth_cleanup() {
 }
 trap berth_cleanup EXIT
 export -f ecs jget rest ecs_raw task_field task_status_is
-export AWS
+export AWS BUILD
