@@ -55,7 +55,7 @@ static int rel_check(const char *rel)
 }
 
 /* rel_check() for the public entry points, which log what they reject. */
-int rel_ok(const char *rel)
+int cgroup_rel_ok(const char *rel)
 {
 	int r = rel_check(rel);
 
@@ -65,8 +65,8 @@ int rel_ok(const char *rel)
 	return r;
 }
 
-int path_join(char *buf, size_t size, const char *base, const char *rel,
-	      const char *file)
+int cgroup_path_join(char *buf, size_t size, const char *base, const char *rel,
+		     const char *file)
 {
 	int n = snprintf(buf, size, "%s%s%s%s%s", base, rel ? "/" : "", rel ? rel : "",
 			 file ? "/" : "", file ? file : "");
@@ -74,7 +74,7 @@ int path_join(char *buf, size_t size, const char *base, const char *rel,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int set_path(char dst[CGROUP_PATH_MAX], const char *src)
+int cgroup_set_path(char dst[CGROUP_PATH_MAX], const char *src)
 {
 	if (strlen(src) >= CGROUP_PATH_MAX)
 		return -ENAMETOOLONG;
@@ -83,7 +83,7 @@ int set_path(char dst[CGROUP_PATH_MAX], const char *src)
 }
 
 /* Number of components of a valid rel. */
-int rel_depth(const char *rel)
+int cgroup_rel_depth(const char *rel)
 {
 	int n = 1;
 
@@ -106,8 +106,8 @@ static int rel_prefix_len(const char *rel, int level)
 }
 
 /* Path of the first level + 1 components of rel under base, plus file when not NULL. */
-int level_path(char *buf, size_t size, const char *base, const char *rel, int level,
-	       const char *file)
+int cgroup_level_path(char *buf, size_t size, const char *base, const char *rel, int level,
+		      const char *file)
 {
 	int n = snprintf(buf, size, "%s/%.*s%s%s", base, rel_prefix_len(rel, level), rel,
 			 file ? "/" : "", file ? file : "");
@@ -116,7 +116,7 @@ int level_path(char *buf, size_t size, const char *base, const char *rel, int le
 }
 
 /* The distinct hierarchies: the cgroup2 tree first, then each v1 mount once. */
-size_t hier_list(const struct cgroup_env *env, const char *out[HIER_MAX])
+size_t cgroup_hier_list(const struct cgroup_env *env, const char *out[HIER_MAX])
 {
 	size_t n = 0;
 
@@ -135,7 +135,7 @@ size_t hier_list(const struct cgroup_env *env, const char *out[HIER_MAX])
 }
 
 /* The hierarchy that every process of a cgroup is listed in and that is walked for children. */
-const char *primary_base(const struct cgroup_env *env)
+const char *cgroup_primary_base(const struct cgroup_env *env)
 {
 	if (env->unified[0])
 		return env->unified;
@@ -154,14 +154,15 @@ int cgroup_path(const struct cgroup_env *env, enum cgroup_ctrl ctrl, const char 
 		return -EINVAL;
 	if ((unsigned)ctrl >= CGROUP_CTRL_COUNT || !(env->controllers & (1u << ctrl)))
 		return -EOPNOTSUPP;
-	return path_join(buf, size, env->mode == CGROUP_MODE_V2 ? env->unified : env->v1[ctrl],
-			 rel, file);
+	return cgroup_path_join(buf, size,
+				env->mode == CGROUP_MODE_V2 ? env->unified : env->v1[ctrl], rel,
+				file);
 }
 
 /* ---- file access ---- */
 
 /* Writes val in one write(), as cgroupfs wants; fixture trees get the file created. No log. */
-int write_raw(const struct cgroup_env *env, const char *path, const char *val)
+int cgroup_write_raw(const struct cgroup_env *env, const char *path, const char *val)
 {
 	int flags = O_WRONLY | O_CLOEXEC | (env->fixture ? O_CREAT | O_TRUNC : 0);
 	size_t len = strlen(val);
@@ -180,9 +181,9 @@ int write_raw(const struct cgroup_env *env, const char *path, const char *val)
 	return ret;
 }
 
-int write_file(const struct cgroup_env *env, const char *path, const char *val)
+int cgroup_write_file(const struct cgroup_env *env, const char *path, const char *val)
 {
-	int r = write_raw(env, path, val);
+	int r = cgroup_write_raw(env, path, val);
 
 	if (r)
 		log_error("cgroup: failed to write \"%s\" to %s: %s", val, path, strerror(-r));
@@ -190,14 +191,14 @@ int write_file(const struct cgroup_env *env, const char *path, const char *val)
 }
 
 /* Reads a whole file into a malloc'd string the caller frees. No log. */
-int read_raw(const char *path, char **out)
+int cgroup_read_raw(const char *path, char **out)
 {
 	return file_read_all(path, READ_MAX, out, NULL);
 }
 
 static int read_file(const char *path, char **out)
 {
-	int r = read_raw(path, out);
+	int r = cgroup_read_raw(path, out);
 
 	if (r)
 		log_error("cgroup: failed to read %s: %s", path, strerror(-r));
@@ -205,7 +206,7 @@ static int read_file(const char *path, char **out)
 }
 
 /* Reads key of the flat-keyed file path; a missing key reads as 0 (older kernels). */
-int read_keyed(const char *path, const char *key, uint64_t *val)
+int cgroup_read_keyed(const char *path, const char *key, uint64_t *val)
 {
 	char *text;
 	int r = read_file(path, &text);
@@ -223,7 +224,7 @@ int read_keyed(const char *path, const char *key, uint64_t *val)
 	return r;
 }
 
-bool is_dir_entry(DIR *d, const struct dirent *de)
+bool cgroup_is_dir_entry(DIR *d, const struct dirent *de)
 {
 	struct stat st;
 
@@ -233,7 +234,7 @@ bool is_dir_entry(DIR *d, const struct dirent *de)
 	       S_ISDIR(st.st_mode);
 }
 
-bool is_dot(const char *name)
+bool cgroup_is_dot(const char *name)
 {
 	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
 }
@@ -248,8 +249,8 @@ static int remove_entry(const struct cgroup_env *env, DIR *d, const struct diren
 
 	if (asprintf(&child, "%s/%s", dir, de->d_name) < 0)
 		return -ENOMEM;
-	if (is_dir_entry(d, de)) {
-		r = remove_tree(env, child, depth + 1);
+	if (cgroup_is_dir_entry(d, de)) {
+		r = cgroup_remove_tree(env, child, depth + 1);
 	} else if (env->fixture && unlink(child) < 0 && errno != ENOENT) {
 		r = -errno;
 		log_error("cgroup: failed to remove %s: %s", child, strerror(-r));
@@ -260,7 +261,7 @@ static int remove_entry(const struct cgroup_env *env, DIR *d, const struct diren
 
 /* Removes dir's child cgroups, then dir. Returns 0, -ENOENT when dir is missing (not logged),
  * or the first error, logged with the path it concerns. */
-int remove_tree(const struct cgroup_env *env, const char *dir, int depth)
+int cgroup_remove_tree(const struct cgroup_env *env, const char *dir, int depth)
 {
 	struct dirent *de;
 	int ret = 0, r;
@@ -273,7 +274,9 @@ int remove_tree(const struct cgroup_env *env, const char *dir, int depth)
 		return ret;
 	}
 	while ((de = readdir(d)))
-		if (!is_dot(de->d_name) && (r = remove_entry(env, d, de, dir, depth)) && !ret)
+		if (!cgroup_is_dot(de->d_name) && (r = remove_entry(env, d, de, dir, depth)) &&
+		    !ret)
+
 			ret = r;
 	closedir(d);
 	if (ret == 0 && rmdir(dir) < 0 && errno != ENOENT) {
@@ -306,16 +309,16 @@ static int strv_push(char ***v, size_t *n, const char *name)
 
 int cgroup_list(const struct cgroup_env *env, const char *rel, char ***names)
 {
-	const char *base = primary_base(env);
+	const char *base = cgroup_primary_base(env);
 	char dir[PATH_MAX], **v = NULL;
 	struct dirent *de;
 	size_t n = 0;
 	int r;
 	DIR *d;
 
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
-	if (!base || (r = path_join(dir, sizeof(dir), base, rel, NULL)))
+	if (!base || (r = cgroup_path_join(dir, sizeof(dir), base, rel, NULL)))
 		return base ? r : -ENOENT;
 	if (!(d = opendir(dir))) {
 		r = -errno;
@@ -327,7 +330,7 @@ int cgroup_list(const struct cgroup_env *env, const char *rel, char ***names)
 		return -ENOMEM;
 	}
 	while (r == 0 && (de = readdir(d)))
-		if (!is_dot(de->d_name) && is_dir_entry(d, de))
+		if (!cgroup_is_dot(de->d_name) && cgroup_is_dir_entry(d, de))
 			r = strv_push(&v, &n, de->d_name);
 	closedir(d);
 	if (r) {
@@ -349,13 +352,13 @@ int cgroup_id(const struct cgroup_env *env, const char *rel, uint64_t *id)
 	struct stat st;
 	int mnt, r;
 
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	if (!env->unified[0]) {
 		log_error("cgroup: failed to get id of %s: no cgroup2 tree", rel);
 		return -EOPNOTSUPP;
 	}
-	if ((r = path_join(path, sizeof(path), env->unified, rel, NULL)))
+	if ((r = cgroup_path_join(path, sizeof(path), env->unified, rel, NULL)))
 		return r;
 	/* A kernfs file handle is the 64-bit cgroup id; the inode number equals it on 64-bit. */
 	h.fh.handle_bytes = sizeof(uint64_t);
@@ -376,16 +379,16 @@ int cgroup_id(const struct cgroup_env *env, const char *rel, uint64_t *id)
 int cgroup_remove(const struct cgroup_env *env, const char *rel)
 {
 	const char *h[HIER_MAX];
-	size_t n = hier_list(env, h);
+	size_t n = cgroup_hier_list(env, h);
 	char dir[PATH_MAX];
 	int ret, r;
 
-	if ((ret = rel_ok(rel)))
+	if ((ret = cgroup_rel_ok(rel)))
 		return ret;
 	for (size_t i = 0; i < n; i++) {
-		r = path_join(dir, sizeof(dir), h[i], rel, NULL);
+		r = cgroup_path_join(dir, sizeof(dir), h[i], rel, NULL);
 		if (r == 0)
-			r = remove_tree(env, dir, 0);
+			r = cgroup_remove_tree(env, dir, 0);
 		if (r == -ENOENT)
 			r = 0;
 		if (r && !ret)

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <sys/statfs.h>
 
-const char *const v1_names[CGROUP_CTRL_COUNT] = {
+const char *const cgroup_v1_names[CGROUP_CTRL_COUNT] = {
 	"cpu", "cpuacct", "memory", "pids", "blkio", "freezer", "devices",
 };
 /* Controllers enabled in the subtree_control of v2 ancestors (NULL: core, nothing to enable). */
-const char *const v2_names[CGROUP_CTRL_COUNT] = {
+const char *const cgroup_v2_names[CGROUP_CTRL_COUNT] = {
 	"cpu", NULL, "memory", "pids", "io", NULL, NULL,
 };
 
@@ -27,12 +27,12 @@ static int env_init_v2(struct cgroup_env *env, const char *root)
 	char path[PATH_MAX], *text, *save, *tok;
 	int r;
 
-	if ((r = path_join(path, sizeof(path), root, NULL, "cgroup.controllers")) ||
-	    (r = read_raw(path, &text)))
+	if ((r = cgroup_path_join(path, sizeof(path), root, NULL, "cgroup.controllers")) ||
+	    (r = cgroup_read_raw(path, &text)))
 		return r;
 	memset(env, 0, sizeof(*env));
 	env->mode = CGROUP_MODE_V2;
-	if ((r = set_path(env->unified, root))) {
+	if ((r = cgroup_set_path(env->unified, root))) {
 		free(text);
 		return r;
 	}
@@ -40,7 +40,7 @@ static int env_init_v2(struct cgroup_env *env, const char *root)
 			   1u << CGROUP_CTRL_DEVICES;
 	for (tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
 		for (int c = 0; c < CGROUP_CTRL_COUNT; c++)
-			if (v2_names[c] && strcmp(tok, v2_names[c]) == 0)
+			if (cgroup_v2_names[c] && strcmp(tok, cgroup_v2_names[c]) == 0)
 				env->controllers |= 1u << c;
 	free(text);
 	return 0;
@@ -88,13 +88,13 @@ static int mount_line(struct cgroup_env *env, const char *root, char *line)
 	if (!under_root(mp, root))
 		return 0;
 	if (strcmp(f[sep + 1], "cgroup2") == 0)
-		return env->unified[0] ? 0 : set_path(env->unified, mp);
+		return env->unified[0] ? 0 : cgroup_set_path(env->unified, mp);
 	if (strcmp(f[sep + 1], "cgroup") != 0)
 		return 0;
 	for (tok = strtok_r(f[sep + 3], ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save))
 		for (int c = 0; c < CGROUP_CTRL_COUNT && !r; c++)
-			if (strcmp(tok, v1_names[c]) == 0 && !env->v1[c][0]) {
-				r = set_path(env->v1[c], mp);
+			if (strcmp(tok, cgroup_v1_names[c]) == 0 && !env->v1[c][0]) {
+				r = cgroup_set_path(env->v1[c], mp);
 				env->controllers |= 1u << c;
 			}
 	return r;
@@ -107,7 +107,7 @@ int cgroup_env_from_mountinfo(struct cgroup_env *env, const char *root, const ch
 	int r = 0;
 
 	memset(env, 0, sizeof(*env));
-	if (set_path(rootn, root) < 0)
+	if (cgroup_set_path(rootn, root) < 0)
 		return -ENAMETOOLONG;
 	len = strlen(rootn);
 	while (len > 0 && rootn[len - 1] == '/')
@@ -141,7 +141,7 @@ int cgroup_env_detect(struct cgroup_env *env, const char *root)
 	}
 	if (sf.f_type == CGROUP2_SUPER_MAGIC) {
 		r = env_init_v2(env, root);
-	} else if ((r = read_raw("/proc/self/mountinfo", &text)) == 0) {
+	} else if ((r = cgroup_read_raw("/proc/self/mountinfo", &text)) == 0) {
 		r = cgroup_env_from_mountinfo(env, root, text);
 		free(text);
 	}
@@ -165,18 +165,20 @@ static int fixture_v1(struct cgroup_env *env, enum cgroup_mode mode, const char 
 	memset(env, 0, sizeof(*env));
 	env->mode = mode;
 	for (int c = 0; c < CGROUP_CTRL_COUNT && !r; c++) {
-		if (path_join(path, sizeof(path), dir, NULL, v1_names[c]) || !realpath(path, real))
+		if (cgroup_path_join(path, sizeof(path), dir, NULL, cgroup_v1_names[c]) ||
+		    !realpath(path, real))
+
 			continue;
-		r = set_path(env->v1[c], real);
+		r = cgroup_set_path(env->v1[c], real);
 		env->controllers |= 1u << c;
 	}
 	if (r || !env->controllers)
 		return r ? r : -ENOENT;
 	if (mode != CGROUP_MODE_HYBRID)
 		return 0;
-	if ((r = path_join(path, sizeof(path), dir, NULL, "unified")))
+	if ((r = cgroup_path_join(path, sizeof(path), dir, NULL, "unified")))
 		return r;
-	return realpath(path, real) ? set_path(env->unified, real) : -errno;
+	return realpath(path, real) ? cgroup_set_path(env->unified, real) : -errno;
 }
 
 int cgroup_env_init_fixture(struct cgroup_env *env, enum cgroup_mode mode, const char *dir)

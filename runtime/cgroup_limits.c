@@ -28,10 +28,10 @@ static void v1_use_hierarchy(const struct cgroup_env *env, const char *dir)
 {
 	char path[PATH_MAX], *text;
 
-	if (path_join(path, sizeof(path), dir, NULL, "memory.use_hierarchy") ||
-	    read_raw(path, &text))
+	if (cgroup_path_join(path, sizeof(path), dir, NULL, "memory.use_hierarchy") ||
+	    cgroup_read_raw(path, &text))
 		return;
-	if (text[0] == '0' && write_raw(env, path, "1") < 0)
+	if (text[0] == '0' && cgroup_write_raw(env, path, "1") < 0)
 		log_warn("cgroup: failed to enable %s: children's memory not counted", path);
 	free(text);
 }
@@ -41,10 +41,10 @@ static int mkdir_levels(const struct cgroup_env *env, const char *base, const ch
 			int *first)
 {
 	char path[PATH_MAX];
-	int depth = rel_depth(rel), r;
+	int depth = cgroup_rel_depth(rel), r;
 
 	for (int l = 0; l < depth; l++) {
-		if ((r = level_path(path, sizeof(path), base, rel, l, NULL)))
+		if ((r = cgroup_level_path(path, sizeof(path), base, rel, l, NULL)))
 			return r;
 		if (mkdir(path, 0755) == 0) {
 			if (*first < 0)
@@ -66,8 +66,8 @@ static void undo_levels(const struct cgroup_env *env, const char *base, const ch
 {
 	char path[PATH_MAX];
 
-	if (first >= 0 && level_path(path, sizeof(path), base, rel, first, NULL) == 0)
-		remove_tree(env, path, 0);
+	if (first >= 0 && cgroup_level_path(path, sizeof(path), base, rel, first, NULL) == 0)
+		cgroup_remove_tree(env, path, 0);
 }
 
 static bool has_word(const char *text, const char *word)
@@ -85,18 +85,19 @@ static bool has_word(const char *text, const char *word)
 static int enable_at(const struct cgroup_env *env, const char *path)
 {
 	char want[64] = "", *cur = NULL;
-	int r = read_raw(path, &cur);
+	int r = cgroup_read_raw(path, &cur);
 
 	if (r && !(r == -ENOENT && env->fixture)) {
 		log_error("cgroup: failed to read %s: %s", path, strerror(-r));
 		return r;
 	}
 	for (int c = 0; c < CGROUP_CTRL_COUNT; c++)
-		if (v2_names[c] && (env->controllers & (1u << c)) && !has_word(cur, v2_names[c]))
+		if (cgroup_v2_names[c] && (env->controllers & (1u << c)) &&
+		    !has_word(cur, cgroup_v2_names[c]))
 			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s+%s",
-				 want[0] ? " " : "", v2_names[c]);
+				 want[0] ? " " : "", cgroup_v2_names[c]);
 	free(cur);
-	return want[0] ? write_file(env, path, want) : 0;
+	return want[0] ? cgroup_write_file(env, path, want) : 0;
 }
 
 /* v2 limits need their controller enabled in every ancestor's subtree_control; rel itself is
@@ -104,13 +105,15 @@ static int enable_at(const struct cgroup_env *env, const char *path)
 static int enable_subtree(const struct cgroup_env *env, const char *rel)
 {
 	char path[PATH_MAX];
-	int depth = rel_depth(rel), r;
+	int depth = cgroup_rel_depth(rel), r;
 
-	r = path_join(path, sizeof(path), env->unified, NULL, "cgroup.subtree_control");
+	r = cgroup_path_join(path, sizeof(path), env->unified, NULL, "cgroup.subtree_control");
 	if (r == 0)
 		r = enable_at(env, path);
 	for (int l = 0; l < depth - 1 && r == 0; l++) {
-		r = level_path(path, sizeof(path), env->unified, rel, l, "cgroup.subtree_control");
+		r = cgroup_level_path(path, sizeof(path), env->unified, rel, l,
+				      "cgroup.subtree_control");
+
 		if (r == 0)
 			r = enable_at(env, path);
 	}
@@ -219,7 +222,7 @@ static int limit_path(const struct cgroup_env *env, enum cgroup_ctrl ctrl, const
 
 	if (r == -EOPNOTSUPP)
 		log_error("cgroup: failed to set %s of %s: no %s controller", file, rel,
-			  v1_names[ctrl]);
+			  cgroup_v1_names[ctrl]);
 	return r;
 }
 
@@ -238,16 +241,16 @@ static int set_v1_memory(const struct cgroup_env *env, const char *rel, uint64_t
 		return r;
 	has_sw = access(sw, F_OK) == 0;
 	snprintf(val, sizeof(val), "%" PRIu64, bytes);
-	r = write_raw(env, lim, val);
+	r = cgroup_write_raw(env, lim, val);
 	if (r == -EINVAL && has_sw) {
-		r = write_file(env, sw, val);
-		return r ? r : write_file(env, lim, val);
+		r = cgroup_write_file(env, sw, val);
+		return r ? r : cgroup_write_file(env, lim, val);
 	}
 	if (r) {
 		log_error("cgroup: failed to write \"%s\" to %s: %s", val, lim, strerror(-r));
 		return r;
 	}
-	return has_sw ? write_file(env, sw, val) : 0;
+	return has_sw ? cgroup_write_file(env, sw, val) : 0;
 }
 
 static int limits_write(const struct cgroup_env *env, const char *rel,
@@ -262,7 +265,7 @@ static int limits_write(const struct cgroup_env *env, const char *rel,
 	for (size_t i = 0; i < n && r == 0; i++) {
 		r = limit_path(env, s[i].ctrl, rel, s[i].file, path, sizeof(path));
 		if (r == 0 && !(s[i].optional && access(path, F_OK) != 0))
-			r = write_file(env, path, s[i].value);
+			r = cgroup_write_file(env, path, s[i].value);
 	}
 	if (r == 0 && !v2 && lim->memory_max_bytes)
 		r = set_v1_memory(env, rel, lim->memory_max_bytes);
@@ -273,9 +276,9 @@ int cgroup_create(const struct cgroup_env *env, const char *rel, const struct cg
 {
 	const char *h[HIER_MAX];
 	int first[HIER_MAX], r;
-	size_t n = hier_list(env, h);
+	size_t n = cgroup_hier_list(env, h);
 
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	for (size_t i = 0; i < n; i++)
 		first[i] = -1;
@@ -301,7 +304,7 @@ static int read_limit(const struct cgroup_env *env, enum cgroup_ctrl ctrl, const
 	*text = NULL;
 	if (r == -EOPNOTSUPP)
 		return 0;
-	if (r == 0 && (r = read_raw(path, text)) == -ENOENT)
+	if (r == 0 && (r = cgroup_read_raw(path, text)) == -ENOENT)
 		return 0;
 	if (r)
 		log_error("cgroup: failed to read %s: %s", path, strerror(-r));
@@ -366,7 +369,7 @@ int cgroup_read_limits(const struct cgroup_env *env, const char *rel, struct cgr
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	r = v2 ? read_cpu_v2(env, rel, out) : read_cpu_v1(env, rel, out);
 	if (r == 0)

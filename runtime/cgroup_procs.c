@@ -41,7 +41,7 @@ static int walk_tree(const char *dir, int depth, visit_fn fn, void *ctx)
 	}
 	while (!ret && (de = readdir(d))) {
 		char *child;
-		if (is_dot(de->d_name) || !is_dir_entry(d, de))
+		if (cgroup_is_dot(de->d_name) || !cgroup_is_dir_entry(d, de))
 			continue;
 		if (asprintf(&child, "%s/%s", dir, de->d_name) < 0) {
 			ret = -ENOMEM;
@@ -96,9 +96,9 @@ static void pidvec_uniq(struct pidvec *pv)
 static int visit_pids(const char *dir, int depth, void *ctx)
 {
 	char path[PATH_MAX], *text, *p;
-	int r = path_join(path, sizeof(path), dir, NULL, "cgroup.procs");
+	int r = cgroup_path_join(path, sizeof(path), dir, NULL, "cgroup.procs");
 
-	if (r || (r = read_raw(path, &text))) {
+	if (r || (r = cgroup_read_raw(path, &text))) {
 		if (r != -ENOENT || depth == 0)
 			log_error("cgroup: failed to read %s: %s", path, strerror(-r));
 		return r;
@@ -122,11 +122,11 @@ static int visit_oom(const char *dir, int depth, void *ctx)
 {
 	char path[PATH_MAX];
 	uint64_t v;
-	int r = path_join(path, sizeof(path), dir, NULL, "memory.oom_control");
+	int r = cgroup_path_join(path, sizeof(path), dir, NULL, "memory.oom_control");
 
 	if (r || (depth > 0 && access(path, F_OK) != 0))
 		return r ? r : -ENOENT;
-	r = read_keyed(path, "oom_kill", &v);
+	r = cgroup_read_keyed(path, "oom_kill", &v);
 	if (r == 0)
 		*(uint64_t *)ctx += v;
 	return r;
@@ -146,11 +146,11 @@ void cgroup_strv_free(char **v)
 int cgroup_procs_paths(const struct cgroup_env *env, const char *rel, char ***out)
 {
 	const char *h[HIER_MAX];
-	size_t n = hier_list(env, h);
+	size_t n = cgroup_hier_list(env, h);
 	char **v;
 	int r;
 
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	if (!(v = calloc(n + 1, sizeof(*v))))
 		return -ENOMEM;
@@ -174,23 +174,23 @@ int cgroup_attach(const struct cgroup_env *env, const char *rel, pid_t pid)
 		return r;
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	for (char **p = paths; *p && r == 0; p++)
-		r = write_file(env, *p, val);
+		r = cgroup_write_file(env, *p, val);
 	cgroup_strv_free(paths);
 	return r;
 }
 
 int cgroup_pids(const struct cgroup_env *env, const char *rel, pid_t **pids, size_t *n)
 {
-	const char *base = primary_base(env);
+	const char *base = cgroup_primary_base(env);
 	struct pidvec pv = { 0 };
 	char dir[PATH_MAX];
 	int r;
 
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	if (!base)
 		return -ENOENT;
-	if ((r = path_join(dir, sizeof(dir), base, rel, NULL)) ||
+	if ((r = cgroup_path_join(dir, sizeof(dir), base, rel, NULL)) ||
 	    (r = walk_tree(dir, 0, visit_pids, &pv))) {
 		free(pv.v);
 		return r;
@@ -209,7 +209,7 @@ static void wait_contains(const char *path, const char *needle)
 
 	for (int i = 0; i < FREEZE_WAIT_MS; i++) {
 		bool done = false;
-		if (read_raw(path, &text) == 0) {
+		if (cgroup_read_raw(path, &text) == 0) {
 			done = strstr(text, needle) != NULL;
 			free(text);
 		}
@@ -224,12 +224,13 @@ static void wait_contains(const char *path, const char *needle)
 static int freezer_file(const struct cgroup_env *env, const char *rel, char *path, size_t size,
 			bool *v2)
 {
-	*v2 = env->unified[0] && path_join(path, size, env->unified, rel, "cgroup.freeze") == 0 &&
+	*v2 = env->unified[0] &&
+	      cgroup_path_join(path, size, env->unified, rel, "cgroup.freeze") == 0 &&
 	      access(path, W_OK) == 0;
 	if (*v2)
 		return 0;
 	if (env->v1[CGROUP_CTRL_FREEZER][0] &&
-	    path_join(path, size, env->v1[CGROUP_CTRL_FREEZER], rel, "freezer.state") == 0 &&
+	    cgroup_path_join(path, size, env->v1[CGROUP_CTRL_FREEZER], rel, "freezer.state") == 0 &&
 	    access(path, W_OK) == 0)
 		return 0;
 	return -EOPNOTSUPP;
@@ -241,13 +242,13 @@ static bool freeze(const struct cgroup_env *env, const char *rel)
 	char path[PATH_MAX], events[PATH_MAX], *cur;
 	bool v2, frozen;
 
-	if (freezer_file(env, rel, path, sizeof(path), &v2) || read_raw(path, &cur))
+	if (freezer_file(env, rel, path, sizeof(path), &v2) || cgroup_read_raw(path, &cur))
 		return false;
 	frozen = v2 ? cur[0] == '1' : strncmp(cur, "FROZEN", 6) == 0;
 	free(cur);
-	if (frozen || write_file(env, path, v2 ? "1" : "FROZEN"))
+	if (frozen || cgroup_write_file(env, path, v2 ? "1" : "FROZEN"))
 		return false;
-	if (v2 && path_join(events, sizeof(events), env->unified, rel, "cgroup.events") == 0)
+	if (v2 && cgroup_path_join(events, sizeof(events), env->unified, rel, "cgroup.events") == 0)
 		wait_contains(events, "frozen 1");
 	else if (!v2)
 		wait_contains(path, "FROZEN");
@@ -260,7 +261,7 @@ static void thaw(const struct cgroup_env *env, const char *rel)
 	bool v2;
 
 	if (freezer_file(env, rel, path, sizeof(path), &v2) == 0)
-		write_file(env, path, v2 ? "0" : "THAWED");
+		cgroup_write_file(env, path, v2 ? "0" : "THAWED");
 }
 
 /* Signals each pid not in done[0, old) and records it in done. */
@@ -316,7 +317,7 @@ static int signal_all(const struct cgroup_env *env, const char *rel, int sig)
 
 int cgroup_signal(const struct cgroup_env *env, const char *rel, int sig)
 {
-	int r = rel_ok(rel);
+	int r = cgroup_rel_ok(rel);
 
 	return r ? r : signal_all(env, rel, sig);
 }
@@ -326,13 +327,13 @@ int cgroup_kill(const struct cgroup_env *env, const char *rel)
 	char path[PATH_MAX];
 	int r;
 
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	/* cgroup.kill (5.14+) kills the whole subtree atomically, forks included. */
 	if (!env->fixture && env->unified[0] &&
-	    path_join(path, sizeof(path), env->unified, rel, "cgroup.kill") == 0 &&
+	    cgroup_path_join(path, sizeof(path), env->unified, rel, "cgroup.kill") == 0 &&
 	    access(path, F_OK) == 0)
-		return write_file(env, path, "1");
+		return cgroup_write_file(env, path, "1");
 	return signal_all(env, rel, SIGKILL);
 }
 
@@ -344,7 +345,7 @@ int cgroup_oom_kills(const struct cgroup_env *env, const char *rel, uint64_t *co
 	int r;
 
 	*count = 0;
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	r = cgroup_path(env, CGROUP_CTRL_MEMORY, rel,
 			env->mode == CGROUP_MODE_V2 ? "memory.events" : NULL, path, sizeof(path));
@@ -354,7 +355,7 @@ int cgroup_oom_kills(const struct cgroup_env *env, const char *rel, uint64_t *co
 		return r;
 	/* v2 events are hierarchical; v1 counts in the victim's own cgroup, so sum the subtree. */
 	if (env->mode == CGROUP_MODE_V2)
-		return read_keyed(path, "oom_kill", count);
+		return cgroup_read_keyed(path, "oom_kill", count);
 	return walk_tree(path, 0, visit_oom, count);
 }
 
@@ -366,11 +367,13 @@ int cgroup_is_populated(const struct cgroup_env *env, const char *rel, bool *pop
 	size_t n;
 	int r;
 
-	if ((r = rel_ok(rel)))
+	if ((r = cgroup_rel_ok(rel)))
 		return r;
 	if (env->unified[0]) {
-		if ((r = path_join(path, sizeof(path), env->unified, rel, "cgroup.events")) ||
-		    (r = read_keyed(path, "populated", &v)))
+		if ((r = cgroup_path_join(path, sizeof(path), env->unified, rel,
+					  "cgroup.events")) ||
+
+		    (r = cgroup_read_keyed(path, "populated", &v)))
 			return r;
 		*populated = v != 0;
 		return 0;

@@ -18,7 +18,7 @@
 
 /* ---------------------------------------------------------------- small helpers */
 
-void set_err(char *err, size_t len, const char *fmt, ...)
+void image_set_err(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -29,7 +29,7 @@ void set_err(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-int path_fmt(char *buf, size_t len, const char *fmt, ...)
+int image_path_fmt(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -41,7 +41,7 @@ int path_fmt(char *buf, size_t len, const char *fmt, ...)
 }
 
 /* A printable, bounded copy of an archive entry name for messages and logs. */
-void shown_name(char *out, size_t len, const char *name)
+void image_shown_name(char *out, size_t len, const char *name)
 {
 	size_t i = 0;
 
@@ -52,7 +52,7 @@ void shown_name(char *out, size_t len, const char *name)
 	out[i] = '\0';
 }
 
-bool is_hex64(const char *s)
+bool image_is_hex64(const char *s)
 {
 	size_t i = 0;
 
@@ -62,21 +62,21 @@ bool is_hex64(const char *s)
 	return i == HEX_LEN;
 }
 
-bool dir_exists(const char *path)
+bool image_dir_exists(const char *path)
 {
 	struct stat st;
 
 	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int rootfs_path(const struct image_store *s, const char *hex, char *buf, size_t len)
+int image_rootfs_path(const struct image_store *s, const char *hex, char *buf, size_t len)
 {
-	return path_fmt(buf, len, "%s/rootfs/%s", s->dir, hex);
+	return image_path_fmt(buf, len, "%s/rootfs/%s", s->dir, hex);
 }
 
-int blob_path(const struct image_store *s, const char *hex, char *buf, size_t len)
+int image_blob_path(const struct image_store *s, const char *hex, char *buf, size_t len)
 {
-	return path_fmt(buf, len, "%s/blobs/sha256/%s", s->dir, hex);
+	return image_path_fmt(buf, len, "%s/blobs/sha256/%s", s->dir, hex);
 }
 
 /* ---------------------------------------------------------------- opening */
@@ -90,12 +90,12 @@ static void tmp_cleanup(const struct image_store *s)
 	struct dirent *de;
 	DIR *d;
 
-	if (path_fmt(dir, sizeof(dir), "%s/tmp", s->dir) || !(d = opendir(dir)))
+	if (image_path_fmt(dir, sizeof(dir), "%s/tmp", s->dir) || !(d = opendir(dir)))
 		return;
 	while ((de = readdir(d))) {
 		for (size_t i = 0; i < ARRAY_SIZE(mine); i++) {
 			if (strncmp(de->d_name, mine[i], strlen(mine[i])) != 0 ||
-			    path_fmt(path, sizeof(path), "%s/%s", dir, de->d_name))
+			    image_path_fmt(path, sizeof(path), "%s/%s", dir, de->d_name))
 				continue;
 			log_info("image: removing leftover %s", path);
 			file_remove_tree(path);
@@ -117,7 +117,7 @@ static int store_make_dirs(struct image_store *s, const char *dir)
 	if (!realpath(dir, s->dir))
 		return -errno;
 	for (size_t i = 0; !rc && i < ARRAY_SIZE(subs); i++) {
-		rc = path_fmt(path, sizeof(path), "%s/%s", s->dir, subs[i].sub);
+		rc = image_path_fmt(path, sizeof(path), "%s/%s", s->dir, subs[i].sub);
 		if (!rc)
 			rc = file_mkdir_p(path, subs[i].mode);
 	}
@@ -134,7 +134,7 @@ int image_store_open(struct image_store *s, const char *dir)
 	rc = dir && *dir ? store_make_dirs(s, dir) : -EINVAL;
 	if (!rc) {
 		tmp_cleanup(s);
-		rc = index_open(s);
+		rc = image_index_open(s);
 	}
 	if (rc) {
 		log_error("image: failed to open store %s: %s", dir ? dir : "(null)", strerror(-rc));
@@ -160,14 +160,14 @@ void image_store_set_limits(struct image_store *s, uint64_t max_archive, uint64_
 
 /* ---------------------------------------------------------------- lookups */
 
-void info_fill(const struct image_store *s, const struct image_record *r,
-	       const char *name, const char *tag, struct image_info *out)
+void image_info_fill(const struct image_store *s, const struct image_record *r,
+		     const char *name, const char *tag, struct image_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	snprintf(out->tag, sizeof(out->tag), "%s", tag);
 	snprintf(out->digest, sizeof(out->digest), "%s", r->digest);
-	rootfs_path(s, r->digest + strlen(DIGEST_PREFIX), out->rootfs, sizeof(out->rootfs));
+	image_rootfs_path(s, r->digest + strlen(DIGEST_PREFIX), out->rootfs, sizeof(out->rootfs));
 	out->size = r->size;
 	out->created = r->created;
 }
@@ -181,15 +181,15 @@ int image_resolve(const struct image_store *s, const char *ref, struct image_inf
 	if (image_ref_parse(ref, name, sizeof(name), tag, sizeof(tag), digest, sizeof(digest)))
 		return -EINVAL;
 	if (digest[0]) {
-		r = record_find(s, digest);
+		r = image_record_find(s, digest);
 		tag[0] = '\0';
 	} else {
-		t = tag_find(s, name, tag);
-		r = t ? record_find(s, t->digest) : NULL;
+		t = image_tag_find(s, name, tag);
+		r = t ? image_record_find(s, t->digest) : NULL;
 	}
 	if (!r)
 		return -ENOENT;
-	info_fill(s, r, name, tag, out);
+	image_info_fill(s, r, name, tag, out);
 	return 0;
 }
 
@@ -197,15 +197,16 @@ void image_describe_error(int rc, const char *ref, char *buf, size_t len)
 {
 	char shown[SHOWN_NAME_MAX + 8];
 
-	shown_name(shown, sizeof(shown), ref ? ref : "");
+	image_shown_name(shown, sizeof(shown), ref ? ref : "");
 	if (rc == -ENOENT)
-		set_err(buf, len, "image '%s' is not in the local image store; import it with "
-			"'berthctl image import %s ROOTFS'", shown, shown);
+		image_set_err(buf, len, "image '%s' is not in the local image store; import it "
+			      "with 'berthctl image import %s ROOTFS'", shown, shown);
+
 	else if (rc == -EINVAL)
-		set_err(buf, len, "invalid image reference '%s': expected NAME[:TAG] or "
-			"NAME@sha256:<64 hex digits>", shown);
+		image_set_err(buf, len, "invalid image reference '%s': expected NAME[:TAG] or "
+			      "NAME@sha256:<64 hex digits>", shown);
 	else
-		set_err(buf, len, "image '%s': %s", shown, strerror(rc < 0 ? -rc : rc));
+		image_set_err(buf, len, "image '%s': %s", shown, strerror(rc < 0 ? -rc : rc));
 }
 
 static int info_cmp(const void *a, const void *b)
@@ -226,13 +227,13 @@ int image_list(const struct image_store *s, struct image_info **out, size_t *n)
 	if (cap && !(v = calloc(cap, sizeof(*v))))
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_tags; i++) {
-		const struct image_record *r = record_find(s, s->tags[i].digest);
+		const struct image_record *r = image_record_find(s, s->tags[i].digest);
 		if (r)
-			info_fill(s, r, s->tags[i].name, s->tags[i].tag, &v[k++]);
+			image_info_fill(s, r, s->tags[i].name, s->tags[i].tag, &v[k++]);
 	}
 	for (size_t i = 0; i < s->n_images; i++)
-		if (!tag_count_for(s, s->images[i].digest))
-			info_fill(s, &s->images[i], "", "", &v[k++]);
+		if (!image_tag_count_for(s, s->images[i].digest))
+			image_info_fill(s, &s->images[i], "", "", &v[k++]);
 	if (k)
 		qsort(v, k, sizeof(*v), info_cmp);
 	*out = v;
@@ -251,7 +252,7 @@ int image_remove(struct image_store *s, const char *ref)
 
 	if (image_ref_parse(ref, name, sizeof(name), tag, sizeof(tag), digest, sizeof(digest)))
 		return -EINVAL;
-	rc = index_snapshot_take(s, &snap);
+	rc = image_index_snapshot_take(s, &snap);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < s->n_tags;) {
@@ -262,11 +263,11 @@ int image_remove(struct image_store *s, const char *ref)
 			i++;
 			continue;
 		}
-		tag_delete_at(s, i);
+		image_tag_delete_at(s, i);
 		removed++;
 	}
-	rc = removed ? index_save(s) : -ENOENT;
-	index_snapshot_end(s, &snap, rc != 0);
+	rc = removed ? image_index_save(s) : -ENOENT;
+	image_index_snapshot_end(s, &snap, rc != 0);
 	if (!rc)
 		log_info("image: removed %s (%zu tag%s)", ref, removed, removed == 1 ? "" : "s");
 	return rc;
@@ -277,14 +278,14 @@ int image_remove(struct image_store *s, const char *ref)
 static int image_files_delete(const struct image_store *s, const char *hex)
 {
 	char path[PATH_MAX], trash[PATH_MAX];
-	int rc = blob_path(s, hex, path, sizeof(path));
+	int rc = image_blob_path(s, hex, path, sizeof(path));
 
 	if (!rc && unlink(path) < 0 && errno != ENOENT)
 		rc = -errno;
 	if (!rc)
-		rc = rootfs_path(s, hex, path, sizeof(path));
+		rc = image_rootfs_path(s, hex, path, sizeof(path));
 	if (!rc)
-		rc = path_fmt(trash, sizeof(trash), "%s/tmp/delete-%s", s->dir, hex);
+		rc = image_path_fmt(trash, sizeof(trash), "%s/tmp/delete-%s", s->dir, hex);
 	if (!rc) {
 		file_remove_tree(trash);
 		if (rename(path, trash) < 0 && errno != ENOENT)
@@ -311,7 +312,7 @@ int image_gc(struct image_store *s, const char *const *in_use, size_t n)
 
 	for (size_t i = 0; i < s->n_images;) {
 		const struct image_record *r = &s->images[i];
-		if (tag_count_for(s, r->digest) || digest_in(r->digest, in_use, n)) {
+		if (image_tag_count_for(s, r->digest) || digest_in(r->digest, in_use, n)) {
 			i++;
 			continue;
 		}
@@ -319,11 +320,11 @@ int image_gc(struct image_store *s, const char *const *in_use, size_t n)
 		if (rc)
 			break;
 		log_info("image: deleted unused image %s", r->digest);
-		record_delete_at(s, i);
+		image_record_delete_at(s, i);
 		removed++;
 	}
 	if (removed) {
-		int save = index_save(s);
+		int save = image_index_save(s);
 		rc = rc ? rc : save;
 	}
 	return rc ? rc : removed;

@@ -40,7 +40,7 @@ static bool has_dotdot(const char *p)
 	return false;
 }
 
-const char *special_kind(mode_t type)
+const char *image_special_kind(mode_t type)
 {
 	switch (type) {
 	case AE_IFCHR: return "character device";
@@ -64,7 +64,7 @@ static int archive_rc(struct archive *a)
 	}
 }
 
-const char *archive_msg(struct archive *a)
+const char *image_archive_msg(struct archive *a)
 {
 	const char *m = archive_error_string(a);
 
@@ -75,7 +75,7 @@ const char *archive_msg(struct archive *a)
 static const char *entry_msg(const struct extract_ctx *x, struct archive *a, char *buf,
 			     size_t len)
 {
-	const char *msg = archive_msg(a);
+	const char *msg = image_archive_msg(a);
 	size_t dl = strlen(x->dest), o = 0;
 
 	while (*msg && o + 1 < len) {
@@ -96,28 +96,32 @@ static int entry_check(struct extract_ctx *x, struct archive_entry *e, const cha
 	int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
 
 	if (!path || !*path) {
-		set_err(x->err, x->errlen, "entry #%u has an empty or unreadable name", x->entries);
+		image_set_err(x->err, x->errlen, "entry #%u has an empty or unreadable name",
+			      x->entries);
 		return -EINVAL;
 	}
 	if (path[0] == '/' || has_dotdot(path)) {
-		set_err(x->err, x->errlen, "unsafe entry '%s': %s", shown,
-			path[0] == '/' ? "absolute path" : "'..' in path");
+		image_set_err(x->err, x->errlen, "unsafe entry '%s': %s", shown,
+			      path[0] == '/' ? "absolute path" : "'..' in path");
 		return -EINVAL;
 	}
 	if (link && (link[0] == '/' || has_dotdot(link) || !*link)) {
 		char target[SHOWN_NAME_MAX + 8];
-		shown_name(target, sizeof(target), link);
-		set_err(x->err, x->errlen, "unsafe entry '%s': hard link to '%s' outside the image",
-			shown, target);
+		image_shown_name(target, sizeof(target), link);
+		image_set_err(x->err, x->errlen,
+			      "unsafe entry '%s': hard link to '%s' outside the image", shown,
+			      target);
+
 		return -EINVAL;
 	}
 	if (++x->entries > IMAGE_MAX_ENTRIES) {
-		set_err(x->err, x->errlen, "archive has more than %u entries", IMAGE_MAX_ENTRIES);
+		image_set_err(x->err, x->errlen, "archive has more than %u entries",
+			      IMAGE_MAX_ENTRIES);
 		return -EFBIG;
 	}
 	if (size < 0 || (uint64_t)size > x->max_extracted - x->extracted) {
-		set_err(x->err, x->errlen, "entry '%s' takes the extracted size past the limit of "
-			"%llu bytes", shown, (unsigned long long)x->max_extracted);
+		image_set_err(x->err, x->errlen, "entry '%s' takes the extracted size past the "
+			      "limit of %llu bytes", shown, (unsigned long long)x->max_extracted);
 		return -EFBIG;
 	}
 	x->extracted += (uint64_t)size;
@@ -161,15 +165,15 @@ static int entry_prefix(struct extract_ctx *x, struct archive_entry *e, const ch
 	char buf[PATH_MAX];
 	const char *link = archive_entry_hardlink(e);
 
-	if (path_fmt(buf, sizeof(buf), "%s/%s", x->dest, archive_entry_pathname(e))) {
-		set_err(x->err, x->errlen, "entry '%s': name too long", shown);
+	if (image_path_fmt(buf, sizeof(buf), "%s/%s", x->dest, archive_entry_pathname(e))) {
+		image_set_err(x->err, x->errlen, "entry '%s': name too long", shown);
 		return -EINVAL;
 	}
 	archive_entry_copy_pathname(e, buf);
 	if (!link)
 		return 0;
-	if (path_fmt(buf, sizeof(buf), "%s/%s", x->dest, link)) {
-		set_err(x->err, x->errlen, "entry '%s': link target too long", shown);
+	if (image_path_fmt(buf, sizeof(buf), "%s/%s", x->dest, link)) {
+		image_set_err(x->err, x->errlen, "entry '%s': link target too long", shown);
 		return -EINVAL;
 	}
 	archive_entry_copy_hardlink(e, buf);
@@ -188,14 +192,14 @@ static int entry_copy_data(struct extract_ctx *x, struct archive *in, struct arc
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN) {
-			set_err(x->err, x->errlen, "failed to read entry '%s': %s", shown,
-				archive_msg(in));
+			image_set_err(x->err, x->errlen, "failed to read entry '%s': %s", shown,
+				      image_archive_msg(in));
 			return -EINVAL;
 		}
 		if (archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
 			char msg[256];
-			set_err(x->err, x->errlen, "failed to write entry '%s': %s", shown,
-				entry_msg(x, out, msg, sizeof(msg)));
+			image_set_err(x->err, x->errlen, "failed to write entry '%s': %s", shown,
+				      entry_msg(x, out, msg, sizeof(msg)));
 			return archive_rc(out);
 		}
 	}
@@ -205,10 +209,10 @@ static int extract_entry(struct extract_ctx *x, struct archive *in, struct archi
 			 struct archive_entry *e)
 {
 	char shown[SHOWN_NAME_MAX + 8], msg[256];
-	const char *kind = special_kind(archive_entry_filetype(e));
+	const char *kind = image_special_kind(archive_entry_filetype(e));
 	int rc, r;
 
-	shown_name(shown, sizeof(shown), archive_entry_pathname(e));
+	image_shown_name(shown, sizeof(shown), archive_entry_pathname(e));
 	rc = entry_check(x, e, shown);
 	if (rc)
 		return rc;
@@ -229,8 +233,8 @@ static int extract_entry(struct extract_ctx *x, struct archive *in, struct archi
 	if (r >= ARCHIVE_WARN && !rc)
 		r = archive_write_finish_entry(out);
 	if (!rc && r < ARCHIVE_WARN) {
-		set_err(x->err, x->errlen, "cannot extract entry '%s': %s", shown,
-			entry_msg(x, out, msg, sizeof(msg)));
+		image_set_err(x->err, x->errlen, "cannot extract entry '%s': %s", shown,
+			      entry_msg(x, out, msg, sizeof(msg)));
 		rc = archive_rc(out);
 	}
 	return rc;
@@ -246,8 +250,10 @@ static int extract_loop(struct extract_ctx *x, struct archive *in, struct archiv
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			set_err(x->err, x->errlen, "failed to read archive after %u entries: %s",
-				x->entries, archive_msg(in));
+			image_set_err(x->err, x->errlen,
+				      "failed to read archive after %u entries: %s", x->entries,
+				      image_archive_msg(in));
+
 			return -EINVAL;
 		}
 		rc = extract_entry(x, in, out, e);
@@ -255,13 +261,13 @@ static int extract_loop(struct extract_ctx *x, struct archive *in, struct archiv
 			return rc;
 	}
 	if (x->entries == 0) {
-		set_err(x->err, x->errlen, "archive has no entries");
+		image_set_err(x->err, x->errlen, "archive has no entries");
 		return -EINVAL;
 	}
 	if (archive_write_close(out) < ARCHIVE_WARN) {
 		char msg[256];
-		set_err(x->err, x->errlen, "failed to finish extraction: %s",
-			entry_msg(x, out, msg, sizeof(msg)));
+		image_set_err(x->err, x->errlen, "failed to finish extraction: %s",
+			      entry_msg(x, out, msg, sizeof(msg)));
 		return archive_rc(out);
 	}
 	return 0;
@@ -294,13 +300,13 @@ int image_extract(const char *archive_path, const char *dest, uint64_t max_extra
 	int rc = 0;
 
 	if (!in || !out) {
-		set_err(err, errlen, "out of memory");
+		image_set_err(err, errlen, "out of memory");
 		rc = -ENOMEM;
 	} else if (!realpath(dest, canon)) {
 		rc = -errno;
-		set_err(err, errlen, "failed to resolve %s: %s", dest, strerror(errno));
+		image_set_err(err, errlen, "failed to resolve %s: %s", dest, strerror(errno));
 	} else if (archive_read_open_filename(in, archive_path, 64 * 1024) != ARCHIVE_OK) {
-		set_err(err, errlen, "failed to open archive: %s", archive_msg(in));
+		image_set_err(err, errlen, "failed to open archive: %s", image_archive_msg(in));
 		rc = archive_errno(in) == ENOENT ? -ENOENT : -EINVAL;
 	}
 	if (!rc) {

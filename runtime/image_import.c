@@ -60,8 +60,8 @@ static int import_hash(const struct image_store *s, const char *path, struct imp
 		goto out;
 	}
 	if ((uint64_t)st.st_size > s->max_archive) {
-		set_err(err, errlen, "archive is %lld bytes, more than the limit of %llu",
-			(long long)st.st_size, (unsigned long long)s->max_archive);
+		image_set_err(err, errlen, "archive is %lld bytes, more than the limit of %llu",
+			      (long long)st.st_size, (unsigned long long)s->max_archive);
 		rc = -EFBIG;
 		goto out;
 	}
@@ -87,8 +87,8 @@ static int import_hash(const struct image_store *s, const char *path, struct imp
 	snprintf(job->rec.digest, sizeof(job->rec.digest), DIGEST_PREFIX "%.64s", job->hex);
 out:
 	if (rc && rc != -EFBIG)
-		set_err(err, errlen, "failed to read archive %s: %s", path,
-			rc == -EINVAL ? "not a regular file" : strerror(-rc));
+		image_set_err(err, errlen, "failed to read archive %s: %s", path,
+			      rc == -EINVAL ? "not a regular file" : strerror(-rc));
 	EVP_MD_CTX_free(ctx);
 	if (fd >= 0)
 		close(fd);
@@ -98,13 +98,13 @@ out:
 static int import_extract(const struct image_store *s, const char *path, struct import_job *job,
 			  char *err, size_t errlen)
 {
-	int rc = path_fmt(job->tmpdir, sizeof(job->tmpdir), "%s/tmp/extract-XXXXXX", s->dir);
+	int rc = image_path_fmt(job->tmpdir, sizeof(job->tmpdir), "%s/tmp/extract-XXXXXX", s->dir);
 	int fd;
 
 	if (rc || !mkdtemp(job->tmpdir)) {
 		rc = rc ? rc : -errno;
-		set_err(err, errlen, "failed to create a directory in %s/tmp: %s", s->dir,
-			strerror(-rc));
+		image_set_err(err, errlen, "failed to create a directory in %s/tmp: %s", s->dir,
+			      strerror(-rc));
 		job->tmpdir[0] = '\0';
 		return rc;
 	}
@@ -117,7 +117,8 @@ static int import_extract(const struct image_store *s, const char *path, struct 
 	/* Everything extracted reaches the disk before the rootfs gets its final name. */
 	if (!rc && (fd < 0 || syncfs(fd) < 0)) {
 		rc = -errno;
-		set_err(err, errlen, "failed to sync the extracted rootfs: %s", strerror(errno));
+		image_set_err(err, errlen, "failed to sync the extracted rootfs: %s",
+			      strerror(errno));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -133,7 +134,7 @@ static int blob_copy(const struct image_store *s, const char *src, const char *d
 
 	if (in < 0)
 		return -errno;
-	rc = path_fmt(tmp, sizeof(tmp), "%s/tmp/blob-XXXXXX", s->dir);
+	rc = image_path_fmt(tmp, sizeof(tmp), "%s/tmp/blob-XXXXXX", s->dir);
 	if (!rc && (out = mkostemp(tmp, O_CLOEXEC)) < 0)
 		rc = -errno;
 	while (!rc && (n = sendfile(out, in, NULL, 1 << 30)) != 0)
@@ -155,7 +156,7 @@ static int import_blob(const struct image_store *s, const char *path, struct imp
 		       char *err, size_t errlen)
 {
 	char blob[PATH_MAX], dir[PATH_MAX];
-	int rc = blob_path(s, job->hex, blob, sizeof(blob));
+	int rc = image_blob_path(s, job->hex, blob, sizeof(blob));
 
 	if (rc || access(blob, F_OK) == 0)
 		return rc;
@@ -163,11 +164,11 @@ static int import_blob(const struct image_store *s, const char *path, struct imp
 		rc = errno == EXDEV || errno == EPERM ? blob_copy(s, path, blob) : -errno;
 	job->made_blob = rc == 0;
 	if (!rc)
-		rc = path_fmt(dir, sizeof(dir), "%s/blobs/sha256", s->dir);
+		rc = image_path_fmt(dir, sizeof(dir), "%s/blobs/sha256", s->dir);
 	if (!rc)
 		rc = fsync_path(dir);
 	if (rc)
-		set_err(err, errlen, "failed to store blob %s: %s", blob, strerror(-rc));
+		image_set_err(err, errlen, "failed to store blob %s: %s", blob, strerror(-rc));
 	return rc;
 }
 
@@ -175,7 +176,7 @@ static int import_install(const struct image_store *s, struct import_job *job, c
 			  size_t errlen)
 {
 	char dst[PATH_MAX], dir[PATH_MAX];
-	int rc = rootfs_path(s, job->hex, dst, sizeof(dst));
+	int rc = image_rootfs_path(s, job->hex, dst, sizeof(dst));
 
 	if (!rc && rename(job->tmpdir, dst) == 0) {
 		job->made_rootfs = true;
@@ -184,10 +185,10 @@ static int import_install(const struct image_store *s, struct import_job *job, c
 		rc = -errno;
 	}
 	/* EEXIST/ENOTEMPTY: the rootfs is already there; the temp copy is dropped by the caller. */
-	if (!rc && path_fmt(dir, sizeof(dir), "%s/rootfs", s->dir) == 0)
+	if (!rc && image_path_fmt(dir, sizeof(dir), "%s/rootfs", s->dir) == 0)
 		rc = fsync_path(dir);
 	if (rc)
-		set_err(err, errlen, "failed to install rootfs %s: %s", dst, strerror(-rc));
+		image_set_err(err, errlen, "failed to install rootfs %s: %s", dst, strerror(-rc));
 	return rc;
 }
 
@@ -196,21 +197,23 @@ static int import_commit(struct image_store *s, const char *name, const char *ta
 			 const struct import_job *job, char *err, size_t errlen)
 {
 	struct index_snapshot snap;
-	int rc = index_snapshot_take(s, &snap);
+	int rc = image_index_snapshot_take(s, &snap);
 
 	if (rc) {
-		set_err(err, errlen, "out of memory");
+		image_set_err(err, errlen, "out of memory");
 		return rc;
 	}
-	if (!record_find(s, job->rec.digest))
-		rc = record_add(s, &job->rec);
+	if (!image_record_find(s, job->rec.digest))
+		rc = image_record_add(s, &job->rec);
 	if (!rc)
-		rc = tag_set(s, name, tag, job->rec.digest);
+		rc = image_tag_set(s, name, tag, job->rec.digest);
 	if (!rc)
-		rc = index_save(s);
-	index_snapshot_end(s, &snap, rc != 0);
+		rc = image_index_save(s);
+	image_index_snapshot_end(s, &snap, rc != 0);
 	if (rc)
-		set_err(err, errlen, "failed to update %s/refs.json: %s", s->dir, strerror(-rc));
+		image_set_err(err, errlen, "failed to update %s/refs.json: %s", s->dir,
+			      strerror(-rc));
+
 	return rc;
 }
 
@@ -221,9 +224,9 @@ static void import_undo(const struct image_store *s, const struct import_job *jo
 
 	if (job->tmpdir[0])
 		file_remove_tree(job->tmpdir);
-	if (job->made_rootfs && rootfs_path(s, job->hex, path, sizeof(path)) == 0)
+	if (job->made_rootfs && image_rootfs_path(s, job->hex, path, sizeof(path)) == 0)
 		file_remove_tree(path);
-	if (job->made_blob && blob_path(s, job->hex, path, sizeof(path)) == 0)
+	if (job->made_blob && image_blob_path(s, job->hex, path, sizeof(path)) == 0)
 		unlink(path);
 }
 
@@ -235,19 +238,19 @@ int image_import_file(struct image_store *s, const char *name_tag, const char *a
 	bool present;
 	int rc;
 
-	set_err(err, errlen, "%s", "");
+	image_set_err(err, errlen, "%s", "");
 	if (!s || !name_tag || !archive_path ||
 	    image_ref_parse(name_tag, name, sizeof(name), tag, sizeof(tag), digest,
 			    sizeof(digest)) != 0 || digest[0]) {
-		set_err(err, errlen, "invalid image name '%s': expected NAME[:TAG]",
-			name_tag ? name_tag : "(null)");
+		image_set_err(err, errlen, "invalid image name '%s': expected NAME[:TAG]",
+			      name_tag ? name_tag : "(null)");
 		return -EINVAL;
 	}
 	rc = import_hash(s, archive_path, &job, err, errlen);
 	if (rc)
 		return rc;
-	present = record_find(s, job.rec.digest) &&
-		  rootfs_path(s, job.hex, path, sizeof(path)) == 0 && dir_exists(path);
+	present = image_record_find(s, job.rec.digest) &&
+		  image_rootfs_path(s, job.hex, path, sizeof(path)) == 0 && image_dir_exists(path);
 	if (!present)
 		rc = import_extract(s, archive_path, &job, err, errlen);
 	if (!rc)
@@ -266,6 +269,6 @@ int image_import_file(struct image_store *s, const char *name_tag, const char *a
 	log_info("image: imported %s:%s as %s%s", name, tag, job.rec.digest,
 		 present ? " (already extracted)" : "");
 	if (out)
-		info_fill(s, record_find(s, job.rec.digest), name, tag, out);
+		image_info_fill(s, image_record_find(s, job.rec.digest), name, tag, out);
 	return 0;
 }

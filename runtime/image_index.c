@@ -19,7 +19,7 @@
 
 /* ---------------------------------------------------------------- the in-memory index */
 
-struct image_record *record_find(const struct image_store *s, const char *digest)
+struct image_record *image_record_find(const struct image_store *s, const char *digest)
 {
 	for (size_t i = 0; i < s->n_images; i++)
 		if (strcmp(s->images[i].digest, digest) == 0)
@@ -27,7 +27,7 @@ struct image_record *record_find(const struct image_store *s, const char *digest
 	return NULL;
 }
 
-struct image_tag *tag_find(const struct image_store *s, const char *name, const char *tag)
+struct image_tag *image_tag_find(const struct image_store *s, const char *name, const char *tag)
 {
 	for (size_t i = 0; i < s->n_tags; i++)
 		if (strcmp(s->tags[i].name, name) == 0 && strcmp(s->tags[i].tag, tag) == 0)
@@ -35,7 +35,7 @@ struct image_tag *tag_find(const struct image_store *s, const char *name, const 
 	return NULL;
 }
 
-size_t tag_count_for(const struct image_store *s, const char *digest)
+size_t image_tag_count_for(const struct image_store *s, const char *digest)
 {
 	size_t n = 0;
 
@@ -44,7 +44,7 @@ size_t tag_count_for(const struct image_store *s, const char *digest)
 	return n;
 }
 
-int record_add(struct image_store *s, const struct image_record *r)
+int image_record_add(struct image_store *s, const struct image_record *r)
 {
 	struct image_record *n = reallocarray(s->images, s->n_images + 1, sizeof(*n));
 
@@ -55,9 +55,9 @@ int record_add(struct image_store *s, const struct image_record *r)
 	return 0;
 }
 
-int tag_set(struct image_store *s, const char *name, const char *tag, const char *digest)
+int image_tag_set(struct image_store *s, const char *name, const char *tag, const char *digest)
 {
-	struct image_tag *t = tag_find(s, name, tag);
+	struct image_tag *t = image_tag_find(s, name, tag);
 
 	if (!t) {
 		t = reallocarray(s->tags, s->n_tags + 1, sizeof(*t));
@@ -72,13 +72,13 @@ int tag_set(struct image_store *s, const char *name, const char *tag, const char
 	return 0;
 }
 
-void tag_delete_at(struct image_store *s, size_t i)
+void image_tag_delete_at(struct image_store *s, size_t i)
 {
 	memmove(&s->tags[i], &s->tags[i + 1], (s->n_tags - i - 1) * sizeof(s->tags[0]));
 	s->n_tags--;
 }
 
-void record_delete_at(struct image_store *s, size_t i)
+void image_record_delete_at(struct image_store *s, size_t i)
 {
 	memmove(&s->images[i], &s->images[i + 1], (s->n_images - i - 1) * sizeof(s->images[0]));
 	s->n_images--;
@@ -93,7 +93,7 @@ static void *dup_array(const void *src, size_t n, size_t size)
 	return p;
 }
 
-int index_snapshot_take(const struct image_store *s, struct index_snapshot *snap)
+int image_index_snapshot_take(const struct image_store *s, struct index_snapshot *snap)
 {
 	snap->images = dup_array(s->images, s->n_images, sizeof(*s->images));
 	snap->tags = dup_array(s->tags, s->n_tags, sizeof(*s->tags));
@@ -107,7 +107,7 @@ int index_snapshot_take(const struct image_store *s, struct index_snapshot *snap
 }
 
 /* Puts the snapshot back (restore) or drops it; either way the snapshot is consumed. */
-void index_snapshot_end(struct image_store *s, struct index_snapshot *snap, bool restore)
+void image_index_snapshot_end(struct image_store *s, struct index_snapshot *snap, bool restore)
 {
 	if (restore) {
 		free(s->images);
@@ -148,7 +148,7 @@ static json_t *index_to_json(const struct image_store *s)
 	return root;
 }
 
-int index_save(const struct image_store *s)
+int image_index_save(const struct image_store *s)
 {
 	char path[PATH_MAX], *text = NULL;
 	json_t *root = index_to_json(s);
@@ -157,7 +157,7 @@ int index_save(const struct image_store *s)
 	if (root)
 		text = json_dumps(root, JSON_INDENT(1));
 	if (text) {
-		rc = path_fmt(path, sizeof(path), "%s/refs.json", s->dir);
+		rc = image_path_fmt(path, sizeof(path), "%s/refs.json", s->dir);
 		if (!rc)
 			rc = file_write_durable(path, text, strlen(text), 0644);
 	}
@@ -181,7 +181,8 @@ static void index_load_images(struct image_store *s, json_t *arr, const char *pa
 
 		if (json_unpack(v, "{s:s, s:I, s?I, s?F}", "digest", &digest, "size", &size,
 				"archive_size", &asize, "created", &created) != 0 ||
-		    !digest_ok(digest) || size < 0 || asize < 0 || record_find(s, digest)) {
+		    !image_digest_ok(digest) || size < 0 || asize < 0 ||
+		    image_record_find(s, digest)) {
 			log_warn("image: skipping invalid image #%zu in %s", i, path);
 			continue;
 		}
@@ -189,7 +190,7 @@ static void index_load_images(struct image_store *s, json_t *arr, const char *pa
 		r.size = (uint64_t)size;
 		r.archive_size = (uint64_t)asize;
 		r.created = created;
-		if (record_add(s, &r) < 0)
+		if (image_record_add(s, &r) < 0)
 			return;
 	}
 }
@@ -203,12 +204,12 @@ static void index_load_tags(struct image_store *s, json_t *arr, const char *path
 	json_array_foreach(arr, i, v) {
 		if (json_unpack(v, "{s:s, s:s, s:s}", "name", &name, "tag", &tag,
 				"digest", &digest) != 0 ||
-		    !name_ok(name, strlen(name)) || !tag_ok(tag, strlen(tag)) ||
-		    !digest_ok(digest) || tag_find(s, name, tag)) {
+		    !image_name_ok(name, strlen(name)) || !image_tag_ok(tag, strlen(tag)) ||
+		    !image_digest_ok(digest) || image_tag_find(s, name, tag)) {
 			log_warn("image: skipping invalid tag #%zu in %s", i, path);
 			continue;
 		}
-		if (tag_set(s, name, tag, digest) < 0)
+		if (image_tag_set(s, name, tag, digest) < 0)
 			return;
 	}
 }
@@ -227,19 +228,21 @@ static int index_load(struct image_store *s, const char *path, char *why, size_t
 	if (rc == -ENOENT)
 		return 0;
 	if (rc == -EFBIG)
-		set_err(why, whylen, "larger than %u bytes", REFS_MAX_BYTES);
+		image_set_err(why, whylen, "larger than %u bytes", REFS_MAX_BYTES);
 	if (rc)
 		return rc == -EFBIG ? -EINVAL : rc;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!root) {
-		set_err(why, whylen, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		image_set_err(why, whylen, "line %d column %d: %s", jerr.line, jerr.column,
+			      jerr.text);
 		return -EINVAL;
 	}
 	imgs = json_object_get(root, "images");
 	tags = json_object_get(root, "tags");
 	if (!json_is_array(imgs) || !json_is_array(tags)) {
-		set_err(why, whylen, "expected an object with \"images\" and \"tags\" arrays");
+		image_set_err(why, whylen,
+			      "expected an object with \"images\" and \"tags\" arrays");
 		json_decref(root);
 		return -EINVAL;
 	}
@@ -300,18 +303,18 @@ static int index_adopt(struct image_store *s, const char *hex)
 	int rc;
 
 	snprintf(r.digest, sizeof(r.digest), DIGEST_PREFIX "%.64s", hex);
-	rc = rootfs_path(s, hex, path, sizeof(path));
+	rc = image_rootfs_path(s, hex, path, sizeof(path));
 	if (rc)
 		return rc;
 	r.size = tree_data_size(path);
 	if (stat(path, &st) == 0)
 		r.created = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
-	if (blob_path(s, hex, path, sizeof(path)) == 0 && stat(path, &st) == 0)
+	if (image_blob_path(s, hex, path, sizeof(path)) == 0 && stat(path, &st) == 0)
 		r.archive_size = (uint64_t)st.st_size;
 	snprintf(tag, sizeof(tag), "%.12s", hex);
-	rc = record_add(s, &r);
-	if (!rc && !tag_count_for(s, r.digest))
-		rc = tag_set(s, IMAGE_RECOVERED_NAME, tag, r.digest);
+	rc = image_record_add(s, &r);
+	if (!rc && !image_tag_count_for(s, r.digest))
+		rc = image_tag_set(s, IMAGE_RECOVERED_NAME, tag, r.digest);
 	if (!rc)
 		log_warn("image: recovered %s from %s/rootfs as %s:%s", r.digest, s->dir,
 			 IMAGE_RECOVERED_NAME, tag);
@@ -324,7 +327,7 @@ static int index_scan_rootfs(struct image_store *s, bool *changed)
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
-	int rc = path_fmt(path, sizeof(path), "%s/rootfs", s->dir);
+	int rc = image_path_fmt(path, sizeof(path), "%s/rootfs", s->dir);
 
 	if (rc)
 		return rc;
@@ -333,11 +336,12 @@ static int index_scan_rootfs(struct image_store *s, bool *changed)
 		return -errno;
 	while (!rc && (de = readdir(d))) {
 		char digest[IMAGE_DIGEST_MAX];
-		if (!is_hex64(de->d_name))
+		if (!image_is_hex64(de->d_name))
 			continue;
 		snprintf(digest, sizeof(digest), DIGEST_PREFIX "%.64s", de->d_name);
-		if (record_find(s, digest) || rootfs_path(s, de->d_name, path, sizeof(path)) ||
-		    !dir_exists(path))
+		if (image_record_find(s, digest) ||
+		    image_rootfs_path(s, de->d_name, path, sizeof(path)) ||
+		    !image_dir_exists(path))
 			continue;
 		rc = index_adopt(s, de->d_name);
 		*changed = true;
@@ -353,23 +357,23 @@ static void index_drop_missing(struct image_store *s, bool *changed)
 
 	for (size_t i = 0; i < s->n_images;) {
 		const char *hex = s->images[i].digest + strlen(DIGEST_PREFIX);
-		if (rootfs_path(s, hex, path, sizeof(path)) == 0 && dir_exists(path)) {
+		if (image_rootfs_path(s, hex, path, sizeof(path)) == 0 && image_dir_exists(path)) {
 			i++;
 			continue;
 		}
 		log_warn("image: dropping %s from the index: %s is missing", s->images[i].digest,
 			 path);
-		record_delete_at(s, i);
+		image_record_delete_at(s, i);
 		*changed = true;
 	}
 	for (size_t i = 0; i < s->n_tags;) {
-		if (record_find(s, s->tags[i].digest)) {
+		if (image_record_find(s, s->tags[i].digest)) {
 			i++;
 			continue;
 		}
 		log_warn("image: dropping tag %s:%s: image %s is missing", s->tags[i].name,
 			 s->tags[i].tag, s->tags[i].digest);
-		tag_delete_at(s, i);
+		image_tag_delete_at(s, i);
 		*changed = true;
 	}
 }
@@ -381,15 +385,17 @@ static void index_quarantine(const char *path, const char *why)
 
 	log_error("image: failed to load %s: %s; rebuilding the index from the rootfs "
 		  "directories (no image files are deleted)", path, why);
-	if (path_fmt(aside, sizeof(aside), "%s.corrupt", path) == 0 && rename(path, aside) < 0)
+	if (image_path_fmt(aside, sizeof(aside), "%s.corrupt", path) == 0 &&
+	    rename(path, aside) < 0)
+
 		log_warn("image: failed to move %s aside: %s", path, strerror(errno));
 }
 
-int index_open(struct image_store *s)
+int image_index_open(struct image_store *s)
 {
 	char path[PATH_MAX], why[256] = "";
 	bool changed = false;
-	int rc = path_fmt(path, sizeof(path), "%s/refs.json", s->dir);
+	int rc = image_path_fmt(path, sizeof(path), "%s/refs.json", s->dir);
 
 	if (!rc)
 		rc = index_load(s, path, why, sizeof(why));
@@ -403,6 +409,6 @@ int index_open(struct image_store *s)
 	if (!rc)
 		rc = index_scan_rootfs(s, &changed);
 	if (!rc && changed)
-		rc = index_save(s);
+		rc = image_index_save(s);
 	return rc;
 }

@@ -40,64 +40,64 @@ struct index_snapshot {
 /* image.c: helpers and the store */
 
 /* Formats a message into err (nothing when err is NULL or len 0). */
-void set_err(char *err, size_t len, const char *fmt, ...)
+void image_set_err(char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Formats a path into buf: 0, or -ENAMETOOLONG when it does not fit. */
-int path_fmt(char *buf, size_t len, const char *fmt, ...)
+int image_path_fmt(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A printable, bounded copy of an archive entry name for messages and logs. */
-void shown_name(char *out, size_t len, const char *name);
+void image_shown_name(char *out, size_t len, const char *name);
 /* True when s is 64 lowercase hex digits. */
-bool is_hex64(const char *s);
+bool image_is_hex64(const char *s);
 /* True when path is a directory (links not followed). */
-bool dir_exists(const char *path);
+bool image_dir_exists(const char *path);
 /* The rootfs directory of the image with digest hex: 0 or -ENAMETOOLONG. */
-int rootfs_path(const struct image_store *s, const char *hex, char *buf, size_t len);
+int image_rootfs_path(const struct image_store *s, const char *hex, char *buf, size_t len);
 /* The archive blob of the image with digest hex: 0 or -ENAMETOOLONG. */
-int blob_path(const struct image_store *s, const char *hex, char *buf, size_t len);
+int image_blob_path(const struct image_store *s, const char *hex, char *buf, size_t len);
 /* Fills *out with what the record and name:tag show of an image. */
-void info_fill(const struct image_store *s, const struct image_record *r,
-	       const char *name, const char *tag, struct image_info *out);
+void image_info_fill(const struct image_store *s, const struct image_record *r,
+		     const char *name, const char *tag, struct image_info *out);
 
 /* image_index.c: the in-memory index and refs.json */
 
 /* The image with that digest, or NULL. */
-struct image_record *record_find(const struct image_store *s, const char *digest);
+struct image_record *image_record_find(const struct image_store *s, const char *digest);
 /* The tag name:tag, or NULL. */
-struct image_tag *tag_find(const struct image_store *s, const char *name, const char *tag);
+struct image_tag *image_tag_find(const struct image_store *s, const char *name, const char *tag);
 /* How many tags point at digest. */
-size_t tag_count_for(const struct image_store *s, const char *digest);
+size_t image_tag_count_for(const struct image_store *s, const char *digest);
 /* Appends a copy of r: 0 or -ENOMEM. */
-int record_add(struct image_store *s, const struct image_record *r);
+int image_record_add(struct image_store *s, const struct image_record *r);
 /* Points name:tag at digest, adding the tag when new: 0 or -ENOMEM. */
-int tag_set(struct image_store *s, const char *name, const char *tag, const char *digest);
+int image_tag_set(struct image_store *s, const char *name, const char *tag, const char *digest);
 /* Removes tag i, keeping the order of the others. */
-void tag_delete_at(struct image_store *s, size_t i);
+void image_tag_delete_at(struct image_store *s, size_t i);
 /* Removes image i, keeping the order of the others. */
-void record_delete_at(struct image_store *s, size_t i);
+void image_record_delete_at(struct image_store *s, size_t i);
 /* Copies the index into snap: 0 or -ENOMEM (and nothing taken). */
-int index_snapshot_take(const struct image_store *s, struct index_snapshot *snap);
+int image_index_snapshot_take(const struct image_store *s, struct index_snapshot *snap);
 /* Puts the snapshot back (restore) or drops it; either way it is consumed. */
-void index_snapshot_end(struct image_store *s, struct index_snapshot *snap, bool restore);
+void image_index_snapshot_end(struct image_store *s, struct index_snapshot *snap, bool restore);
 /* Writes the index to refs.json durably; 0 or -errno, logged. */
-int index_save(const struct image_store *s);
+int image_index_save(const struct image_store *s);
 /* Loads refs.json and reconciles it with the rootfs directories: 0 or -errno. */
-int index_open(struct image_store *s);
+int image_index_open(struct image_store *s);
 
 /* image_ref.c: reference parsing */
 
 /* True when s[0, n) is a valid image name (with its optional registry). */
-bool name_ok(const char *s, size_t n);
+bool image_name_ok(const char *s, size_t n);
 /* True when s[0, n) is a valid tag. */
-bool tag_ok(const char *s, size_t n);
+bool image_tag_ok(const char *s, size_t n);
 /* True when s is "sha256:" and 64 lowercase hex digits. */
-bool digest_ok(const char *s);
+bool image_digest_ok(const char *s);
 
 /* image_extract.c: extraction */
 
 /* What a device, FIFO or socket entry type is called, or NULL for other types. */
-const char *special_kind(mode_t type);
+const char *image_special_kind(mode_t type);
 /* libarchive's error message for a, never NULL. */
-const char *archive_msg(struct archive *a);
+const char *image_archive_msg(struct archive *a);
 
 #endif

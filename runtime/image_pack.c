@@ -34,13 +34,13 @@ static int pack_data(struct pack_ctx *p, const char *rel)
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN) {
-			set_err(p->err, p->errlen, "failed to read %s/%s: %s", p->root, rel,
-				archive_msg(p->disk));
+			image_set_err(p->err, p->errlen, "failed to read %s/%s: %s", p->root, rel,
+				      image_archive_msg(p->disk));
 			return -EIO;
 		}
 		if (archive_write_data(p->out, buf, len) < 0) {
-			set_err(p->err, p->errlen, "failed to write the archive: %s",
-				archive_msg(p->out));
+			image_set_err(p->err, p->errlen, "failed to write the archive: %s",
+				      image_archive_msg(p->out));
 			return -EIO;
 		}
 	}
@@ -60,12 +60,12 @@ static int pack_entry(struct pack_ctx *p, struct archive_entry *e)
 		full++;
 	if (!*full)
 		return 0;   /* the root itself: extraction gives the rootfs root its own mode */
-	kind = special_kind(archive_entry_filetype(e));
+	kind = image_special_kind(archive_entry_filetype(e));
 	if (kind) {
 		log_info("image: skipping %s %s/%s", kind, p->root, full);
 		return 0;
 	}
-	if (path_fmt(rel, sizeof(rel), "%s", full))
+	if (image_path_fmt(rel, sizeof(rel), "%s", full))
 		return -ENAMETOOLONG;
 	archive_entry_copy_pathname(e, rel);
 	archive_entry_linkify(p->links, &e, &spare);
@@ -73,8 +73,8 @@ static int pack_entry(struct pack_ctx *p, struct archive_entry *e)
 		return 0;
 	r = archive_write_header(p->out, e);
 	if (r < ARCHIVE_WARN) {
-		set_err(p->err, p->errlen, "failed to add %s to the archive: %s", rel,
-			archive_msg(p->out));
+		image_set_err(p->err, p->errlen, "failed to add %s to the archive: %s", rel,
+			      image_archive_msg(p->out));
 		return -EIO;
 	}
 	return archive_entry_size(e) > 0 ? pack_data(p, rel) : 0;
@@ -90,18 +90,18 @@ static int pack_walk(struct pack_ctx *p)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			set_err(p->err, p->errlen, "failed to read %s: %s", p->root,
-				archive_msg(p->disk));
+			image_set_err(p->err, p->errlen, "failed to read %s: %s", p->root,
+				      image_archive_msg(p->disk));
 			return -EIO;
 		}
 		if (r == ARCHIVE_WARN)
-			log_warn("image: %s: %s", p->root, archive_msg(p->disk));
+			log_warn("image: %s: %s", p->root, image_archive_msg(p->disk));
 		archive_read_disk_descend(p->disk);
 		rc = pack_entry(p, e);
 	}
 	if (!rc && archive_write_close(p->out) < ARCHIVE_OK) {
-		set_err(p->err, p->errlen, "failed to finish the archive: %s",
-			archive_msg(p->out));
+		image_set_err(p->err, p->errlen, "failed to finish the archive: %s",
+			      image_archive_msg(p->out));
 		rc = -EIO;
 	}
 	return rc;
@@ -122,13 +122,13 @@ static int pack_open(struct pack_ctx *p, int out_fd)
 	archive_write_set_bytes_in_last_block(p->out, 1);
 	archive_entry_linkresolver_set_strategy(p->links, archive_format(p->out));
 	if (archive_write_open_fd(p->out, out_fd) != ARCHIVE_OK) {
-		set_err(p->err, p->errlen, "failed to start the archive: %s",
-			archive_msg(p->out));
+		image_set_err(p->err, p->errlen, "failed to start the archive: %s",
+			      image_archive_msg(p->out));
 		return -EIO;
 	}
 	if (archive_read_disk_open(p->disk, p->root) != ARCHIVE_OK) {
-		set_err(p->err, p->errlen, "failed to open %s: %s", p->root,
-			archive_msg(p->disk));
+		image_set_err(p->err, p->errlen, "failed to open %s: %s", p->root,
+			      image_archive_msg(p->disk));
 		return -ENOENT;
 	}
 	return 0;
@@ -141,12 +141,12 @@ int image_pack_dir(const char *dir, int out_fd, char *err, size_t errlen)
 	struct stat st;
 	int rc = 0;
 
-	set_err(err, errlen, "%s", "");
+	image_set_err(err, errlen, "%s", "");
 	if (!dir || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		set_err(err, errlen, "%s is not a directory", dir ? dir : "(null)");
+		image_set_err(err, errlen, "%s is not a directory", dir ? dir : "(null)");
 		return -ENOTDIR;
 	}
-	if (path_fmt(root, sizeof(root), "%s", dir))
+	if (image_path_fmt(root, sizeof(root), "%s", dir))
 		return -ENAMETOOLONG;
 	for (size_t n = strlen(root); n > 1 && root[n - 1] == '/'; n--)
 		root[n - 1] = '\0';
@@ -159,7 +159,7 @@ int image_pack_dir(const char *dir, int out_fd, char *err, size_t errlen)
 	if (!rc)
 		rc = pack_walk(&p);
 	if (rc && !*err)
-		set_err(err, errlen, "failed to pack %s: %s", dir, strerror(-rc));
+		image_set_err(err, errlen, "failed to pack %s: %s", dir, strerror(-rc));
 	archive_entry_linkresolver_free(p.links);
 	archive_read_free(p.disk);
 	archive_write_free(p.out);

@@ -115,7 +115,7 @@ static bool looks_like_domain(const char *s, size_t n)
 	return false;
 }
 
-bool name_ok(const char *s, size_t n)
+bool image_name_ok(const char *s, size_t n)
 {
 	const char *slash = memchr(s, '/', n);
 	size_t i = 0;
@@ -139,7 +139,7 @@ bool name_ok(const char *s, size_t n)
 }
 
 /* tag := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} */
-bool tag_ok(const char *s, size_t n)
+bool image_tag_ok(const char *s, size_t n)
 {
 	if (n == 0 || n >= IMAGE_TAG_MAX || !(is_alnum(s[0]) || s[0] == '_'))
 		return false;
@@ -149,11 +149,11 @@ bool tag_ok(const char *s, size_t n)
 	return true;
 }
 
-bool digest_ok(const char *s)
+bool image_digest_ok(const char *s)
 {
 	size_t plen = strlen(DIGEST_PREFIX);
 
-	return strncmp(s, DIGEST_PREFIX, plen) == 0 && is_hex64(s + plen);
+	return strncmp(s, DIGEST_PREFIX, plen) == 0 && image_is_hex64(s + plen);
 }
 
 /* docker.io/library/busybox, library/busybox and busybox are one image. */
@@ -191,7 +191,7 @@ int image_ref_parse(const char *ref, char *name, size_t name_len, char *tag, siz
 		return -EINVAL;
 	at = strchr(ref, '@');
 	left = at ? (size_t)(at - ref) : strlen(ref);
-	if (at && !digest_ok(at + 1))
+	if (at && !image_digest_ok(at + 1))
 		return -EINVAL;
 	slash = memrchr(ref, '/', left);
 	tail = slash ? slash + 1 : ref;
@@ -199,7 +199,7 @@ int image_ref_parse(const char *ref, char *name, size_t name_len, char *tag, siz
 	nm_len = colon ? (size_t)(colon - ref) : left;
 	tg = colon ? colon + 1 : at ? "" : "latest";
 	tg_len = colon ? left - nm_len - 1 : strlen(tg);
-	if ((colon && !tag_ok(tg, tg_len)) || !name_ok(ref, nm_len))
+	if ((colon && !image_tag_ok(tg, tg_len)) || !image_name_ok(ref, nm_len))
 		return -EINVAL;
 	name_normalise(&nm, &nm_len);
 	rc = copy_out(name, name_len, nm, nm_len);

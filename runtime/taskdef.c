@@ -71,16 +71,16 @@ static const char *const doc_order[] = {
 static int parse_family(struct parse_ctx *ctx, json_t *doc)
 {
 	const char *s;
-	int rc = get_str(doc, "", "family", &s, ctx->err);
+	int rc = taskdef_get_str(doc, "", "family", &s, ctx->err);
 
 	if (rc)
 		return rc;
 	if (!s || !*s)
-		return fail(ctx->err, CLIENT, "Family should not be null or empty.");
+		return taskdef_fail(ctx->err, CLIENT, "Family should not be null or empty.");
 	if (!name_is_valid(s, 255))
-		return fail(ctx->err, CLIENT,
-			    "Invalid family '%.64s' (family). Up to 255 letters (uppercase and "
-			    "lowercase), numbers, hyphens, and underscores are allowed.", s);
+		return taskdef_fail(ctx->err, CLIENT, "Invalid family '%.64s' (family). Up to 255 "
+				    "letters (uppercase and lowercase), numbers, hyphens, and "
+				    "underscores are allowed.", s);
 	ctx->td->family = s;
 	return 0;
 }
@@ -90,22 +90,24 @@ static int parse_compatibilities(struct parse_ctx *ctx, json_t *doc)
 	char path[PATH_LEN];
 	json_t *arr, *v;
 	size_t i;
-	int bit, rc = get_typed(doc, "", "requiresCompatibilities", JSON_ARRAY, &arr, ctx->err);
+	int bit, rc = taskdef_get_typed(doc, "", "requiresCompatibilities", JSON_ARRAY, &arr,
+					ctx->err);
 
 	if (rc || !arr)
 		return rc;
 	json_array_foreach(arr, i, v) {
 		snprintf(path, sizeof(path), "requiresCompatibilities[%zu]", i);
 		if (!json_is_string(v))
-			return fail(ctx->err, CLIENT, "Expected string for %s", path);
-		rc = enum_value(compat_names, json_string_value(v), path, &bit, ctx->err);
+			return taskdef_fail(ctx->err, CLIENT, "Expected string for %s", path);
+		rc = taskdef_enum_value(compat_names, json_string_value(v), path, &bit, ctx->err);
 		if (rc)
 			return rc;
 		ctx->td->requires_compatibilities |= (unsigned)bit;
 	}
 	if ((ctx->td->requires_compatibilities & TASKDEF_COMPAT_FARGATE) &&
 	    ctx->td->network_mode != TASKDEF_NETWORK_AWSVPC)
-		return fail(ctx->err, CLIENT, "Fargate only supports network mode 'awsvpc'.");
+		return taskdef_fail(ctx->err, CLIENT,
+				    "Fargate only supports network mode 'awsvpc'.");
 	return 0;
 }
 
@@ -114,12 +116,14 @@ static int parse_modes(struct parse_ctx *ctx, json_t *doc)
 	struct taskdef *td = ctx->td;
 	int net, pid, ipc, rc;
 
-	rc = get_enum(doc, "", "networkMode", network_modes, TASKDEF_NETWORK_BRIDGE, &net,
-		      ctx->err);
+	rc = taskdef_get_enum(doc, "", "networkMode", network_modes, TASKDEF_NETWORK_BRIDGE, &net,
+			      ctx->err);
 	if (!rc)
-		rc = get_enum(doc, "", "pidMode", pid_modes, TASKDEF_NS_UNSET, &pid, ctx->err);
+		rc = taskdef_get_enum(doc, "", "pidMode", pid_modes, TASKDEF_NS_UNSET, &pid,
+				      ctx->err);
 	if (!rc)
-		rc = get_enum(doc, "", "ipcMode", ipc_modes, TASKDEF_NS_UNSET, &ipc, ctx->err);
+		rc = taskdef_get_enum(doc, "", "ipcMode", ipc_modes, TASKDEF_NS_UNSET, &ipc,
+				      ctx->err);
 	if (rc)
 		return rc;
 	td->network_mode = net;
@@ -133,17 +137,16 @@ static int parse_ephemeral(struct parse_ctx *ctx, json_t *doc)
 	json_t *eph;
 	long long gib;
 	bool set;
-	int rc = get_typed(doc, "", "ephemeralStorage", JSON_OBJECT, &eph, ctx->err);
+	int rc = taskdef_get_typed(doc, "", "ephemeralStorage", JSON_OBJECT, &eph, ctx->err);
 
 	if (rc || !eph)
 		return rc;
-	rc = get_int(eph, "ephemeralStorage", "sizeInGiB", &gib, &set, ctx->err);
+	rc = taskdef_get_int(eph, "ephemeralStorage", "sizeInGiB", &gib, &set, ctx->err);
 	if (rc)
 		return rc;
 	if (!set || gib < 21 || gib > 200)
-		return fail(ctx->err, CLIENT,
-			    "Invalid 'ephemeralStorage.sizeInGiB' setting for task: must be between "
-			    "21 and 200.");
+		return taskdef_fail(ctx->err, CLIENT, "Invalid 'ephemeralStorage.sizeInGiB' "
+				    "setting for task: must be between 21 and 200.");
 	ctx->td->ephemeral_storage_gib = (int)gib;
 	return 0;
 }
@@ -176,24 +179,25 @@ static int parse_tag(struct parse_ctx *ctx, json_t *t, size_t i, struct taskdef_
 
 	snprintf(prefix, sizeof(prefix), "tags[%zu]", i);
 	if (!json_is_object(t))
-		return fail(ctx->err, CLIENT, "Expected object for %s", prefix);
-	rc = get_str(t, prefix, "key", &key, ctx->err);
+		return taskdef_fail(ctx->err, CLIENT, "Expected object for %s", prefix);
+	rc = taskdef_get_str(t, prefix, "key", &key, ctx->err);
 	if (!rc)
-		rc = get_str(t, prefix, "value", &value, ctx->err);
+		rc = taskdef_get_str(t, prefix, "value", &value, ctx->err);
 	if (rc)
 		return rc;
 	if (!key || utf8_chars(key) < 1 || utf8_chars(key) > 128)
-		return fail(ctx->err, INVALID, "Tag keys must be 1 to 128 characters (%s.key).",
-			    prefix);
+		return taskdef_fail(ctx->err, INVALID,
+				    "Tag keys must be 1 to 128 characters (%s.key).", prefix);
 	if (value && utf8_chars(value) > 256)
-		return fail(ctx->err, INVALID, "Tag values must be at most 256 characters "
-			    "(%s.value).", prefix);
+		return taskdef_fail(ctx->err, INVALID, "Tag values must be at most 256 characters "
+				    "(%s.value).", prefix);
 	if (!tag_text_ok(key) || (value && !tag_text_ok(value)))
-		return fail(ctx->err, INVALID, "Invalid characters in tag %s. Letters, numbers, "
-			    "spaces and _ . : / = + - @ are allowed.", prefix);
+		return taskdef_fail(ctx->err, INVALID, "Invalid characters in tag %s. Letters, "
+				    "numbers, spaces and _ . : / = + - @ are allowed.", prefix);
 	if (strncasecmp(key, "aws:", 4) == 0)
-		return fail(ctx->err, INVALID, "Tag keys beginning with 'aws:' are reserved "
-			    "(%s.key).", prefix);
+		return taskdef_fail(ctx->err, INVALID,
+				    "Tag keys beginning with 'aws:' are reserved (%s.key).",
+				    prefix);
 	out->key = key;
 	out->value = value ? value : "";
 	return 0;
@@ -204,24 +208,24 @@ static int parse_tags(struct parse_ctx *ctx, json_t *doc)
 	struct taskdef *td = ctx->td;
 	json_t *arr, *t;
 	size_t i;
-	int rc = get_typed(doc, "", "tags", JSON_ARRAY, &arr, ctx->err);
+	int rc = taskdef_get_typed(doc, "", "tags", JSON_ARRAY, &arr, ctx->err);
 
 	if (rc || !arr || json_array_size(arr) == 0)
 		return rc;
 	if (json_array_size(arr) > MAX_TAGS)
-		return fail(ctx->err, INVALID, "Too many tags: at most %d are allowed (tags).",
-			    MAX_TAGS);
+		return taskdef_fail(ctx->err, INVALID,
+				    "Too many tags: at most %d are allowed (tags).", MAX_TAGS);
 	td->tags = calloc(json_array_size(arr), sizeof(*td->tags));
 	if (!td->tags)
-		return oom(ctx->err);
+		return taskdef_oom(ctx->err);
 	json_array_foreach(arr, i, t) {
 		rc = parse_tag(ctx, t, i, &td->tags[i]);
 		if (rc)
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(td->tags[j].key, td->tags[i].key) == 0)
-				return fail(ctx->err, INVALID, "Duplicate tag key '%.64s' "
-					    "(tags[%zu].key).", td->tags[i].key, i);
+				return taskdef_fail(ctx->err, INVALID, "Duplicate tag key '%.64s' "
+						    "(tags[%zu].key).", td->tags[i].key, i);
 		td->n_tags = i + 1;
 	}
 	return 0;
@@ -235,14 +239,15 @@ static int parse_task_level(struct parse_ctx *ctx, json_t *doc)
 	if (!rc)
 		rc = parse_modes(ctx, doc);
 	if (!rc)
-		rc = task_size_field(doc, "cpu", "", 128, MAX_CPU_UNITS, &td->cpu, ctx->err);
+		rc = taskdef_task_size_field(doc, "cpu", "", 128, MAX_CPU_UNITS, &td->cpu,
+					     ctx->err);
 	if (!rc)
-		rc = task_size_field(doc, "memory", "", 6, MAX_MIB, &td->memory, ctx->err);
+		rc = taskdef_task_size_field(doc, "memory", "", 6, MAX_MIB, &td->memory, ctx->err);
 	if (!rc)
 		rc = parse_ephemeral(ctx, doc);
 	if (!rc)
 		rc = parse_tags(ctx, doc);
-	ctx->sized_by = sized_by(td);
+	ctx->sized_by = taskdef_sized_by(td);
 	return rc;
 }
 
@@ -287,16 +292,18 @@ static json_t *compatibilities(const struct taskdef *td)
 /* What RegisterTaskDefinition adds to what the caller sent. */
 static int finish_document(struct parse_ctx *ctx, json_t *doc)
 {
-	int rc = set_default(doc, "volumes", json_array(), ctx->err);
+	int rc = taskdef_set_default(doc, "volumes", json_array(), ctx->err);
 
 	if (!rc)
-		rc = set_default(doc, "placementConstraints", json_array(), ctx->err);
+		rc = taskdef_set_default(doc, "placementConstraints", json_array(), ctx->err);
 	if (!rc)
-		rc = set_default(doc, "status", json_string("ACTIVE"), ctx->err);
+		rc = taskdef_set_default(doc, "status", json_string("ACTIVE"), ctx->err);
 	if (!rc)
-		rc = set_default(doc, "compatibilities", compatibilities(ctx->td), ctx->err);
+		rc = taskdef_set_default(doc, "compatibilities", compatibilities(ctx->td),
+					 ctx->err);
 	if (!rc)
-		rc = set_default(doc, "requiresAttributes", requires_attributes(ctx->td), ctx->err);
+		rc = taskdef_set_default(doc, "requiresAttributes", requires_attributes(ctx->td),
+					 ctx->err);
 	return rc;
 }
 
@@ -330,7 +337,7 @@ static int get_time(json_t *doc, const char *key, double *out, struct taskdef_er
 	if (!v)
 		return 0;
 	if (!json_is_number(v))
-		return fail(err, CLIENT, "Expected number for %s", key);
+		return taskdef_fail(err, CLIENT, "Expected number for %s", key);
 	*out = json_number_value(v);
 	return 0;
 }
@@ -340,13 +347,14 @@ static int parse_state_fields(struct parse_ctx *ctx, json_t *doc)
 {
 	struct taskdef *td = ctx->td;
 	const char *arn;
-	int status, rc = get_str(doc, "", "taskDefinitionArn", &arn, ctx->err);
+	int status, rc = taskdef_get_str(doc, "", "taskDefinitionArn", &arn, ctx->err);
 
 	if (!rc)
-		rc = get_int_range(doc, "", "revision", "task", 0, INT32_MAX, 0, &td->revision,
-				   ctx->err);
+		rc = taskdef_get_int_range(doc, "", "revision", "task", 0, INT32_MAX, 0,
+					   &td->revision, ctx->err);
 	if (!rc)
-		rc = get_enum(doc, "", "status", statuses, TASKDEF_STATUS_ACTIVE, &status, ctx->err);
+		rc = taskdef_get_enum(doc, "", "status", statuses, TASKDEF_STATUS_ACTIVE, &status,
+				      ctx->err);
 	if (!rc)
 		rc = get_time(doc, "registeredAt", &td->registered_at, ctx->err);
 	if (!rc)
@@ -355,7 +363,7 @@ static int parse_state_fields(struct parse_ctx *ctx, json_t *doc)
 		return rc;
 	td->status = status;
 	if (arn && !(td->arn = strdup(arn)))
-		return oom(ctx->err);
+		return taskdef_oom(ctx->err);
 	return 0;
 }
 
@@ -376,7 +384,7 @@ static int parse_all(struct parse_ctx *ctx)
 	json_t *doc = ctx->td->doc;
 	int rc = 0;
 
-	strip_nulls(doc);
+	taskdef_strip_nulls(doc);
 	if (ctx->from_state)
 		rc = parse_state_fields(ctx, doc);
 	else
@@ -385,15 +393,16 @@ static int parse_all(struct parse_ctx *ctx)
 	if (!rc)
 		rc = parse_task_level(ctx, doc);
 	if (!rc)
-		rc = parse_containers(ctx, doc);
+		rc = taskdef_parse_containers(ctx, doc);
 	if (!rc)
-		rc = note_unused(&ctx->ignored, doc, "", task_fields, output_fields, ctx->err);
+		rc = taskdef_note_unused(&ctx->ignored, doc, "", task_fields, output_fields,
+					 ctx->err);
 	if (!rc && !ctx->from_state)
 		rc = finish_document(ctx, doc);
 	if (!rc)
 		move_tags(ctx->td);
 	if (!rc && reorder_document(&ctx->td->doc))
-		rc = oom(ctx->err);
+		rc = taskdef_oom(ctx->err);
 	return rc;
 }
 
@@ -407,19 +416,19 @@ static int parse_document(json_t *doc, bool from_state, struct taskdef **out,
 	ctx.td = calloc(1, sizeof(*ctx.td));
 	if (!ctx.td) {
 		json_decref(doc);
-		return oom(err);
+		return taskdef_oom(err);
 	}
 	ctx.td->doc = doc;
 	ctx.host_ports = calloc(2 * 65536 / 8, 1);
 	if (!doc || !ctx.host_ports ||
 	    regcomp(&ctx.image_re, IMAGE_RE, REG_EXTENDED | REG_NOSUB) != 0) {
-		rc = oom(err);
+		rc = taskdef_oom(err);
 		goto out;
 	}
 	ctx.have_re = true;
 	rc = parse_all(&ctx);
 	if (rc == 0) {
-		take_ignored(&ctx.ignored, &ctx.td->ignored, &ctx.td->n_ignored);
+		taskdef_take_ignored(&ctx.ignored, &ctx.td->ignored, &ctx.td->n_ignored);
 		*out = ctx.td;
 		ctx.td = NULL;
 	}
@@ -427,7 +436,7 @@ out:
 	if (ctx.have_re)
 		regfree(&ctx.image_re);
 	free(ctx.host_ports);
-	ignored_free(&ctx.ignored);
+	taskdef_ignored_free(&ctx.ignored);
 	taskdef_free(ctx.td);
 	return rc;
 }
@@ -437,7 +446,8 @@ int taskdef_parse(const json_t *request, struct taskdef **out, struct taskdef_er
 	if (!out)
 		return -EINVAL;
 	if (!json_is_object(request))
-		return fail(err, CLIENT, "Expected object for the RegisterTaskDefinition request");
+		return taskdef_fail(err, CLIENT,
+				    "Expected object for the RegisterTaskDefinition request");
 	return parse_document(json_deep_copy(request), false, out, err);
 }
 
@@ -446,7 +456,8 @@ int taskdef_from_json(const json_t *doc, struct taskdef **out, struct taskdef_er
 	if (!out)
 		return -EINVAL;
 	if (!json_is_object(doc))
-		return fail(err, CLIENT, "Expected object for the task definition document");
+		return taskdef_fail(err, CLIENT,
+				    "Expected object for the task definition document");
 	return parse_document(json_deep_copy(doc), true, out, err);
 }
 
@@ -507,7 +518,7 @@ int taskdef_set_status(struct taskdef *td, const char *status, double when)
 	json_t *s;
 	int st;
 
-	if (!td || !status || enum_value(statuses, status, "status", &st, &err) ||
+	if (!td || !status || taskdef_enum_value(statuses, status, "status", &st, &err) ||
 	    (st == TASKDEF_STATUS_INACTIVE && !isfinite(when)))
 		return -EINVAL;
 	s = json_string(status);

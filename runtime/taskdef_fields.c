@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fail(struct taskdef_error *err, const char *type, const char *fmt, ...)
+int taskdef_fail(struct taskdef_error *err, const char *type, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -21,14 +21,14 @@ int fail(struct taskdef_error *err, const char *type, const char *fmt, ...)
 	return -EINVAL;
 }
 
-int oom(struct taskdef_error *err)
+int taskdef_oom(struct taskdef_error *err)
 {
-	fail(err, "ServerException", "Out of memory.");
+	taskdef_fail(err, "ServerException", "Out of memory.");
 	return -ENOMEM;
 }
 
 /* "prefix.key", or "key" at the top level. */
-const char *field(char *buf, size_t len, const char *prefix, const char *key)
+const char *taskdef_field(char *buf, size_t len, const char *prefix, const char *key)
 {
 	if (prefix && *prefix)
 		snprintf(buf, len, "%s.%s", prefix, key);
@@ -51,8 +51,8 @@ static const char *type_word(json_type type)
 
 /* *out = obj[key] when it has the given type (JSON_TRUE stands for any boolean), NULL when
  * absent; -EINVAL naming the field otherwise. */
-int get_typed(json_t *obj, const char *prefix, const char *key, json_type type,
-	      json_t **out, struct taskdef_error *err)
+int taskdef_get_typed(json_t *obj, const char *prefix, const char *key, json_type type,
+		      json_t **out, struct taskdef_error *err)
 {
 	char path[PATH_LEN];
 	json_t *v = json_object_get(obj, key);
@@ -61,41 +61,41 @@ int get_typed(json_t *obj, const char *prefix, const char *key, json_type type,
 	if (!v)
 		return 0;
 	if (type == JSON_TRUE ? !json_is_boolean(v) : json_typeof(v) != type)
-		return fail(err, CLIENT, "Expected %s for %s", type_word(type),
-			    field(path, sizeof(path), prefix, key));
+		return taskdef_fail(err, CLIENT, "Expected %s for %s", type_word(type),
+				    taskdef_field(path, sizeof(path), prefix, key));
 	*out = v;
 	return 0;
 }
 
-bool has_nul(const json_t *s)
+bool taskdef_has_nul(const json_t *s)
 {
 	return strlen(json_string_value(s)) != json_string_length(s);
 }
 
 /* A string field (borrowed), NULL when absent. Embedded NULs are refused: the value ends up
  * in argv, environments and paths. */
-int get_str(json_t *obj, const char *prefix, const char *key, const char **out,
-	    struct taskdef_error *err)
+int taskdef_get_str(json_t *obj, const char *prefix, const char *key, const char **out,
+		    struct taskdef_error *err)
 {
 	char path[PATH_LEN];
 	json_t *v;
-	int rc = get_typed(obj, prefix, key, JSON_STRING, &v, err);
+	int rc = taskdef_get_typed(obj, prefix, key, JSON_STRING, &v, err);
 
 	*out = NULL;
 	if (rc || !v)
 		return rc;
-	if (has_nul(v))
-		return fail(err, CLIENT, "Invalid NUL character in %s",
-			    field(path, sizeof(path), prefix, key));
+	if (taskdef_has_nul(v))
+		return taskdef_fail(err, CLIENT, "Invalid NUL character in %s",
+				    taskdef_field(path, sizeof(path), prefix, key));
 	*out = json_string_value(v);
 	return 0;
 }
 
-int get_int(json_t *obj, const char *prefix, const char *key, long long *out, bool *set,
-	    struct taskdef_error *err)
+int taskdef_get_int(json_t *obj, const char *prefix, const char *key, long long *out, bool *set,
+		    struct taskdef_error *err)
 {
 	json_t *v;
-	int rc = get_typed(obj, prefix, key, JSON_INTEGER, &v, err);
+	int rc = taskdef_get_typed(obj, prefix, key, JSON_INTEGER, &v, err);
 
 	*set = v != NULL;
 	*out = v ? json_integer_value(v) : 0;
@@ -103,14 +103,14 @@ int get_int(json_t *obj, const char *prefix, const char *key, long long *out, bo
 }
 
 /* An integer in lo..hi (dflt when absent); who ("container 'web'") names the owner. */
-int get_int_range(json_t *obj, const char *prefix, const char *key, const char *who,
-		  long long lo, long long hi, int dflt, int *out,
-		  struct taskdef_error *err)
+int taskdef_get_int_range(json_t *obj, const char *prefix, const char *key, const char *who,
+			  long long lo, long long hi, int dflt, int *out,
+			  struct taskdef_error *err)
 {
 	char path[PATH_LEN];
 	long long v;
 	bool set;
-	int rc = get_int(obj, prefix, key, &v, &set, err);
+	int rc = taskdef_get_int(obj, prefix, key, &v, &set, err);
 
 	if (rc)
 		return rc;
@@ -119,18 +119,18 @@ int get_int_range(json_t *obj, const char *prefix, const char *key, const char *
 		return 0;
 	}
 	if (v < lo || v > hi)
-		return fail(err, CLIENT,
-			    "Invalid '%s' setting for %s (%s): must be between %lld and %lld.", key,
-			    who, field(path, sizeof(path), prefix, key), lo, hi);
+		return taskdef_fail(err, CLIENT, "Invalid '%s' setting for %s (%s): must be "
+				    "between %lld and %lld.", key, who,
+				    taskdef_field(path, sizeof(path), prefix, key), lo, hi);
 	*out = (int)v;
 	return 0;
 }
 
-int get_bool(json_t *obj, const char *prefix, const char *key, bool dflt, bool *out,
-	     struct taskdef_error *err)
+int taskdef_get_bool(json_t *obj, const char *prefix, const char *key, bool dflt, bool *out,
+		     struct taskdef_error *err)
 {
 	json_t *v;
-	int rc = get_typed(obj, prefix, key, JSON_TRUE, &v, err);
+	int rc = taskdef_get_typed(obj, prefix, key, JSON_TRUE, &v, err);
 
 	*out = v ? json_is_true(v) : dflt;
 	return rc;
@@ -138,14 +138,14 @@ int get_bool(json_t *obj, const char *prefix, const char *key, bool dflt, bool *
 
 /* A list of strings as a NULL-terminated array (owned; strings borrowed); an empty or absent
  * list gives NULL. */
-int get_str_list(json_t *obj, const char *prefix, const char *key, const char ***out,
-		 size_t *n, struct taskdef_error *err)
+int taskdef_get_str_list(json_t *obj, const char *prefix, const char *key, const char ***out,
+			 size_t *n, struct taskdef_error *err)
 {
 	char path[PATH_LEN], item[PATH_LEN + 24];
 	json_t *arr, *v;
 	const char **list;
 	size_t i;
-	int rc = get_typed(obj, prefix, key, JSON_ARRAY, &arr, err);
+	int rc = taskdef_get_typed(obj, prefix, key, JSON_ARRAY, &arr, err);
 
 	*out = NULL;
 	*n = 0;
@@ -153,13 +153,13 @@ int get_str_list(json_t *obj, const char *prefix, const char *key, const char **
 		return rc;
 	list = calloc(json_array_size(arr) + 1, sizeof(*list));
 	if (!list)
-		return oom(err);
+		return taskdef_oom(err);
 	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || has_nul(v)) {
+		if (!json_is_string(v) || taskdef_has_nul(v)) {
 			free(list);
 			snprintf(item, sizeof(item), "%s[%zu]",
-				 field(path, sizeof(path), prefix, key), i);
-			return fail(err, CLIENT, "Expected string for %s", item);
+				 taskdef_field(path, sizeof(path), prefix, key), i);
+			return taskdef_fail(err, CLIENT, "Expected string for %s", item);
 		}
 		list[i] = json_string_value(v);
 	}
@@ -168,8 +168,8 @@ int get_str_list(json_t *obj, const char *prefix, const char *key, const char **
 	return 0;
 }
 
-int enum_value(const struct name_value *tab, const char *s, const char *path, int *out,
-	       struct taskdef_error *err)
+int taskdef_enum_value(const struct name_value *tab, const char *s, const char *path, int *out,
+		       struct taskdef_error *err)
 {
 	char valid[256] = "";
 	size_t len = 0;
@@ -183,15 +183,16 @@ int enum_value(const struct name_value *tab, const char *s, const char *path, in
 			len += snprintf(valid + len, sizeof(valid) - len, "%s%s", len ? ", " : "",
 					e->name);
 	}
-	return fail(err, CLIENT, "Invalid value '%.64s' for %s. Valid values: %s.", s, path, valid);
+	return taskdef_fail(err, CLIENT, "Invalid value '%.64s' for %s. Valid values: %s.", s, path,
+			    valid);
 }
 
-int get_enum(json_t *obj, const char *prefix, const char *key,
-	     const struct name_value *tab, int dflt, int *out, struct taskdef_error *err)
+int taskdef_get_enum(json_t *obj, const char *prefix, const char *key,
+		     const struct name_value *tab, int dflt, int *out, struct taskdef_error *err)
 {
 	char path[PATH_LEN];
 	const char *s;
-	int rc = get_str(obj, prefix, key, &s, err);
+	int rc = taskdef_get_str(obj, prefix, key, &s, err);
 
 	if (rc)
 		return rc;
@@ -199,7 +200,7 @@ int get_enum(json_t *obj, const char *prefix, const char *key,
 		*out = dflt;
 		return 0;
 	}
-	return enum_value(tab, s, field(path, sizeof(path), prefix, key), out, err);
+	return taskdef_enum_value(tab, s, taskdef_field(path, sizeof(path), prefix, key), out, err);
 }
 
 static bool in_list(const char *const *list, const char *s)
@@ -230,14 +231,14 @@ static int ignored_add(struct ignored_list *l, const char *prefix, const char *k
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n] = strdup(field(path, sizeof(path), prefix, key));
+	l->v[l->n] = strdup(taskdef_field(path, sizeof(path), prefix, key));
 	if (!l->v[l->n])
 		return -ENOMEM;
 	l->v[++l->n] = NULL;
 	return 0;
 }
 
-void ignored_free(struct ignored_list *l)
+void taskdef_ignored_free(struct ignored_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
@@ -247,7 +248,7 @@ void ignored_free(struct ignored_list *l)
 }
 
 /* Hands the list over to its owner. */
-void take_ignored(struct ignored_list *l, char ***v, size_t *n)
+void taskdef_take_ignored(struct ignored_list *l, char ***v, size_t *n)
 {
 	*v = l->v;
 	*n = l->n;
@@ -256,9 +257,9 @@ void take_ignored(struct ignored_list *l, char ***v, size_t *n)
 }
 
 /* Lists the non-empty members of obj that are neither used nor skipped. */
-int note_unused(struct ignored_list *l, json_t *obj, const char *prefix,
-		const char *const *used, const char *const *skip,
-		struct taskdef_error *err)
+int taskdef_note_unused(struct ignored_list *l, json_t *obj, const char *prefix,
+			const char *const *used, const char *const *skip,
+			struct taskdef_error *err)
 {
 	const char *key;
 	json_t *v;
@@ -267,13 +268,13 @@ int note_unused(struct ignored_list *l, json_t *obj, const char *prefix,
 		if (in_list(used, key) || (skip && in_list(skip, key)) || is_empty(v))
 			continue;
 		if (ignored_add(l, prefix, key))
-			return oom(err);
+			return taskdef_oom(err);
 	}
 	return 0;
 }
 
 /* AWS treats a JSON null member as absent; so does berth, and the document drops it. */
-void strip_nulls(json_t *v)
+void taskdef_strip_nulls(json_t *v)
 {
 	const char *key;
 	json_t *m;
@@ -285,22 +286,22 @@ void strip_nulls(json_t *v)
 			if (json_is_null(m))
 				json_object_del(v, key);
 			else
-				strip_nulls(m);
+				taskdef_strip_nulls(m);
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, m)
-			strip_nulls(m);
+			taskdef_strip_nulls(m);
 	}
 }
 
 /* Adds key = value (a new reference, stolen) unless obj has key already. */
-int set_default(json_t *obj, const char *key, json_t *value, struct taskdef_error *err)
+int taskdef_set_default(json_t *obj, const char *key, json_t *value, struct taskdef_error *err)
 {
 	if (!value)
-		return oom(err);
+		return taskdef_oom(err);
 	if (json_object_get(obj, key)) {
 		json_decref(value);
 		return 0;
 	}
-	return json_object_set_new(obj, key, value) ? oom(err) : 0;
+	return json_object_set_new(obj, key, value) ? taskdef_oom(err) : 0;
 }

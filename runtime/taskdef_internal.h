@@ -53,72 +53,72 @@ struct sizes {
 /* taskdef_fields.c: typed members of a JSON object, errors as AWS words them. */
 
 /* Fills err (when not NULL) with an AWS error type and message; returns -EINVAL. */
-int fail(struct taskdef_error *err, const char *type, const char *fmt, ...)
+int taskdef_fail(struct taskdef_error *err, const char *type, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Fills err with AWS's out-of-memory error; returns -ENOMEM. */
-int oom(struct taskdef_error *err);
+int taskdef_oom(struct taskdef_error *err);
 /* Formats "prefix.key" (or "key" at the top level) into buf; returns buf. */
-const char *field(char *buf, size_t len, const char *prefix, const char *key);
+const char *taskdef_field(char *buf, size_t len, const char *prefix, const char *key);
 /* *out = obj[key] when it has the given type (JSON_TRUE: any boolean), NULL when absent. */
-int get_typed(json_t *obj, const char *prefix, const char *key, json_type type,
-	      json_t **out, struct taskdef_error *err);
+int taskdef_get_typed(json_t *obj, const char *prefix, const char *key, json_type type,
+		      json_t **out, struct taskdef_error *err);
 /* True when the JSON string s holds an embedded NUL. */
-bool has_nul(const json_t *s);
+bool taskdef_has_nul(const json_t *s);
 /* A string member (borrowed), NULL when absent; embedded NULs are refused. */
-int get_str(json_t *obj, const char *prefix, const char *key, const char **out,
-	    struct taskdef_error *err);
+int taskdef_get_str(json_t *obj, const char *prefix, const char *key, const char **out,
+		    struct taskdef_error *err);
 /* An integer member, 0 when absent; *set says whether it is there. */
-int get_int(json_t *obj, const char *prefix, const char *key, long long *out, bool *set,
-	    struct taskdef_error *err);
+int taskdef_get_int(json_t *obj, const char *prefix, const char *key, long long *out, bool *set,
+		    struct taskdef_error *err);
 /* An integer member in lo..hi, dflt when absent; who names its owner in errors. */
-int get_int_range(json_t *obj, const char *prefix, const char *key, const char *who,
-		  long long lo, long long hi, int dflt, int *out,
-		  struct taskdef_error *err);
+int taskdef_get_int_range(json_t *obj, const char *prefix, const char *key, const char *who,
+			  long long lo, long long hi, int dflt, int *out,
+			  struct taskdef_error *err);
 /* A boolean member, dflt when absent. */
-int get_bool(json_t *obj, const char *prefix, const char *key, bool dflt, bool *out,
-	     struct taskdef_error *err);
+int taskdef_get_bool(json_t *obj, const char *prefix, const char *key, bool dflt, bool *out,
+		     struct taskdef_error *err);
 /* A list of strings as a NULL-terminated array (owned; strings borrowed), or NULL. */
-int get_str_list(json_t *obj, const char *prefix, const char *key, const char ***out,
-		 size_t *n, struct taskdef_error *err);
+int taskdef_get_str_list(json_t *obj, const char *prefix, const char *key, const char ***out,
+			 size_t *n, struct taskdef_error *err);
 /* The value of name s in the NULL-terminated tab; the error lists the valid names. */
-int enum_value(const struct name_value *tab, const char *s, const char *path, int *out,
-	       struct taskdef_error *err);
+int taskdef_enum_value(const struct name_value *tab, const char *s, const char *path, int *out,
+		       struct taskdef_error *err);
 /* A string member mapped through tab, dflt when absent. */
-int get_enum(json_t *obj, const char *prefix, const char *key,
-	     const struct name_value *tab, int dflt, int *out, struct taskdef_error *err);
+int taskdef_get_enum(json_t *obj, const char *prefix, const char *key,
+		     const struct name_value *tab, int dflt, int *out, struct taskdef_error *err);
 /* Frees the names and the array of l and leaves it empty. */
-void ignored_free(struct ignored_list *l);
+void taskdef_ignored_free(struct ignored_list *l);
 /* Hands the list over to its owner (*v, *n) and leaves l empty. */
-void take_ignored(struct ignored_list *l, char ***v, size_t *n);
+void taskdef_take_ignored(struct ignored_list *l, char ***v, size_t *n);
 /* Adds to l the non-empty members of obj that are neither used nor skipped. */
-int note_unused(struct ignored_list *l, json_t *obj, const char *prefix,
-		const char *const *used, const char *const *skip,
-		struct taskdef_error *err);
+int taskdef_note_unused(struct ignored_list *l, json_t *obj, const char *prefix,
+			const char *const *used, const char *const *skip,
+			struct taskdef_error *err);
 /* Deletes JSON null members, recursively: AWS treats them as absent. */
-void strip_nulls(json_t *v);
+void taskdef_strip_nulls(json_t *v);
 /* Adds key = value (a new reference, stolen) unless obj has key already. */
-int set_default(json_t *obj, const char *key, json_t *value, struct taskdef_error *err);
+int taskdef_set_default(json_t *obj, const char *key, json_t *value, struct taskdef_error *err);
 
 /* taskdef_validate.c: sizes and the rules that span containers. */
 
 /* Reads the task size key ("cpu" or "memory") of obj and rewrites it as AWS stores it. */
-int task_size_field(json_t *obj, const char *key, const char *where, long long lo,
-		    long long hi, int *out, struct taskdef_error *err);
+int taskdef_task_size_field(json_t *obj, const char *key, const char *where, long long lo,
+			    long long hi, int *out, struct taskdef_error *err);
 /* Checks task and container sizes against each other and the Fargate table. */
-int check_sizes(const struct sizes *s, struct taskdef_error *err);
-/* Fills s with the sizes td defines; sized_by is what sized_by() returns for td. */
-void sizes_from_taskdef(const struct taskdef *td, const char *sized_by, struct sizes *s);
+int taskdef_check_sizes(const struct sizes *s, struct taskdef_error *err);
+/* Fills s with the sizes td defines; sized_by is what taskdef_sized_by() returns for td. */
+void taskdef_sizes_from_taskdef(const struct taskdef *td, const char *sized_by, struct sizes *s);
 /* What requires task-level sizes: "Fargate", "Network mode 'awsvpc'" or NULL. */
-const char *sized_by(const struct taskdef *td);
+const char *taskdef_sized_by(const struct taskdef *td);
 /* The rules across containers: unique names, an essential one, dependencies, sizes. */
-int check_containers(struct parse_ctx *ctx);
+int taskdef_check_containers(struct parse_ctx *ctx);
 
 /* taskdef_container.c: container definitions. */
 
 /* The "environment" list of obj as name/value pairs (owned; strings borrowed). */
-int parse_env(json_t *obj, const char *prefix, const char *who, struct taskdef_kv **out,
-	      size_t *n, struct taskdef_error *err);
+int taskdef_parse_env(json_t *obj, const char *prefix, const char *who, struct taskdef_kv **out,
+		      size_t *n, struct taskdef_error *err);
 /* Parses containerDefinitions into ctx->td and checks them. */
-int parse_containers(struct parse_ctx *ctx, json_t *doc);
+int taskdef_parse_containers(struct parse_ctx *ctx, json_t *doc);
 
 #endif

@@ -28,21 +28,22 @@ struct override_ctx {
 static int override_target(struct override_ctx *ctx, json_t *obj, const char *prefix, size_t i,
 			   const char **name)
 {
-	int idx, rc = get_str(obj, prefix, "name", name, ctx->err);
+	int idx, rc = taskdef_get_str(obj, prefix, "name", name, ctx->err);
 
 	if (rc)
 		return rc;
 	if (!*name || !**name)
-		return fail(ctx->err, INVALID, "Container override name should not be null or "
-			    "empty (%s.name).", prefix);
+		return taskdef_fail(ctx->err, INVALID, "Container override name should not be null "
+				    "or empty (%s.name).", prefix);
 	idx = taskdef_find_container(ctx->td, *name);
 	if (idx < 0)
-		return fail(ctx->err, INVALID, "Override for container named %.64s is not a "
-			    "container in the TaskDefinition.", *name);
+		return taskdef_fail(ctx->err, INVALID, "Override for container named %.64s is not "
+				    "a container in the TaskDefinition.", *name);
 	for (size_t j = 0; j < i; j++)
 		if (ctx->ov->containers[j].index == (size_t)idx)
-			return fail(ctx->err, INVALID, "Duplicate override for container named %s "
-				    "(%s.name).", *name, prefix);
+			return taskdef_fail(ctx->err, INVALID,
+					    "Duplicate override for container named %s (%s.name).",
+					    *name, prefix);
 	ctx->ov->containers[i].index = (size_t)idx;
 	return 0;
 }
@@ -56,26 +57,28 @@ static int parse_container_override(struct override_ctx *ctx, json_t *obj, size_
 
 	snprintf(prefix, sizeof(prefix), "overrides.containerOverrides[%zu]", i);
 	if (!json_is_object(obj))
-		return fail(ctx->err, CLIENT, "Expected object for %s", prefix);
+		return taskdef_fail(ctx->err, CLIENT, "Expected object for %s", prefix);
 	rc = override_target(ctx, obj, prefix, i, &name);
 	if (rc)
 		return rc;
 	snprintf(who, sizeof(who), "container '%s'", name);
-	rc = get_str_list(obj, prefix, "command", &o->command, &o->n_command, ctx->err);
+	rc = taskdef_get_str_list(obj, prefix, "command", &o->command, &o->n_command, ctx->err);
 	o->has_command = o->command != NULL;
 	if (!rc)
-		rc = parse_env(obj, prefix, who, &o->environment, &o->n_environment, ctx->err);
+		rc = taskdef_parse_env(obj, prefix, who, &o->environment, &o->n_environment,
+				       ctx->err);
 	if (!rc)
-		rc = get_int_range(obj, prefix, "cpu", who, 0, MAX_CPU_UNITS, -1, &o->cpu, ctx->err);
+		rc = taskdef_get_int_range(obj, prefix, "cpu", who, 0, MAX_CPU_UNITS, -1, &o->cpu,
+					   ctx->err);
 	if (!rc)
-		rc = get_int_range(obj, prefix, "memory", who, 6, MAX_MIB, -1, &o->memory,
-				   ctx->err);
+		rc = taskdef_get_int_range(obj, prefix, "memory", who, 6, MAX_MIB, -1, &o->memory,
+					   ctx->err);
 	if (!rc)
-		rc = get_int_range(obj, prefix, "memoryReservation", who, 4, MAX_MIB, -1,
-				   &o->memory_reservation, ctx->err);
+		rc = taskdef_get_int_range(obj, prefix, "memoryReservation", who, 4, MAX_MIB, -1,
+					   &o->memory_reservation, ctx->err);
 	if (!rc)
-		rc = note_unused(&ctx->ignored, obj, prefix, container_override_fields, NULL,
-				 ctx->err);
+		rc = taskdef_note_unused(&ctx->ignored, obj, prefix, container_override_fields,
+					 NULL, ctx->err);
 	return rc;
 }
 
@@ -85,7 +88,8 @@ static int parse_container_overrides(struct override_ctx *ctx, json_t *doc)
 	json_t *arr, *c;
 	char *text;
 	size_t i, len;
-	int rc = get_typed(doc, "overrides", "containerOverrides", JSON_ARRAY, &arr, ctx->err);
+	int rc = taskdef_get_typed(doc, "overrides", "containerOverrides", JSON_ARRAY, &arr,
+				   ctx->err);
 
 	if (rc || !arr || json_array_size(arr) == 0)
 		return rc;
@@ -93,13 +97,14 @@ static int parse_container_overrides(struct override_ctx *ctx, json_t *doc)
 	len = text ? strlen(text) : 0;
 	free(text);
 	if (!len)
-		return oom(ctx->err);
+		return taskdef_oom(ctx->err);
 	if (len > MAX_OVERRIDES_LEN)
-		return fail(ctx->err, INVALID, "Container Overrides length must be at most %d",
-			    MAX_OVERRIDES_LEN);
+		return taskdef_fail(ctx->err, INVALID,
+				    "Container Overrides length must be at most %d",
+				    MAX_OVERRIDES_LEN);
 	ov->containers = calloc(json_array_size(arr), sizeof(*ov->containers));
 	if (!ov->containers)
-		return oom(ctx->err);
+		return taskdef_oom(ctx->err);
 	json_array_foreach(arr, i, c) {
 		ov->n_containers = i + 1;
 		rc = parse_container_override(ctx, c, i);
@@ -123,7 +128,7 @@ static int check_override_sizes(struct override_ctx *ctx)
 	const struct taskdef *td = ctx->td;
 	struct sizes s;
 
-	sizes_from_taskdef(td, sized_by(td), &s);
+	taskdef_sizes_from_taskdef(td, taskdef_sized_by(td), &s);
 	taskdef_resolve_size(td, ctx->ov, &s.task_cpu, &s.task_memory);
 	for (size_t i = 0; i < s.n; i++) {
 		const struct taskdef_container_override *o = find_override(ctx->ov, i);
@@ -134,7 +139,7 @@ static int check_override_sizes(struct override_ctx *ctx)
 		s.reservation[i] = o->memory_reservation >= 0 ? o->memory_reservation :
 			s.reservation[i];
 	}
-	return check_sizes(&s, ctx->err);
+	return taskdef_check_sizes(&s, ctx->err);
 }
 
 static int parse_overrides(struct override_ctx *ctx)
@@ -142,16 +147,17 @@ static int parse_overrides(struct override_ctx *ctx)
 	json_t *doc = ctx->ov->doc;
 	int rc;
 
-	strip_nulls(doc);
-	rc = task_size_field(doc, "cpu", " (overrides.cpu)", 128, MAX_CPU_UNITS, &ctx->ov->cpu,
-			     ctx->err);
+	taskdef_strip_nulls(doc);
+	rc = taskdef_task_size_field(doc, "cpu", " (overrides.cpu)", 128, MAX_CPU_UNITS,
+				     &ctx->ov->cpu, ctx->err);
 	if (!rc)
-		rc = task_size_field(doc, "memory", " (overrides.memory)", 6, MAX_MIB,
-				     &ctx->ov->memory, ctx->err);
+		rc = taskdef_task_size_field(doc, "memory", " (overrides.memory)", 6, MAX_MIB,
+					     &ctx->ov->memory, ctx->err);
 	if (!rc)
 		rc = parse_container_overrides(ctx, doc);
 	if (!rc)
-		rc = note_unused(&ctx->ignored, doc, "overrides", override_fields, NULL, ctx->err);
+		rc = taskdef_note_unused(&ctx->ignored, doc, "overrides", override_fields, NULL,
+					 ctx->err);
 	if (!rc)
 		rc = check_override_sizes(ctx);
 	return rc;
@@ -166,18 +172,18 @@ int taskdef_parse_overrides(const json_t *overrides, const struct taskdef *td,
 	if (!td || !out)
 		return -EINVAL;
 	if (overrides && !json_is_object(overrides))
-		return fail(err, CLIENT, "Expected object for overrides");
+		return taskdef_fail(err, CLIENT, "Expected object for overrides");
 	ctx.ov = calloc(1, sizeof(*ctx.ov));
 	if (!ctx.ov)
-		return oom(err);
+		return taskdef_oom(err);
 	ctx.ov->doc = overrides ? json_deep_copy(overrides) : json_object();
-	rc = ctx.ov->doc ? parse_overrides(&ctx) : oom(err);
+	rc = ctx.ov->doc ? parse_overrides(&ctx) : taskdef_oom(err);
 	if (rc == 0) {
-		take_ignored(&ctx.ignored, &ctx.ov->ignored, &ctx.ov->n_ignored);
+		taskdef_take_ignored(&ctx.ignored, &ctx.ov->ignored, &ctx.ov->n_ignored);
 		*out = ctx.ov;
 		ctx.ov = NULL;
 	}
-	ignored_free(&ctx.ignored);
+	taskdef_ignored_free(&ctx.ignored);
 	taskdef_overrides_free(ctx.ov);
 	return rc;
 }

@@ -58,15 +58,15 @@ static int parse_units(const json_t *v, const char *unit, long long *out)
 		*out = json_integer_value(v);
 		return 0;
 	}
-	if (!json_is_string(v) || has_nul(v))
+	if (!json_is_string(v) || taskdef_has_nul(v))
 		return -EINVAL;
 	return parse_scaled(json_string_value(v), unit, 1024, out);
 }
 
 /* Reads the task size key ("cpu" or "memory") of obj into *out and rewrites it as AWS stores
  * it: a string of units or MiB. */
-int task_size_field(json_t *obj, const char *key, const char *where, long long lo,
-		    long long hi, int *out, struct taskdef_error *err)
+int taskdef_task_size_field(json_t *obj, const char *key, const char *where, long long lo,
+			    long long hi, int *out, struct taskdef_error *err)
 {
 	json_t *v = json_object_get(obj, key);
 	const char *unit = strcmp(key, "cpu") == 0 ? "vcpu" : "gb";
@@ -76,11 +76,11 @@ int task_size_field(json_t *obj, const char *key, const char *where, long long l
 	if (!v)
 		return 0;
 	if (parse_units(v, unit, &n) || n < lo || n > hi)
-		return fail(err, CLIENT, "Invalid '%s' setting for task%s.", key, where);
+		return taskdef_fail(err, CLIENT, "Invalid '%s' setting for task%s.", key, where);
 	*out = (int)n;
 	v = json_sprintf("%lld", n);
 	if (!v || json_object_set_new(obj, key, v))
-		return oom(err);
+		return taskdef_oom(err);
 	return 0;
 }
 
@@ -100,16 +100,17 @@ static int check_task_size(const struct sizes *s, struct taskdef_error *err)
 	if (!s->sized_by)
 		return 0;
 	if (!s->task_cpu)
-		return fail(err, CLIENT, "%s requires that 'cpu' be defined at the task level.",
-			    s->sized_by);
+		return taskdef_fail(err, CLIENT,
+				    "%s requires that 'cpu' be defined at the task level.",
+				    s->sized_by);
 	if (!s->task_memory)
-		return fail(err, CLIENT, "%s requires that 'memory' be defined at the task level.",
-			    s->sized_by);
+		return taskdef_fail(err, CLIENT,
+				    "%s requires that 'memory' be defined at the task level.",
+				    s->sized_by);
 	if (!fargate_size_ok(s->task_cpu, s->task_memory))
-		return fail(err, CLIENT,
-			    "No Fargate configuration exists for given values: %d CPU, %d memory. "
-			    "See the Amazon ECS documentation for the valid values.",
-			    s->task_cpu, s->task_memory);
+		return taskdef_fail(err, CLIENT, "No Fargate configuration exists for given "
+				    "values: %d CPU, %d memory. See the Amazon ECS documentation "
+				    "for the valid values.", s->task_cpu, s->task_memory);
 	return 0;
 }
 
@@ -119,26 +120,23 @@ static int check_container_size(const struct sizes *s, size_t i, struct taskdef_
 	int mem = s->memory[i], res = s->reservation[i];
 
 	if (!mem && !res && !s->task_memory)
-		return fail(err, CLIENT,
-			    "Invalid setting for container '%s'. At least one of 'memory' or "
-			    "'memoryReservation' must be specified.", name);
+		return taskdef_fail(err, CLIENT, "Invalid setting for container '%s'. At least one "
+				    "of 'memory' or 'memoryReservation' must be specified.", name);
 	/* AWS documents memory >= memoryReservation (equal is accepted). */
 	if (mem && res > mem)
-		return fail(err, CLIENT,
-			    "Invalid setting for container '%s'. 'memoryReservation' (%d MiB) must "
-			    "not be greater than 'memory' (%d MiB).", name, res, mem);
+		return taskdef_fail(err, CLIENT, "Invalid setting for container '%s'. "
+				    "'memoryReservation' (%d MiB) must not be greater than "
+				    "'memory' (%d MiB).", name, res, mem);
 	if (s->task_memory && mem > s->task_memory)
-		return fail(err, CLIENT,
-			    "The 'memory' setting for container '%s' is greater than for the task.",
-			    name);
+		return taskdef_fail(err, CLIENT, "The 'memory' setting for container '%s' is "
+				    "greater than for the task.", name);
 	if (s->task_memory && res > s->task_memory)
-		return fail(err, CLIENT,
-			    "The 'memoryReservation' setting for container '%s' is greater than for "
-			    "the task.", name);
+		return taskdef_fail(err, CLIENT, "The 'memoryReservation' setting for container "
+				    "'%s' is greater than for the task.", name);
 	return 0;
 }
 
-int check_sizes(const struct sizes *s, struct taskdef_error *err)
+int taskdef_check_sizes(const struct sizes *s, struct taskdef_error *err)
 {
 	long long reserved = 0, cpu = 0;
 	bool any_reservation = false;
@@ -153,17 +151,16 @@ int check_sizes(const struct sizes *s, struct taskdef_error *err)
 	if (rc)
 		return rc;
 	if (s->task_memory && reserved > s->task_memory)
-		return fail(err, CLIENT,
-			    "The sum of all container '%s' values cannot be greater than the value "
-			    "of the task 'memory'.", any_reservation ? "memoryReservation" : "memory");
+		return taskdef_fail(err, CLIENT, "The sum of all container '%s' values cannot be "
+				    "greater than the value of the task 'memory'.",
+				    any_reservation ? "memoryReservation" : "memory");
 	if (s->task_cpu && cpu > s->task_cpu)
-		return fail(err, CLIENT,
-			    "The sum of all container 'cpu' values cannot be greater than the value of "
-			    "the task 'cpu'.");
+		return taskdef_fail(err, CLIENT, "The sum of all container 'cpu' values cannot be "
+				    "greater than the value of the task 'cpu'.");
 	return 0;
 }
 
-void sizes_from_taskdef(const struct taskdef *td, const char *sized_by, struct sizes *s)
+void taskdef_sizes_from_taskdef(const struct taskdef *td, const char *sized_by, struct sizes *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->task_cpu = td->cpu;
@@ -178,7 +175,7 @@ void sizes_from_taskdef(const struct taskdef *td, const char *sized_by, struct s
 	}
 }
 
-const char *sized_by(const struct taskdef *td)
+const char *taskdef_sized_by(const struct taskdef *td)
 {
 	if (td->requires_compatibilities & TASKDEF_COMPAT_FARGATE)
 		return "Fargate";
@@ -211,22 +208,22 @@ static int resolve_dependency(struct parse_ctx *ctx, size_t i, size_t k)
 	int idx = taskdef_find_container(td, d->container_name);
 
 	if (idx < 0 || (size_t)idx == i)
-		return fail(ctx->err, CLIENT, "Invalid dependsOn for container '%s' "
-			    "(containerDefinitions[%zu].dependsOn[%zu].containerName): '%.64s' is "
-			    "not another container of the task definition.", name, i, k,
-			    d->container_name);
+		return taskdef_fail(ctx->err, CLIENT, "Invalid dependsOn for container '%s' "
+				    "(containerDefinitions[%zu].dependsOn[%zu].containerName): "
+				    "'%.64s' is not another container of the task definition.",
+				    name, i, k, d->container_name);
 	d->index = (size_t)idx;
 	if ((d->condition == TASKDEF_COND_SUCCESS || d->condition == TASKDEF_COND_COMPLETE) &&
 	    td->containers[idx].essential)
-		return fail(ctx->err, CLIENT, "A dependency container with SUCCESS or COMPLETE "
-			    "condition cannot be an essential container "
-			    "(containerDefinitions[%zu].dependsOn[%zu]).", i, k);
+		return taskdef_fail(ctx->err, CLIENT, "A dependency container with SUCCESS or "
+				    "COMPLETE condition cannot be an essential container "
+				    "(containerDefinitions[%zu].dependsOn[%zu]).", i, k);
 	if (d->condition == TASKDEF_COND_HEALTHY &&
 	    td->containers[idx].health.kind == TASKDEF_HEALTH_NONE)
-		return fail(ctx->err, CLIENT, "Invalid dependsOn for container '%s' "
-			    "(containerDefinitions[%zu].dependsOn[%zu].condition): container '%s' "
-			    "has no healthCheck, so it can never be HEALTHY.", name, i, k,
-			    td->containers[idx].name);
+		return taskdef_fail(ctx->err, CLIENT, "Invalid dependsOn for container '%s' "
+				    "(containerDefinitions[%zu].dependsOn[%zu].condition): "
+				    "container '%s' has no healthCheck, so it can never be "
+				    "HEALTHY.", name, i, k, td->containers[idx].name);
 	return 0;
 }
 
@@ -242,13 +239,14 @@ static int check_dependencies(struct parse_ctx *ctx)
 				return rc;
 	for (size_t i = 0; i < td->n_containers; i++)
 		if (depends_cycle(td, i, state))
-			return fail(ctx->err, CLIENT, "Invalid dependsOn: the dependencies of "
-				    "container '%s' form a cycle (containerDefinitions[%zu].dependsOn).",
-				    td->containers[i].name, i);
+			return taskdef_fail(ctx->err, CLIENT, "Invalid dependsOn: the dependencies "
+					    "of container '%s' form a cycle "
+					    "(containerDefinitions[%zu].dependsOn).",
+					    td->containers[i].name, i);
 	return 0;
 }
 
-int check_containers(struct parse_ctx *ctx)
+int taskdef_check_containers(struct parse_ctx *ctx)
 {
 	struct taskdef *td = ctx->td;
 	struct sizes s;
@@ -259,15 +257,17 @@ int check_containers(struct parse_ctx *ctx)
 		essential |= td->containers[i].essential;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(td->containers[i].name, td->containers[j].name) == 0)
-				return fail(ctx->err, CLIENT, "Duplicate container name '%s' "
-					    "(containerDefinitions[%zu].name). Container names must be "
-					    "unique within a task definition.", td->containers[i].name, i);
+				return taskdef_fail(ctx->err, CLIENT, "Duplicate container name "
+						    "'%s' (containerDefinitions[%zu].name). "
+						    "Container names must be unique within a task "
+						    "definition.", td->containers[i].name, i);
 	}
 	if (!essential)
-		return fail(ctx->err, CLIENT, "Task definition doesn't have any essential container.");
+		return taskdef_fail(ctx->err, CLIENT,
+				    "Task definition doesn't have any essential container.");
 	rc = check_dependencies(ctx);
 	if (rc)
 		return rc;
-	sizes_from_taskdef(td, ctx->sized_by, &s);
-	return check_sizes(&s, ctx->err);
+	taskdef_sizes_from_taskdef(td, ctx->sized_by, &s);
+	return taskdef_check_sizes(&s, ctx->err);
 }
