@@ -77,7 +77,8 @@ tests: $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 # Debian packages needed to build, run and test; installed only when missing.
 DEPS := build-essential pkg-config clang llvm bpftool libbpf-dev libmicrohttpd-dev libjansson-dev \
         librrd-dev rrdtool rrdcached libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev \
-        libsystemd-dev awscli busybox-static runc valgrind curl python3 iproute2 util-linux
+        libsystemd-dev awscli busybox-static runc valgrind curl python3 iproute2 util-linux \
+        prometheus collectd-core
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "collector/collector.h"
 #include "runtime/runtime.h"
 #include "runtime/service.h"
 #include "web/app.h"
@@ -24,6 +25,7 @@ struct daemon {
 	struct loop loop;
 	struct runtime rt;
 	struct rt_services services;
+	struct collector collector;
 	struct app app;
 	struct loop_io sig_io;
 	int sig_fd;
@@ -135,8 +137,11 @@ int main(int argc, char **argv)
 		rt_close(&d.rt);
 		return 1;
 	}
+	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
+		d.app.collector = &d.collector;
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
+		collector_close(&d.collector);
 		svc_close(&d.services);
 		rt_close(&d.rt);
 		return 1;
@@ -146,6 +151,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
+	collector_close(&d.collector);
 	svc_close(&d.services);
 	rt_close(&d.rt);
 	loop_io_stop(&d.sig_io);

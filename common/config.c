@@ -45,6 +45,12 @@ static const struct key keys[] = {
 	I(task_log_max_files, 1, 100, "task log files kept per container"),
 	I(task_healthy_after, 0, 3600, "seconds a service task without health checks must run "
 	  "before it counts as healthy (ECS: 40)"),
+	I(collect_interval, 1, 60, "seconds between samples of every task's cgroup statistics"),
+	I(metrics_window, 600, 86400, "seconds of raw samples kept in memory for queries and alarms"),
+	S(rrdcached_address, "rrdcached address (unix:/path or host:port); empty = write RRD files "
+	  "directly"),
+	I(rrd_max_bytes, 0, 1LL << 50, "cap on the size of DATA_DIR/rrd, 0 = none; past it the "
+	  "least recently written files of stopped tasks go first"),
 };
 
 void config_defaults(struct config *c)
@@ -68,6 +74,9 @@ void config_defaults(struct config *c)
 	c->task_log_max_bytes = 10 << 20;
 	c->task_log_max_files = 3;
 	c->task_healthy_after = 40;
+	c->collect_interval = 5;
+	c->metrics_window = 3 * 3600;
+	c->rrd_max_bytes = 10LL << 30;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

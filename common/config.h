@@ -28,6 +28,10 @@ struct config {
 	int64_t task_log_max_bytes;
 	int64_t task_log_max_files;
 	int64_t task_healthy_after;           /* seconds */
+	int64_t collect_interval;             /* seconds between metric samples */
+	int64_t metrics_window;               /* seconds of raw samples kept in memory */
+	char rrdcached_address[CONFIG_STR_MAX]; /* "" = write RRD files directly */
+	int64_t rrd_max_bytes;                /* cap on the RRD directory, 0 = none */
 };
 
 /* Fills c with the defaults. */

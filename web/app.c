@@ -136,6 +136,10 @@ void app_handle(void *app, struct web_request *rq, struct web_response *rs)
 		health(a, rs);
 		return;
 	}
+	if (strcmp(rq->path, "/metrics") == 0 && strcmp(rq->method, "GET") == 0) {
+		metrics_prometheus(a, rq, rs);
+		return;
+	}
 	if (strcmp(rq->path, "/") == 0 && strcmp(rq->method, "POST") == 0) {
 		ecs_handle(a, rq, rs);
 		return;

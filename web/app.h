@@ -13,9 +13,12 @@
 #include "web/http.h"
 #include "web/server.h"
 
+struct collector;
+
 struct app {
 	const struct config *cfg;
 	struct runtime *rt;
+	struct collector *collector;  /* NULL: no metrics (set before app_start) */
 	struct loop *loop;
 	struct web_server server;
 	char access_key_id[32];
@@ -43,5 +46,9 @@ int app_authenticate(struct app *a, const struct web_request *rq, struct berr *e
 void ecs_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 /* REST /v1 (web/rest.c). */
 void rest_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* Metrics (web/metrics.c): GET /metrics; and the authenticated /v1/metrics/... and
+ * /v1/graphs/... routes, returning true when the path was one of theirs. */
+void metrics_prometheus(struct app *a, struct web_request *rq, struct web_response *rs);
+bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 
 #endif

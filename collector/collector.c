@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: MIT */
+/* collector.c: the sampling cycle - tasks and containers from the runtime, their cgroup files,
+ * Container Insights metrics per container/task/service/family/cluster, window and RRD writes. */
+#include "collector/collector.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "runtime/service.h"
+#include "runtime/taskdef.h"
+
+#define MIB (1024.0 * 1024.0)
+#define EXPIRE_EVERY 3600.0
+
+static const int kind_cols[COL_KIND_COUNT] = {
+	[COL_CONTAINER] = 2, [COL_TASK] = 6, [COL_SERVICE] = COL_METRIC_COUNT,
+	[COL_FAMILY] = COL_METRIC_COUNT, [COL_CLUSTER] = COL_METRIC_COUNT,
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned hash_key(enum col_kind kind, const char *cluster, const char *name,
+			 const char *container)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)kind;
+	const char *parts[3] = { cluster, name, container };
+
+	for (int i = 0; i < 3; i++) {
+		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		h = (h ^ 0x1f) * 16777619u;
+	}
+	return h % COL_HASH_SIZE;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return strcmp(a, b ? b : "") == 0;
+}
+
+struct col_series *collector_series_find(struct collector *c, enum col_kind kind,
+					 const char *cluster, const char *name,
+					 const char *container)
+{
+	unsigned h = hash_key(kind, cluster, name, container);
+
+	for (struct col_series *s = c->hash[h]; s; s = s->hnext)
+		if (s->kind == kind && same(s->cluster, cluster) && same(s->name, name) &&
+		    same(s->container, container))
+			return s;
+	return NULL;
+}
+
+/* Finds or makes a series; NULL when memory runs out. */
+static struct col_series *series_get(struct collector *c, enum col_kind kind, const char *cluster,
+				     const char *name, const char *container)
+{
+	struct col_series *s = collector_series_find(c, kind, cluster, name, container);
+	unsigned h;
+
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->n_cols = kind_cols[kind];
+	/* Not initialised: a slot counts only once written (first_cycle). */
+	s->ring = malloc(c->cap * (size_t)s->n_cols * sizeof(float));
+	if (!s->ring) {
+		free(s);
+		return NULL;
+	}
+	s->kind = kind;
+	snprintf(s->cluster, sizeof(s->cluster), "%s", cluster);
+	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+	snprintf(s->container, sizeof(s->container), "%s", container ? container : "");
+	s->first_cycle = c->cycle;
+	s->rrd_cycle = c->cycle - 1;
+	s->active_cycle = 0;
+	for (int i = 0; i < COL_METRIC_COUNT; i++)
+		s->last[i] = NAN;
+	h = hash_key(kind, cluster, name, container);
+	s->hnext = c->hash[h];
+	c->hash[h] = s;
+	s->next = c->series;
+	c->series = s;
+	c->self.window_bytes += c->cap * (size_t)s->n_cols * sizeof(float) + sizeof(*s);
+	return s;
+}
+
+static void series_unlink(struct collector *c, struct col_series *s)
+{
+	unsigned h = hash_key(s->kind, s->cluster, s->name, s->container);
+
+	for (struct col_series **pp = &c->hash[h]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
+	}
+	c->self.window_bytes -= c->cap * (size_t)s->n_cols * sizeof(float) + sizeof(*s);
+	free(s->ring);
+	free(s);
+}
+
+static void task_free(struct col_task *t)
+{
+	for (size_t i = 0; i < t->n_containers; i++) {
+		cgstat_reader_close(&t->containers[i].reader);
+		if (t->containers[i].series) {
+			t->containers[i].series->active = false;
+			t->containers[i].series->owner = NULL;
+		}
+	}
+	if (t->series)
+		t->series->active = false;
+	free(t->containers);
+	free(t);
+}
+
+static void task_flush(struct collector *c, struct col_task *t, uint64_t upto);
+
+static void parse_group(const char *group, char *service, size_t len)
+{
+	service[0] = '\0';
+	if (strncmp(group, "service:", 8) == 0)
+		snprintf(service, len, "%s", group + 8);
+}
+
+static void container_open(struct collector *c, struct col_container *cc)
+{
+	const struct cgroup_env *env = &c->rt->cg;
+
+	if (cgstat_reader_open(&cc->reader, env, cc->rel) < 0) {
+		/* Not made yet or already gone: tried again next cycle. */
+		cc->reader.gone = false;
+		return;
+	}
+	cgroup_read_limits(env, cc->rel, &cc->limits);
+}
+
+/* The collector's view of a runtime task, made when it is first seen RUNNING. */
+static struct col_task *task_make(struct collector *c, const struct rt_task *rt_t)
+{
+	struct col_task *t = calloc(1, sizeof(*t));
+	size_t n = rt_t->n_containers;
+
+	if (!t || !(t->containers = calloc(n ? n : 1, sizeof(*t->containers)))) {
+		free(t);
+		return NULL;
+	}
+	snprintf(t->id, sizeof(t->id), "%s", rt_t->id);
+	snprintf(t->cluster, sizeof(t->cluster), "%s", rt_t->cluster);
+	snprintf(t->family, sizeof(t->family), "%s", rt_t->td ? rt_t->td->family : "");
+	t->revision = rt_t->td ? rt_t->td->revision : 0;
+	parse_group(rt_t->group, t->service, sizeof(t->service));
+	t->cpu_units = atoi(rt_t->cpu);
+	t->memory_mib = atoi(rt_t->memory);
+	t->n_containers = n;
+	for (size_t i = 0; i < n; i++) {
+		struct col_container *cc = &t->containers[i];
+		snprintf(cc->name, sizeof(cc->name), "%s", rt_t->containers[i].name);
+		snprintf(cc->image, sizeof(cc->image), "%s", rt_t->containers[i].image);
+		snprintf(cc->rel, sizeof(cc->rel), "%s/%s/%s/%s", c->cfg->cgroup_parent, t->cluster,
+			 t->id, cc->name);
+		cc->cpu_units = rt_t->containers[i].cpu;
+		cc->memory_mib = rt_t->containers[i].memory;
+		cc->started_at = rt_t->started_at;
+		cgstat_reader_init(&cc->reader);
+		if (!t->cpu_units)
+			t->cpu_units += cc->cpu_units;
+	}
+	if (!t->memory_mib)
+		for (size_t i = 0; i < n; i++)
+			t->memory_mib += t->containers[i].memory_mib;
+	t->series = series_get(c, COL_TASK, t->cluster, t->id, NULL);
+	if (!t->series) {
+		task_free(t);
+		return NULL;
+	}
+	t->series->owner = t;
+	t->rrd_cycle = c->cycle - 1;
+	rrd_store_path(&c->rrd, &t->rrd, "task", t->cluster, t->id);
+	return t;
+}
+
+static void enable_io(struct collector *c, struct col_task *t)
+{
+	char rel[CGROUP_PATH_MAX];
+
+	if (t->io_enabled || c->rt->cg.mode == CGROUP_MODE_V2)
+		return;
+	t->io_enabled = true;
+	snprintf(rel, sizeof(rel), "%s/%s/%s", c->cfg->cgroup_parent, t->cluster, t->id);
+	cgstat_enable_io_accounting(&c->rt->cg, rel);
+}
+
+/* Reads one container; false when nothing could be read this cycle. */
+static bool container_read(struct collector *c, struct col_container *cc, double now)
+{
+	struct cgstat s;
+	int ret;
+
+	if (cc->reader.fd[CGSTAT_MEM_STAT] < 0 && cc->reader.fd[CGSTAT_CPU_STAT] < 0) {
+		cgstat_reader_close(&cc->reader);
+		container_open(c, cc);
+	}
+	/* Usage counters every cycle; memory.stat, PSI, limits' events and the rest about every
+	 * 5 s (and on a container's first reading): they are most of the cost. */
+	s = cc->cur;
+	ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
+				 !cc->have_cur || c->cycle % c->slow_every == 0 ? CGSTAT_ALL
+										: CGSTAT_FAST, &s);
+	if (ret == -ENOENT) {
+		if (cc->reader.gone)
+			c->self.cgroups_gone++;
+		return false;
+	}
+	if (ret == -EINVAL)
+		c->self.parse_errors++;
+	cc->prev = cc->cur;
+	cc->t_prev = cc->t_cur;
+	cc->have_prev = cc->have_cur;
+	cc->cur = s;
+	cc->t_cur = now;
+	cc->have_cur = true;
+	c->self.samples++;
+	return true;
+}
+
+/* Rate of a cumulative counter between two samples; NaN across a reset or clock step. */
+static double delta(uint64_t cur, uint64_t prev)
+{
+	return cur >= prev ? (double)(cur - prev) : NAN;
+}
+
+static void add(double *acc, double v)
+{
+	if (isnan(v))
+		return;
+	*acc = isnan(*acc) ? v : *acc + v;
+}
+
+static void container_metrics(struct col_container *cc, double *cpu, double *mem, double *rd,
+			      double *wr)
+{
+	double dt = cc->t_cur - cc->t_prev;
+
+	*cpu = *rd = *wr = NAN;
+	*mem = cc->have_cur ? (double)cc->cur.mem_working_set / MIB : NAN;
+	if (!cc->have_cur || !cc->have_prev || dt <= 0)
+		return;
+	*cpu = delta(cc->cur.cpu_usage_ns, cc->prev.cpu_usage_ns) / (dt * 1e9) * 1024.0;
+	*rd = delta(cc->cur.io_read_bytes, cc->prev.io_read_bytes);
+	*wr = delta(cc->cur.io_write_bytes, cc->prev.io_write_bytes);
+}
+
+static void task_sample(struct collector *c, struct col_task *t, double now)
+{
+	double *v = t->series->last;
+
+	enable_io(c, t);
+	for (int i = 0; i < COL_METRIC_COUNT; i++)
+		v[i] = NAN;
+	for (size_t i = 0; i < t->n_containers; i++) {
+		struct col_container *cc = &t->containers[i];
+		double cpu, mem, rd, wr;
+		if (!cc->series && (cc->series = series_get(c, COL_CONTAINER, t->cluster, t->id,
+							    cc->name)))
+			cc->series->owner = t;
+		if (!container_read(c, cc, now) || !cc->series)
+			continue;
+		container_metrics(cc, &cpu, &mem, &rd, &wr);
+		cc->series->last[COL_CPU] = cpu;
+		cc->series->last[COL_MEM] = mem;
+		cc->series->active = true;
+		add(&v[COL_CPU], cpu);
+		add(&v[COL_MEM], mem);
+		add(&v[COL_READ], rd);
+		add(&v[COL_WRITE], wr);
+	}
+	v[COL_CPU_RES] = t->cpu_units;
+	v[COL_MEM_RES] = t->memory_mib;
+	t->series->active = true;
+}
+
+/* Resets the aggregates before a cycle: counts 0, sums unknown. */
+static void aggregates_reset(struct collector *c)
+{
+	for (struct col_series *s = c->series; s; s = s->next) {
+		if (s->kind < COL_SERVICE)
+			continue;
+		for (int i = 0; i < COL_METRIC_COUNT; i++)
+			s->last[i] = i >= COL_RUNNING ? 0 : NAN;
+		s->last[COL_DESIRED] = NAN;
+		s->active = false;
+	}
+}
+
+static void aggregate_add(struct collector *c, const struct rt_task *rt_t, const char *service,
+			  const double *task_v)
+{
+	struct col_series *agg[3] = {
+		series_get(c, COL_CLUSTER, rt_t->cluster, NULL, NULL),
+		service[0] ? series_get(c, COL_SERVICE, rt_t->cluster, service, NULL) : NULL,
+		rt_t->td ? series_get(c, COL_FAMILY, rt_t->cluster, rt_t->td->family, NULL) : NULL,
+	};
+	bool running = strcmp(rt_t->last_status, "RUNNING") == 0;
+
+	for (int i = 0; i < 3; i++) {
+		if (!agg[i])
+			continue;
+		agg[i]->active = true;
+		agg[i]->last[running ? COL_RUNNING : COL_PENDING] += 1;
+		agg[i]->last[COL_TASKS] += 1;
+		for (int m = 0; task_v && m <= COL_WRITE; m++)
+			add(&agg[i]->last[m], task_v[m]);
+	}
+}
+
+static bool is_pending(const char *status)
+{
+	return !strcmp(status, "PROVISIONING") || !strcmp(status, "PENDING") ||
+	       !strcmp(status, "ACTIVATING");
+}
+
+/* Samples every RUNNING task, counting every live one into its aggregates. */
+static void tasks_sample(struct collector *c, double now)
+{
+	for (struct rt_task *rt_t = c->rt->tasks; rt_t; rt_t = rt_t->next) {
+		bool running = strcmp(rt_t->last_status, "RUNNING") == 0;
+		struct col_series *ts;
+		struct col_task *t;
+		char service[256];
+
+		if (!running && !is_pending(rt_t->last_status))
+			continue;
+		parse_group(rt_t->group, service, sizeof(service));
+		if (!running) {
+			aggregate_add(c, rt_t, service, NULL);
+			continue;
+		}
+		ts = collector_series_find(c, COL_TASK, rt_t->cluster, rt_t->id, NULL);
+		t = ts && ts->owner ? ts->owner : NULL;
+		if (!t && (t = task_make(c, rt_t))) {
+			t->next = c->tasks;
+			c->tasks = t;
+			c->n_tasks++;
+		}
+		if (!t)
+			continue;
+		t->seen = true;
+		task_sample(c, t, now);
+		aggregate_add(c, rt_t, service, t->series->last);
+	}
+}
+
+/* Drops the tasks that were not RUNNING in this cycle (their series stay for the window). */
+static void tasks_sweep(struct collector *c)
+{
+	for (struct col_task **pp = &c->tasks; *pp;) {
+		struct col_task *t = *pp;
+		if (t->seen) {
+			t->seen = false;
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		c->n_tasks--;
+		if (c->rrd_on)
+			task_flush(c, t, c->cycle - 1); /* its last sampled cycle */
+		t->series->owner = NULL;
+		task_free(t);
+	}
+}
+
+static int services_of(struct collector *c, const char *cluster)
+{
+	struct rt_cluster *cl;
+	int n = 0;
+
+	if (c->service_count)
+		return c->service_count(c->hook_ctx, cluster);
+	cl = rt_cluster_find(c->rt, cluster);
+	if (cl && c->rt->cluster_service_count)
+		return c->rt->cluster_service_count(c->rt, cl);
+	for (struct col_series *s = c->series; s; s = s->next)
+		n += s->kind == COL_SERVICE && s->active && !strcmp(s->cluster, cluster);
+	return n;
+}
+
+static int desired_of(struct collector *c, const char *cluster, const char *service)
+{
+	struct rt_service *svc;
+
+	if (c->service_desired)
+		return c->service_desired(c->hook_ctx, cluster, service);
+	svc = c->rt->services ? svc_find(c->rt->services, cluster, service) : NULL;
+	return svc && strcmp(svc->status, "INACTIVE") ? svc->desired_count : -1;
+}
+
+/* Services without tasks still have a desired count (and a row in their cluster). */
+static void services_add(struct collector *c)
+{
+	if (!c->rt->services || c->service_desired)
+		return;
+	for (struct rt_service *svc = c->rt->services->list; svc; svc = svc->next) {
+		struct col_series *s;
+		if (!strcmp(svc->status, "INACTIVE"))
+			continue;
+		s = series_get(c, COL_SERVICE, svc->cluster, svc->name, NULL);
+		if (s)
+			s->active = true;
+	}
+}
+
+static void aggregates_finish(struct collector *c)
+{
+	for (struct rt_cluster *cl = c->rt->clusters; cl; cl = cl->next) {
+		struct col_series *s;
+		if (strcmp(cl->status, "ACTIVE") != 0)
+			continue;
+		s = series_get(c, COL_CLUSTER, cl->name, NULL, NULL);
+		if (s)
+			s->active = true;
+	}
+	services_add(c);
+	for (struct col_series *s = c->series; s; s = s->next) {
+		if (s->kind == COL_SERVICE) {
+			int d = desired_of(c, s->cluster, s->name);
+			s->last[COL_DESIRED] = d >= 0 ? d : NAN;
+			s->active = s->active || d >= 0;
+		}
+		if (s->kind == COL_CLUSTER)
+			s->last[COL_SERVICES] = services_of(c, s->cluster);
+	}
+}
+
+/* Writes this cycle's slot of every series; frees series idle for longer than the window. */
+static void window_write(struct collector *c, double now)
+{
+	size_t slot = c->cycle % c->cap;
+	double keep = (double)c->cap * c->interval;
+
+	for (struct col_series **pp = &c->series; *pp;) {
+		struct col_series *s = *pp;
+		float *row = s->ring + slot * (size_t)s->n_cols;
+		if (!s->active && s->ended_at == 0)
+			s->ended_at = now;
+		if (s->active) {
+			s->ended_at = 0;
+			s->active_cycle = c->cycle;
+		}
+		if (!s->active && !s->owner && now - s->ended_at > keep) {
+			*pp = s->next;
+			series_unlink(c, s);
+			continue;
+		}
+		for (int i = 0; i < s->n_cols; i++)
+			row[i] = s->active ? (float)s->last[i] : NAN;
+		if (s->kind == COL_CONTAINER)
+			s->active = false; /* set again when read next cycle */
+		pp = &s->next;
+	}
+}
+
+void collector_ds_name(int col, int container, char *out, size_t len)
+{
+	static const char *const names[COL_METRIC_COUNT] = {
+		"cpu", "mem", "cpu_res", "mem_res", "rd", "wr", "running", "pending", "desired",
+		"tasks", "services",
+	};
+
+	if (container < 0)
+		snprintf(out, len, "%s", names[col]);
+	else
+		snprintf(out, len, "c%d_%s", container, names[col]);
+}
+
+static double ring_at(const struct collector *c, const struct col_series *s, uint64_t k, int col)
+{
+	if (!s || k < s->first_cycle)
+		return NAN;
+	return s->ring[(size_t)(k % c->cap) * (size_t)s->n_cols + (size_t)col];
+}
+
+typedef void (*row_fill)(const struct collector *c, const void *owner, uint64_t k, double *row);
+
+static void task_row(const struct collector *c, const void *owner, uint64_t k, double *row)
+{
+	const struct col_task *t = owner;
+	size_t n = 0;
+
+	for (int m = 0; m < 6; m++)
+		row[n++] = ring_at(c, t->series, k, m);
+	for (size_t i = 0; i < t->n_containers && n + 2 <= COL_TASK_MAX_DS; i++)
+		for (int m = 0; m < 2; m++)
+			row[n++] = ring_at(c, t->containers[i].series, k, m);
+}
+
+static void aggregate_row(const struct collector *c, const void *owner, uint64_t k, double *row)
+{
+	for (int m = 0; m < COL_METRIC_COUNT; m++)
+		row[m] = ring_at(c, owner, k, m);
+}
+
+/* Writes the cycles after *done up to upto (still in the window) to f, RRD_MAX_ROWS per call. */
+static void flush_rows(struct collector *c, struct rrd_file *f, uint64_t *done, uint64_t upto,
+		       const char *const *ds, size_t n, row_fill fill, const void *owner)
+{
+	uint64_t k = *done + 1, oldest = c->cycle >= c->cap ? c->cycle - c->cap + 1 : 1;
+
+	if (k < oldest)
+		k = oldest;
+	while (k <= upto) {
+		size_t rows = 0;
+		for (; k <= upto && rows < RRD_MAX_ROWS; k++, rows++) {
+			c->rrd_ts[rows] = (time_t)c->ts[k % c->cap];
+			fill(c, owner, k, &c->rrd_vals[rows * n]);
+		}
+		rrd_store_update(&c->rrd, f, ds, n, c->rrd_vals, c->rrd_ts, rows);
+	}
+	if (upto > *done)
+		*done = upto;
+}
+
+static void task_flush(struct collector *c, struct col_task *t, uint64_t upto)
+{
+	char names[COL_TASK_MAX_DS][24];
+	const char *ds[COL_TASK_MAX_DS];
+	size_t n = 0;
+
+	for (int m = 0; m < 6; m++, n++)
+		collector_ds_name(m, -1, names[n], sizeof(names[n]));
+	for (size_t i = 0; i < t->n_containers && n + 2 <= COL_TASK_MAX_DS; i++)
+		for (int m = 0; m < 2; m++, n++)
+			collector_ds_name(m, (int)i, names[n], sizeof(names[n]));
+	for (size_t i = 0; i < n; i++)
+		ds[i] = names[i];
+	flush_rows(c, &t->rrd, &t->rrd_cycle, upto, ds, n, task_row, t);
+}
+
+static void aggregate_flush(struct collector *c, struct col_series *s)
+{
+	char names[COL_METRIC_COUNT][24];
+	const char *ds[COL_METRIC_COUNT];
+
+	if (s->rrd_cycle >= s->active_cycle)
+		return;
+	if (!s->rrd.path[0])
+		rrd_store_path(&c->rrd, &s->rrd, s->kind == COL_SERVICE ? "service" : "cluster",
+			       s->cluster, s->kind == COL_SERVICE ? s->name : NULL);
+	for (int m = 0; m < COL_METRIC_COUNT; m++) {
+		collector_ds_name(m, -1, names[m], sizeof(names[m]));
+		ds[m] = names[m];
+	}
+	flush_rows(c, &s->rrd, &s->rrd_cycle, s->active_cycle, ds, COL_METRIC_COUNT,
+		   aggregate_row, s);
+}
+
+/* Spreads the files over the cycles of a batch: each is written once per batch. */
+static bool due(const struct collector *c, const char *a, const char *b)
+{
+	return (hash_key(COL_TASK, a, b, NULL) + c->cycle) % c->rrd_batch == 0;
+}
+
+static void rrd_write_due(struct collector *c, bool all)
+{
+	for (struct col_task *t = c->tasks; t; t = t->next)
+		if (all || due(c, t->cluster, t->id))
+			task_flush(c, t, c->cycle);
+	for (struct col_series *s = c->series; s; s = s->next)
+		if ((s->kind == COL_SERVICE || s->kind == COL_CLUSTER) &&
+		    (all || due(c, s->cluster, s->name)))
+			aggregate_flush(c, s);
+}
+
+void collector_rrd_sync(struct collector *c, enum col_kind kind, const char *cluster,
+			const char *name)
+{
+	struct col_series *s;
+
+	if (!c->rrd_on)
+		return;
+	if (kind == COL_TASK || kind == COL_CONTAINER) {
+		s = collector_series_find(c, COL_TASK, cluster, name, NULL);
+		if (s && s->owner)
+			task_flush(c, s->owner, c->cycle);
+	} else if (kind == COL_SERVICE || kind == COL_CLUSTER) {
+		s = collector_series_find(c, kind, cluster, kind == COL_SERVICE ? name : NULL, NULL);
+		if (s)
+			aggregate_flush(c, s);
+	}
+}
+
+void collector_sample(struct collector *c, double now)
+{
+	double t0 = mono_now(), dt;
+
+	c->cycle++;
+	c->ts[c->cycle % c->cap] = now;
+	aggregates_reset(c);
+	tasks_sample(c, now);
+	tasks_sweep(c);
+	aggregates_finish(c);
+	window_write(c, now);
+	if (c->rrd_on) {
+		rrd_write_due(c, false);
+		if (now >= c->next_expire) {
+			rrd_store_expire(&c->rrd, (time_t)now);
+			c->next_expire = now + EXPIRE_EVERY;
+		}
+	}
+	dt = mono_now() - t0;
+	c->self.cycles++;
+	c->self.last_cycle_seconds = dt;
+	c->self.total_cycle_seconds += dt;
+	if (dt > c->self.max_cycle_seconds)
+		c->self.max_cycle_seconds = dt;
+	c->self.last_cycle_at = now;
+}
+
+static void on_timer(struct loop_timer *tm)
+{
+	struct collector *c = tm->data;
+
+	collector_sample(c, time_now());
+}
+
+int collector_init(struct collector *c, const struct config *cfg, struct runtime *rt,
+		   struct loop *loop)
+{
+	char dir[600];
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->rt = rt;
+	c->loop = loop;
+	c->interval = (unsigned)cfg->collect_interval;
+	c->cap = (size_t)(cfg->metrics_window / cfg->collect_interval) + 1;
+	c->ts = calloc(c->cap, sizeof(*c->ts));
+	if (!c->ts)
+		return -ENOMEM;
+	snprintf(dir, sizeof(dir), "%s/rrd", cfg->data_dir);
+	ret = rrd_store_init(&c->rrd, dir, cfg->rrdcached_address, c->interval,
+			     (uint64_t)cfg->rrd_max_bytes);
+	c->rrd_on = ret == 0;
+	c->slow_every = c->interval >= 5 ? 1 : 5 / c->interval;
+	c->rrd_batch = cfg->rrdcached_address[0] || c->interval >= 60 ? 1 : 60 / c->interval;
+	if (!loop)
+		return 0;
+	ret = loop_timer_init(loop, &c->timer, on_timer, c);
+	if (ret == 0)
+		ret = loop_timer_arm(&c->timer, 1000ull * c->interval, 1000ull * c->interval);
+	if (ret < 0) {
+		log_error("collector: failed to start the sampling timer: %s", strerror(-ret));
+		collector_close(c);
+		return ret;
+	}
+	c->timer_ready = true;
+	log_info("collector: sampling every %u s, window %zu samples, RRD files in %s%s%s",
+		 c->interval, c->cap, dir, cfg->rrdcached_address[0] ? " through rrdcached at " : "",
+		 cfg->rrdcached_address);
+	return 0;
+}
+
+void collector_close(struct collector *c)
+{
+	if (c->timer_ready)
+		loop_timer_close(&c->timer);
+	c->timer_ready = false;
+	if (c->rrd_on && c->cycle)
+		rrd_write_due(c, true);
+	while (c->tasks) {
+		struct col_task *t = c->tasks;
+		c->tasks = t->next;
+		task_free(t);
+	}
+	while (c->series) {
+		struct col_series *s = c->series;
+		c->series = s->next;
+		free(s->ring);
+		free(s);
+	}
+	memset(c->hash, 0, sizeof(c->hash));
+	if (c->rrd_on)
+		rrd_store_close(&c->rrd);
+	c->rrd_on = false;
+	free(c->ts);
+	c->ts = NULL;
+}

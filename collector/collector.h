@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* collector.h: container insights - samples task cgroups, keeps a recent window, writes RRD files. */
+#ifndef BERTH_COLLECTOR_H
+#define BERTH_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collector/cgstat.h"
+#include "collector/rrd_store.h"
+#include "common/config.h"
+#include "common/loop.h"
+#include "runtime/runtime.h"
+
+/*
+ * Every collect_interval seconds (a loop timer; no threads) the collector walks rt->tasks, reads
+ * the cgroup files of every RUNNING task's containers (kept open, re-read with pread into one
+ * scratch buffer: no allocation per sample) and derives Container Insights metrics per container,
+ * task, service ("service:NAME" task groups), task definition family and cluster. The last
+ * metrics_window seconds of them stay in memory (float ring per series, one slot per cycle) and
+ * every task, service and cluster is written to its RRD file (rrd_store.h) from the window: about
+ * once a minute per file, files spread over the cycles, all rows of a file in one librrd call
+ * (with rrdcached: every cycle). A crash loses at most that minute of RRD rows; a clean close
+ * writes everything.
+ */
+
+/* Columns of a series; containers have the first 2, tasks the first 6, aggregates all. */
+enum col_metric {
+	COL_CPU,          /* CpuUtilized: CPU units (1024 = one CPU) over the last interval */
+	COL_MEM,          /* MemoryUtilized: working set, MiB */
+	COL_CPU_RES,      /* CpuReserved: units */
+	COL_MEM_RES,      /* MemoryReserved: MiB */
+	COL_READ,         /* StorageReadBytes: bytes in the last interval */
+	COL_WRITE,        /* StorageWriteBytes */
+	COL_RUNNING,      /* RunningTaskCount */
+	COL_PENDING,      /* PendingTaskCount */
+	COL_DESIRED,      /* DesiredTaskCount (services; from the hook) */
+	COL_TASKS,        /* TaskCount */
+	COL_SERVICES,     /* ServiceCount (clusters) */
+	COL_METRIC_COUNT,
+};
+
+enum col_kind { COL_CONTAINER, COL_TASK, COL_SERVICE, COL_FAMILY, COL_CLUSTER, COL_KIND_COUNT };
+
+struct col_task;
+
+/* One dimension set's recent values. */
+struct col_series {
+	enum col_kind kind;
+	char cluster[256];
+	char name[256];               /* task id, service name, family; "" for clusters */
+	char container[256];          /* containers only */
+	int n_cols;
+	float *ring;                  /* window slots x n_cols; NaN = no value */
+	uint64_t first_cycle;         /* slots before it hold nothing */
+	double last[COL_METRIC_COUNT];/* the latest values (NaN = unknown) */
+	bool active;                  /* sampled in the last cycle */
+	double ended_at;              /* when it went inactive (freed after the window) */
+	struct col_task *owner;       /* task series: the task while it is sampled */
+	struct rrd_file rrd;          /* service and cluster series: their file */
+	uint64_t active_cycle;        /* the last cycle it was active */
+	uint64_t rrd_cycle;           /* cycles up to this one are in its RRD file */
+	struct col_series *next;      /* collector's list of every series */
+	struct col_series *hnext;     /* hash chain */
+};
+
+/* One container being sampled. */
+struct col_container {
+	char name[256];
+	char image[512];
+	char rel[CGROUP_PATH_MAX];
+	struct cgstat_reader reader;
+	struct cgstat cur, prev;
+	double t_cur, t_prev;
+	bool have_cur, have_prev;
+	struct cgroup_limits limits;  /* read once when first seen */
+	int cpu_units, memory_mib;    /* from the task definition */
+	double started_at;
+	struct col_series *series;
+};
+
+struct col_task {
+	char id[40];
+	char cluster[256];
+	char family[256];
+	int revision;
+	char service[256];            /* "" when not a service task */
+	int cpu_units, memory_mib;    /* task size, or the sum of its containers' */
+	struct col_container *containers;
+	size_t n_containers;
+	struct col_series *series;
+	struct rrd_file rrd;
+	uint64_t rrd_cycle;           /* cycles up to this one are in its RRD file */
+	bool seen;                    /* in rt->tasks and RUNNING during this cycle */
+	bool io_enabled;              /* v1 blkio accounting switched on */
+	struct col_task *next;
+};
+
+struct col_self {
+	uint64_t cycles, samples, cgroups_gone, parse_errors, open_errors;
+	double last_cycle_seconds, total_cycle_seconds, max_cycle_seconds;
+	double last_cycle_at;
+	size_t window_bytes;
+};
+
+#define COL_HASH_SIZE 4096
+#define COL_TASK_MAX_DS 32            /* 6 task columns + 2 per container, at most 13 containers */
+
+struct collector {
+	const struct config *cfg;
+	struct runtime *rt;
+	struct loop *loop;
+	struct loop_timer timer;
+	bool timer_ready;
+	unsigned interval;            /* seconds */
+	unsigned slow_every;          /* cycles between reads of the costly files (~5 s) */
+	size_t cap;                   /* window slots */
+	uint64_t cycle;               /* cycles done; slot of cycle k is k % cap */
+	double *ts;                   /* cap timestamps */
+	struct col_task *tasks;
+	size_t n_tasks;
+	struct col_series *series;
+	struct col_series *hash[COL_HASH_SIZE];
+	struct rrd_store rrd;
+	bool rrd_on;
+	unsigned rrd_batch;           /* cycles between writes of one file (~a minute; 1 with
+				       * rrdcached): librrd opens the file once per write */
+	double rrd_vals[RRD_MAX_ROWS * COL_TASK_MAX_DS];
+	time_t rrd_ts[RRD_MAX_ROWS];
+	double next_expire;
+	struct col_self self;
+	char buf[32768];              /* scratch for one cgroup file */
+	/*
+	 * Hooks the service scheduler fills (NULL = unknown): the desired count of a service, and
+	 * the number of ACTIVE services of a cluster (rt->cluster_service_count is used when this
+	 * is NULL). Until services set them, DesiredTaskCount is unknown and ServiceCount counts
+	 * the services that have tasks.
+	 */
+	int (*service_desired)(void *ctx, const char *cluster, const char *service);
+	int (*service_count)(void *ctx, const char *cluster);
+	void *hook_ctx;
+};
+
+/* Sets c up on loop for rt: the window, the RRD store under DATA_DIR/rrd (or through
+ * cfg->rrdcached_address) and the sampling timer. Returns 0 or -errno (logged); on error
+ * nothing is left to close. */
+int collector_init(struct collector *c, const struct config *cfg, struct runtime *rt,
+		   struct loop *loop);
+/* Stops sampling and frees everything; idempotent (a zeroed collector is fine). */
+void collector_close(struct collector *c);
+
+/* Runs one sampling cycle at wall time now (the timer calls it; tests call it directly). */
+void collector_sample(struct collector *c, double now);
+
+/* The series of a dimension set, or NULL. name/container may be NULL for kinds without them. */
+struct col_series *collector_series_find(struct collector *c, enum col_kind kind,
+					 const char *cluster, const char *name,
+					 const char *container);
+
+/* Container Insights metric names: metric -> column and the kinds that have it. */
+struct col_metric_info {
+	const char *name;
+	const char *unit;             /* CloudWatch unit */
+	int col;                      /* enum col_metric */
+	int den;                      /* >= 0: value = 100 * col / den (utilization percent) */
+	unsigned kinds;               /* bit (1u << enum col_kind) */
+};
+/* Borrowed table of *n entries. */
+const struct col_metric_info *collector_metrics(size_t *n);
+const struct col_metric_info *collector_metric_find(const char *name);
+
+/* One period's statistics. */
+#define COL_MAX_PCT 8
+struct col_datapoint {
+	double t;                     /* period start */
+	double count, sum, min, max;
+	double pct[COL_MAX_PCT];      /* NaN when not computed */
+};
+
+/* A GetMetricStatistics request; all strings borrowed. */
+struct col_query {
+	const struct col_metric_info *metric;
+	enum col_kind kind;
+	const char *cluster, *name, *container;
+	double start, end;            /* unix seconds, end exclusive */
+	unsigned period;              /* seconds, >= interval */
+	double pct[COL_MAX_PCT];      /* percentiles wanted (0..100) */
+	int n_pct;
+};
+
+/* Computes datapoints, oldest first, into *out (malloc'd, caller frees; NULL when none),
+ * from the window when it covers start, otherwise from the RRD file (AVERAGE, MIN and MAX
+ * archives; no percentiles there, SampleCount estimated from rows). Periods without values
+ * are left out. *from_rrd tells which. Returns 0, -ENOENT when the dimension set is unknown,
+ * or -errno. */
+int collector_query(struct collector *c, const struct col_query *q, struct col_datapoint **out,
+		    size_t *n, bool *from_rrd);
+
+/* The RRD file path of a task, service or cluster into out; 0 or -errno. */
+int collector_rrd_path(struct collector *c, enum col_kind kind, const char *cluster,
+		       const char *name, char *out, size_t len);
+/* Writes the rows of a dimension set's RRD file still waiting for their batch, so that a read
+ * of the file sees every sampled cycle. Errors are counted as for any write. */
+void collector_rrd_sync(struct collector *c, enum col_kind kind, const char *cluster,
+			const char *name);
+/* Names of the data sources in a task file for a metric column and container index
+ * (-1 = the task itself), e.g. "cpu", "c0_mem". */
+void collector_ds_name(int col, int container, char *out, size_t len);
+
+#endif

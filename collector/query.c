@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/* query.c: Container Insights metric names and GetMetricStatistics over the window or RRD files. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/collector.h"
+
+#define K(x) (1u << (x))
+#define AGG (K(COL_SERVICE) | K(COL_FAMILY) | K(COL_CLUSTER))
+
+static const struct col_metric_info metrics[] = {
+	{ "CpuUtilized", "None", COL_CPU, -1, K(COL_TASK) | AGG },
+	{ "CpuReserved", "None", COL_CPU_RES, -1, K(COL_TASK) | AGG },
+	{ "MemoryUtilized", "Megabytes", COL_MEM, -1, K(COL_TASK) | AGG },
+	{ "MemoryReserved", "Megabytes", COL_MEM_RES, -1, K(COL_TASK) | AGG },
+	{ "StorageReadBytes", "Bytes", COL_READ, -1, K(COL_TASK) | AGG },
+	{ "StorageWriteBytes", "Bytes", COL_WRITE, -1, K(COL_TASK) | AGG },
+	{ "RunningTaskCount", "Count", COL_RUNNING, -1, AGG },
+	{ "PendingTaskCount", "Count", COL_PENDING, -1, AGG },
+	{ "DesiredTaskCount", "Count", COL_DESIRED, -1, K(COL_SERVICE) },
+	{ "TaskCount", "Count", COL_TASKS, -1, K(COL_FAMILY) | K(COL_CLUSTER) },
+	{ "ServiceCount", "Count", COL_SERVICES, -1, K(COL_CLUSTER) },
+	{ "TaskCpuUtilization", "Percent", COL_CPU, COL_CPU_RES, K(COL_TASK) },
+	{ "TaskMemoryUtilization", "Percent", COL_MEM, COL_MEM_RES, K(COL_TASK) },
+	{ "ContainerCpuUtilized", "None", COL_CPU, -1, K(COL_CONTAINER) },
+	{ "ContainerMemoryUtilized", "Megabytes", COL_MEM, -1, K(COL_CONTAINER) },
+};
+
+const struct col_metric_info *collector_metrics(size_t *n)
+{
+	*n = sizeof(metrics) / sizeof(metrics[0]);
+	return metrics;
+}
+
+const struct col_metric_info *collector_metric_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+		if (strcmp(metrics[i].name, name) == 0)
+			return &metrics[i];
+	return NULL;
+}
+
+int collector_rrd_path(struct collector *c, enum col_kind kind, const char *cluster,
+		       const char *name, char *out, size_t len)
+{
+	struct rrd_file f;
+	int ret;
+
+	if (kind == COL_FAMILY)
+		return -ENOENT;
+	if (kind == COL_CONTAINER)
+		kind = COL_TASK;
+	ret = rrd_store_path(&c->rrd, &f, kind == COL_TASK ? "task" : kind == COL_SERVICE
+			     ? "service" : "cluster", cluster, kind == COL_CLUSTER ? NULL : name);
+	if (ret == 0 && snprintf(out, len, "%s", f.path) >= (int)len)
+		ret = -ENAMETOOLONG;
+	return ret;
+}
+
+static double value_at(const struct col_series *s, const struct col_metric_info *m, size_t slot)
+{
+	const float *row = s->ring + slot * (size_t)s->n_cols;
+	double v = row[m->col];
+
+	if (m->den >= 0)
+		v = row[m->den] > 0 ? 100.0 * v / row[m->den] : NAN;
+	return v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static double percentile(const double *v, size_t n, double p)
+{
+	size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+
+	return v[rank ? rank - 1 : 0];
+}
+
+static void point_finish(struct col_datapoint *d, double *vals, size_t n, const struct col_query *q)
+{
+	qsort(vals, n, sizeof(*vals), cmp_double);
+	d->min = vals[0];
+	d->max = vals[n - 1];
+	for (int i = 0; i < q->n_pct && i < COL_MAX_PCT; i++)
+		d->pct[i] = percentile(vals, n, q->pct[i]);
+}
+
+/* Window path: slots oldest first, bucketed by period from q->start. */
+static int from_window(struct collector *c, const struct col_series *s, const struct col_query *q,
+		       struct col_datapoint **out, size_t *n_out)
+{
+	size_t avail = c->cycle - s->first_cycle + 1 < c->cap ? c->cycle - s->first_cycle + 1 : c->cap;
+	size_t n_buckets = (size_t)ceil((q->end - q->start) / q->period), n = 0, nv = 0;
+	double *vals = malloc((avail + 1) * sizeof(*vals));
+	struct col_datapoint *dp = calloc(n_buckets ? n_buckets : 1, sizeof(*dp));
+	long cur = -1;
+
+	if (!vals || !dp) {
+		free(vals);
+		free(dp);
+		return -ENOMEM;
+	}
+	for (size_t i = avail; i-- > 0;) {
+		size_t slot = (size_t)((c->cycle - i) % c->cap);
+		double t = c->ts[slot], v;
+		long b;
+		if (t < q->start || t >= q->end || isnan(v = value_at(s, q->metric, slot)))
+			continue;
+		b = (long)((t - q->start) / q->period);
+		if (b != cur && nv) {
+			point_finish(&dp[n++], vals, nv, q);
+			nv = 0;
+		}
+		if (b != cur) {
+			cur = b;
+			dp[n] = (struct col_datapoint){ .t = q->start + (double)b * q->period };
+		}
+		vals[nv++] = v;
+		dp[n].count++;
+		dp[n].sum += v;
+	}
+	if (nv)
+		point_finish(&dp[n++], vals, nv, q);
+	free(vals);
+	*out = dp;
+	*n_out = n;
+	return 0;
+}
+
+/* Index of data source name in names, or -1. */
+static long ds_index(char **names, unsigned long n, const char *name)
+{
+	for (unsigned long i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (long)i;
+	return -1;
+}
+
+struct fetched {
+	time_t start, end;
+	unsigned long step, n_ds;
+	char **names;
+	double *data;
+};
+
+static int fetch(struct collector *c, const char *path, const char *cf, const struct col_query *q,
+		 struct fetched *f)
+{
+	f->start = (time_t)q->start;
+	f->end = (time_t)q->end;
+	f->step = q->period;
+	return rrd_store_fetch(&c->rrd, path, cf, &f->start, &f->end, &f->step, &f->n_ds,
+			       &f->names, &f->data);
+}
+
+/* Data source of the query in a file: container index from the task's series order. */
+static void query_ds(struct collector *c, const struct col_query *q, int col, char *out, size_t len)
+{
+	int idx = -1;
+
+	if (q->kind == COL_CONTAINER) {
+		struct col_series *ts = collector_series_find(c, COL_TASK, q->cluster, q->name, NULL);
+		idx = 0;
+		if (ts && ts->owner)
+			for (size_t i = 0; i < ts->owner->n_containers; i++)
+				if (!strcmp(ts->owner->containers[i].name, q->container))
+					idx = (int)i;
+	}
+	collector_ds_name(col, idx, out, len);
+}
+
+static int from_rrd(struct collector *c, const struct col_query *q, struct col_datapoint **out,
+		    size_t *n_out)
+{
+	static const char *const cfs[3] = { "AVERAGE", "MIN", "MAX" };
+	struct fetched f[3] = { { 0 } };
+	char path[700], ds[32];
+	struct col_datapoint *dp = NULL;
+	size_t n = 0, rows;
+	long col;
+	int ret;
+
+	collector_rrd_sync(c, q->kind, q->cluster, q->name);
+	ret = collector_rrd_path(c, q->kind, q->cluster, q->name, path, sizeof(path));
+	for (int i = 0; i < 3 && ret == 0; i++)
+		ret = fetch(c, path, cfs[i], q, &f[i]);
+	if (ret < 0)
+		goto out;
+	query_ds(c, q, q->metric->col, ds, sizeof(ds));
+	col = ds_index(f[0].names, f[0].n_ds, ds);
+	rows = f[0].step ? (size_t)((f[0].end - f[0].start) / (time_t)f[0].step) : 0;
+	dp = calloc(rows ? rows : 1, sizeof(*dp));
+	if (col < 0 || !dp) {
+		ret = col < 0 ? -ENOENT : -ENOMEM;
+		goto out;
+	}
+	for (size_t r = 0; r < rows; r++) {
+		double avg = f[0].data[r * f[0].n_ds + (size_t)col];
+		double per = (double)f[0].step / c->interval;
+		if (isnan(avg))
+			continue;
+		/* A raw row ends at its sample's second; consolidated rows are labelled by their
+		 * start, as CloudWatch labels periods. */
+		double row_t = (double)f[0].start + (double)(r * f[0].step) +
+			       (f[0].step == c->interval ? (double)f[0].step : 0);
+		dp[n] = (struct col_datapoint){ .t = row_t,
+						.count = per < 1 ? 1 : per, .min = avg, .max = avg };
+		dp[n].sum = avg * dp[n].count;
+		if (r < (size_t)((f[1].end - f[1].start) / (time_t)f[1].step))
+			dp[n].min = f[1].data[r * f[1].n_ds + (size_t)col];
+		if (r < (size_t)((f[2].end - f[2].start) / (time_t)f[2].step))
+			dp[n].max = f[2].data[r * f[2].n_ds + (size_t)col];
+		for (int i = 0; i < COL_MAX_PCT; i++)
+			dp[n].pct[i] = NAN;
+		n++;
+	}
+	*out = dp;
+	*n_out = n;
+	dp = NULL;
+out:
+	free(dp);
+	for (int i = 0; i < 3; i++) {
+		rrd_store_free_names(f[i].names, f[i].n_ds);
+		free(f[i].data);
+	}
+	return ret;
+}
+
+int collector_query(struct collector *c, const struct col_query *q, struct col_datapoint **out,
+		    size_t *n, bool *from_rrd_out)
+{
+	struct col_series *s = collector_series_find(c, q->kind, q->cluster, q->name, q->container);
+	size_t oldest = c->cycle >= c->cap ? (c->cycle + 1) % c->cap : 1;
+	double window_start = c->cycle ? c->ts[oldest] : 0;
+
+	*out = NULL;
+	*n = 0;
+	*from_rrd_out = false;
+	if (!q->metric || !(q->metric->kinds & (1u << q->kind)) || q->period == 0 ||
+	    q->end <= q->start)
+		return -EINVAL;
+	if (s && c->cycle && q->start >= window_start - c->interval)
+		return from_window(c, s, q, out, n);
+	if (q->metric->den >= 0)
+		return s ? from_window(c, s, q, out, n) : -ENOENT;
+	*from_rrd_out = true;
+	return from_rrd(c, q, out, n);
+}

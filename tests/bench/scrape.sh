@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# scrape.sh: GET /metrics with N running tasks (default 1000): server-side time and bytes, plain
+# and gzip, median of 20 scrapes, against GET /healthz on the same server as the baseline of a
+# request's fixed cost. Prints figures and ratios; asserts nothing (target: render < 20 ms).
+# Usage: BERTH_BUILD=build tests/bench/scrape.sh [N]
+. "$(dirname "$0")/../integration/lib.sh"
+N=${1:-1000}
+berth_start --log-level warn --collect-interval 5
+import_busybox >/dev/null
+ecs create-cluster --cluster-name bench >/dev/null
+cat >"$WORK/td.json" <<'J'
+{"family":"sleeper","cpu":"128","memory":"64",
+ "containerDefinitions":[{"name":"c","image":"busybox","command":["sleep","36000"],"stopTimeout":2}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/td.json" >/dev/null
+metric() { curl -s "$ENDPOINT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+have=0
+while [ "$have" -lt "$N" ]; do
+	for _ in $(seq 1 $(( (N - have + 9) / 10 < 4 ? (N - have + 9) / 10 : 4 ))); do
+		ecs run-task --cluster bench --task-definition sleeper --count 10 >/dev/null &
+	done
+	wait $(jobs -p | grep -v "^$BERTHD_PID$") 2>/dev/null
+	sleep 6
+	have=$(metric berth_collector_tasks); have=${have:-0}
+	echo "# $have tasks sampled" >&2
+done
+sleep 6
+# median of 20: "time_total size" from curl (time to last byte on loopback).
+scrape() {
+	for _ in $(seq 1 20); do
+		curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "$@"
+	done | sort -n | awk 'NR == 10 { printf "%.2f %d", $1 * 1000, $2 }'
+}
+plain=$(scrape "$ENDPOINT/metrics")
+gz=$(scrape -H 'Accept-Encoding: gzip' "$ENDPOINT/metrics")
+base=$(scrape "$ENDPOINT/healthz")
+series=$(curl -s "$ENDPOINT/metrics" | grep -vc '^#')
+echo "/metrics N=$have: plain ${plain% *} ms, ${plain#* } bytes; gzip ${gz% *} ms, ${gz#* } bytes; $series samples"
+echo "/healthz baseline: ${base% *} ms"
+python3 -c "
+p, g, b = ${plain% *}, ${gz% *}, ${base% *}
+print('ratio plain / healthz: %.1fx, gzip / healthz: %.1fx; render (plain - healthz): %.2f ms (target < 20 ms)' % (p / b, g / b, p - b))
+print('gzip ratio: %.1fx smaller' % (${plain#* } / max(1, ${gz#* })))"

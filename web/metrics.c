@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics.c: GET /metrics (Prometheus text 0.0.4, cAdvisor names, gzip) and the /v1 metrics API
+ * (query with GetMetricStatistics semantics, list, graphs rendered by librrd). */
+#include <errno.h>
+#include <math.h>
+#include <rrd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "collector/collector.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "web/app.h"
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void buf_grow(struct buf *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : 65536;
+	char *p;
+
+	if (b->failed || b->len + need + 1 <= b->cap)
+		return;
+	while (cap < b->len + need + 1)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p) {
+		b->failed = true;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	buf_grow(b, n);
+	if (b->failed)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	buf_grow(b, 256);
+	if (b->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n);
+		if (b->failed)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+/* Integers print without printf: a scrape of a thousand tasks is ~40k of them. */
+static void put_u64(struct buf *b, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(b, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+static void put_value(struct buf *b, double v)
+{
+	if (isnan(v))
+		puts_(b, "NaN");
+	else if (v >= 0 && v < 1e18 && v == floor(v))
+		put_u64(b, (uint64_t)v);
+	else
+		putf(b, "%.15g", v);
+}
+
+static void put_escaped(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			put(b, "\\", 1), put(b, s, 1);
+		else if (*s == '\n')
+			put(b, "\\n", 2);
+		else
+			put(b, s, 1);
+	}
+}
+
+static void label(struct buf *b, const char *name, const char *value, bool first)
+{
+	if (!first)
+		put(b, ",", 1);
+	puts_(b, name);
+	put(b, "=\"", 2);
+	put_escaped(b, value);
+	put(b, "\"", 1);
+}
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A sample line: name{labels} value [timestamp ms]. labels is preformatted without braces. */
+static void sample_at(struct buf *b, const char *name, const char *labels, double v, double t)
+{
+	puts_(b, name);
+	if (labels && *labels) {
+		put(b, "{", 1);
+		puts_(b, labels);
+		put(b, "}", 1);
+	}
+	put(b, " ", 1);
+	put_value(b, v);
+	if (t > 0) {
+		put(b, " ", 1);
+		put_u64(b, (uint64_t)(t * 1000));
+	}
+	put(b, "\n", 1);
+}
+
+static void sample(struct buf *b, const char *name, const char *labels, double v)
+{
+	sample_at(b, name, labels, v, 0);
+}
+
+struct ctr_ref {
+	const struct col_task *t;
+	const struct col_container *cc;
+	char *labels;
+};
+
+enum val_kind { V_NS, V_U64, V_PSI_US };
+
+/* cAdvisor-compatible container families; offset into struct cgstat. */
+struct cfam {
+	const char *name, *type, *help;
+	size_t off;
+	enum val_kind kind;
+};
+
+#define CS(f) offsetof(struct cgstat, f)
+static const struct cfam cfams[] = {
+	{ "container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds.", CS(cpu_usage_ns), V_NS },
+	{ "container_cpu_user_seconds_total", "counter", "Cumulative user cpu time consumed in seconds.", CS(cpu_user_ns), V_NS },
+	{ "container_cpu_system_seconds_total", "counter", "Cumulative system cpu time consumed in seconds.", CS(cpu_system_ns), V_NS },
+	{ "container_cpu_cfs_periods_total", "counter", "Number of elapsed enforcement period intervals.", CS(cpu_periods), V_U64 },
+	{ "container_cpu_cfs_throttled_periods_total", "counter", "Number of throttled period intervals.", CS(cpu_throttled_periods), V_U64 },
+	{ "container_cpu_cfs_throttled_seconds_total", "counter", "Total time duration the container has been throttled.", CS(cpu_throttled_ns), V_NS },
+	{ "container_memory_usage_bytes", "gauge", "Current memory usage in bytes, including all memory regardless of when it was accessed.", CS(mem_usage), V_U64 },
+	{ "container_memory_working_set_bytes", "gauge", "Current working set in bytes.", CS(mem_working_set), V_U64 },
+	{ "container_memory_rss", "gauge", "Size of RSS in bytes.", CS(mem_anon), V_U64 },
+	{ "container_memory_cache", "gauge", "Number of bytes of page cache memory.", CS(mem_file), V_U64 },
+	{ "container_memory_failcnt", "gauge", "Number of memory usage hits limits (cumulative).", CS(mem_failcnt), V_U64 },
+	{ "container_oom_events_total", "counter", "Count of out of memory events observed for the container.", CS(mem_oom_events), V_U64 },
+	{ "container_fs_reads_bytes_total", "counter", "Cumulative count of bytes read.", CS(io_read_bytes), V_U64 },
+	{ "container_fs_writes_bytes_total", "counter", "Cumulative count of bytes written.", CS(io_write_bytes), V_U64 },
+	{ "container_fs_reads_total", "counter", "Cumulative count of reads completed.", CS(io_read_ops), V_U64 },
+	{ "container_fs_writes_total", "counter", "Cumulative count of writes completed.", CS(io_write_ops), V_U64 },
+	{ "container_threads", "gauge", "Number of threads running inside the container.", CS(pids_current), V_U64 },
+	{ "container_pressure_cpu_waiting_seconds_total", "counter", "Total time duration tasks in the container have waited due to CPU congestion.", CS(psi_cpu.some_total_us), V_PSI_US },
+	{ "container_pressure_cpu_stalled_seconds_total", "counter", "Total time duration no tasks in the container could make progress due to CPU congestion.", CS(psi_cpu.full_total_us), V_PSI_US },
+	{ "container_pressure_memory_waiting_seconds_total", "counter", "Total time duration tasks in the container have waited due to memory congestion.", CS(psi_mem.some_total_us), V_PSI_US },
+	{ "container_pressure_memory_stalled_seconds_total", "counter", "Total time duration no tasks in the container could make progress due to memory congestion.", CS(psi_mem.full_total_us), V_PSI_US },
+	{ "container_pressure_io_waiting_seconds_total", "counter", "Total time duration tasks in the container have waited due to IO congestion.", CS(psi_io.some_total_us), V_PSI_US },
+	{ "container_pressure_io_stalled_seconds_total", "counter", "Total time duration no tasks in the container could make progress due to IO congestion.", CS(psi_io.full_total_us), V_PSI_US },
+};
+
+static bool has_psi(const struct cgstat *s, size_t off)
+{
+	if (off >= CS(psi_io))
+		return s->have & (1u << CGSTAT_IO_PRESSURE);
+	if (off >= CS(psi_mem))
+		return s->have & (1u << CGSTAT_MEM_PRESSURE);
+	return s->have & (1u << CGSTAT_CPU_PRESSURE);
+}
+
+static void render_cfam(struct buf *b, const struct cfam *f, struct ctr_ref *refs, size_t n)
+{
+	family(b, f->name, f->type, f->help);
+	for (size_t i = 0; i < n; i++) {
+		const struct cgstat *s = &refs[i].cc->cur;
+		uint64_t v = *(const uint64_t *)((const char *)s + f->off);
+		if (f->kind == V_PSI_US && !has_psi(s, f->off))
+			continue;
+		/* Stamped with the time of the reading, as cAdvisor does: rates are then exact
+		 * whenever the scrape falls within the interval. */
+		sample_at(b, f->name, refs[i].labels,
+			  f->kind == V_NS ? (double)v / 1e9 : f->kind == V_PSI_US ? (double)v / 1e6
+										 : (double)v,
+			  refs[i].cc->t_cur);
+	}
+}
+
+static char *container_labels(const struct col_task *t, const struct col_container *cc)
+{
+	struct buf b = { 0 };
+	char rev[16];
+
+	snprintf(rev, sizeof(rev), "%d", t->revision);
+	label(&b, "cluster", t->cluster, true);
+	label(&b, "service", t->service, false);
+	label(&b, "family", t->family, false);
+	label(&b, "revision", rev, false);
+	label(&b, "task_id", t->id, false);
+	label(&b, "container", cc->name, false);
+	label(&b, "image", cc->image, false);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* Every container with a reading, each with its label string. */
+static struct ctr_ref *collect_refs(struct collector *c, size_t *n)
+{
+	size_t cap = 0, k = 0;
+	struct ctr_ref *refs;
+
+	for (struct col_task *t = c->tasks; t; t = t->next)
+		cap += t->n_containers;
+	refs = calloc(cap ? cap : 1, sizeof(*refs));
+	if (!refs)
+		return NULL;
+	for (struct col_task *t = c->tasks; t; t = t->next) {
+		for (size_t i = 0; i < t->n_containers; i++) {
+			if (!t->containers[i].have_cur)
+				continue;
+			refs[k].t = t;
+			refs[k].cc = &t->containers[i];
+			refs[k].labels = container_labels(t, &t->containers[i]);
+			if (refs[k].labels)
+				k++;
+		}
+	}
+	*n = k;
+	return refs;
+}
+
+static void render_specs(struct buf *b, struct ctr_ref *refs, size_t n)
+{
+	family(b, "container_spec_memory_limit_bytes", "gauge", "Memory limit for the container.");
+	for (size_t i = 0; i < n; i++)
+		sample(b, "container_spec_memory_limit_bytes", refs[i].labels,
+		       (double)refs[i].cc->limits.memory_max_bytes);
+	family(b, "container_spec_cpu_shares", "gauge", "CPU share of the container.");
+	for (size_t i = 0; i < n; i++)
+		sample(b, "container_spec_cpu_shares", refs[i].labels,
+		       refs[i].cc->cpu_units ? refs[i].cc->cpu_units : 2);
+	family(b, "container_spec_cpu_period", "gauge", "CPU period of the container.");
+	for (size_t i = 0; i < n; i++)
+		sample(b, "container_spec_cpu_period", refs[i].labels, 100000);
+	family(b, "container_spec_cpu_quota", "gauge", "CPU quota of the container.");
+	for (size_t i = 0; i < n; i++)
+		sample(b, "container_spec_cpu_quota", refs[i].labels,
+		       (double)refs[i].cc->limits.cpu_max_units * 100000.0 / 1024.0);
+	family(b, "container_start_time_seconds", "gauge", "Start time of the container since unix epoch in seconds.");
+	for (size_t i = 0; i < n; i++)
+		sample(b, "container_start_time_seconds", refs[i].labels, refs[i].cc->started_at);
+	family(b, "container_last_seen", "gauge", "Last time a container was seen by the exporter");
+	for (size_t i = 0; i < n; i++)
+		sample(b, "container_last_seen", refs[i].labels, floor(refs[i].cc->t_cur));
+}
+
+static void render_containers(struct buf *b, struct collector *c)
+{
+	size_t n = 0;
+	struct ctr_ref *refs = collect_refs(c, &n);
+
+	if (!refs) {
+		b->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cfams) / sizeof(cfams[0]); i++)
+		render_cfam(b, &cfams[i], refs, n);
+	render_specs(b, refs, n);
+	for (size_t i = 0; i < n; i++)
+		free(refs[i].labels);
+	free(refs);
+}
+
+static void render_task_counts(struct buf *b, struct app *a)
+{
+	static const char *const states[] = { "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING",
+					      "DEACTIVATING", "STOPPING", "DEPROVISIONING",
+					      "STOPPED" };
+	family(b, "berth_tasks", "gauge", "Tasks known to berth by cluster and last status.");
+	for (struct rt_cluster *cl = a->rt->clusters; cl; cl = cl->next) {
+		for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+			struct buf l = { 0 };
+			int count = 0;
+			for (struct rt_task *t = a->rt->tasks; t; t = t->next)
+				count += !strcmp(t->cluster, cl->name) &&
+					 !strcmp(t->last_status, states[s]);
+			label(&l, "cluster", cl->name, true);
+			label(&l, "status", states[s], false);
+			if (!l.failed)
+				sample(b, "berth_tasks", l.p, count);
+			free(l.p);
+		}
+	}
+}
+
+static void render_health(struct buf *b, struct app *a)
+{
+	family(b, "berth_task_healthy", "gauge",
+	       "1 when a running task's health status is HEALTHY, 0 when UNHEALTHY, -1 when UNKNOWN.");
+	for (struct rt_task *t = a->rt->tasks; t; t = t->next) {
+		struct buf l = { 0 };
+		if (strcmp(t->last_status, "RUNNING") != 0)
+			continue;
+		label(&l, "cluster", t->cluster, true);
+		label(&l, "task_id", t->id, false);
+		label(&l, "group", t->group, false);
+		if (!l.failed)
+			sample(b, "berth_task_healthy", l.p,
+			       !strcmp(t->health_status, "HEALTHY") ? 1
+			       : !strcmp(t->health_status, "UNHEALTHY") ? 0 : -1);
+		free(l.p);
+	}
+}
+
+/* Service and cluster aggregates from the collector's latest cycle. */
+static void render_aggregates(struct buf *b, struct collector *c)
+{
+	static const struct { const char *name, *help; int col; enum col_kind kind; } f[] = {
+		{ "berth_service_desired_tasks", "Desired task count of a service.", COL_DESIRED, COL_SERVICE },
+		{ "berth_service_running_tasks", "Running tasks of a service.", COL_RUNNING, COL_SERVICE },
+		{ "berth_service_pending_tasks", "Pending tasks of a service.", COL_PENDING, COL_SERVICE },
+		{ "berth_cluster_services", "Active services of a cluster.", COL_SERVICES, COL_CLUSTER },
+		{ "berth_cluster_cpu_utilized_units", "CPU units used by a cluster's tasks (1024 = one CPU).", COL_CPU, COL_CLUSTER },
+		{ "berth_cluster_memory_utilized_bytes", "Working set of a cluster's tasks.", COL_MEM, COL_CLUSTER },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		family(b, f[i].name, "gauge", f[i].help);
+		for (struct col_series *s = c->series; s; s = s->next) {
+			struct buf l = { 0 };
+			double v = s->last[f[i].col];
+			if (s->kind != f[i].kind || !s->active || isnan(v))
+				continue;
+			label(&l, "cluster", s->cluster, true);
+			if (s->kind == COL_SERVICE)
+				label(&l, "service", s->name, false);
+			if (!l.failed)
+				sample(b, f[i].name, l.p, f[i].col == COL_MEM ? v * 1048576.0 : v);
+			free(l.p);
+		}
+	}
+}
+
+static void counter(struct buf *b, const char *name, const char *help, const char *labels,
+		    double v)
+{
+	family(b, name, "counter", help);
+	sample(b, name, labels, v);
+}
+
+static void gauge(struct buf *b, const char *name, const char *help, double v)
+{
+	family(b, name, "gauge", help);
+	sample(b, name, NULL, v);
+}
+
+static void render_self(struct buf *b, struct collector *c)
+{
+	const struct col_self *s = &c->self;
+	const struct rrd_store_stats *r = &c->rrd.stats;
+
+	counter(b, "berth_collector_cycles_total", "Sampling cycles run.", NULL, (double)s->cycles);
+	gauge(b, "berth_collector_cycle_duration_seconds", "Duration of the last sampling cycle, RRD writes included.", s->last_cycle_seconds);
+	gauge(b, "berth_collector_cycle_duration_max_seconds", "Longest sampling cycle since start.", s->max_cycle_seconds);
+	counter(b, "berth_collector_cycle_seconds_total", "Time spent in sampling cycles.", NULL, s->total_cycle_seconds);
+	counter(b, "berth_collector_samples_total", "Container cgroups read.", NULL, (double)s->samples);
+	counter(b, "berth_collector_cgroups_gone_total", "Container cgroups that disappeared while sampled.", NULL, (double)s->cgroups_gone);
+	counter(b, "berth_collector_parse_errors_total", "Cgroup files that did not parse.", NULL, (double)s->parse_errors);
+	gauge(b, "berth_collector_tasks", "Tasks being sampled.", (double)c->n_tasks);
+	gauge(b, "berth_collector_window_bytes", "Memory held by the in-memory window of samples.", (double)s->window_bytes);
+	counter(b, "berth_rrd_updates_total", "RRD updates written.", NULL, (double)r->updates);
+	family(b, "berth_rrd_skipped_updates_total", "counter", "RRD updates skipped by reason.");
+	sample(b, "berth_rrd_skipped_updates_total", "reason=\"same_second\"", (double)r->skipped_same_second);
+	sample(b, "berth_rrd_skipped_updates_total", "reason=\"clock_back\"", (double)r->skipped_clock_back);
+	counter(b, "berth_rrd_errors_total", "RRD creations or updates that failed.", NULL, (double)r->errors);
+	counter(b, "berth_rrd_quarantined_total", "Unreadable RRD files moved aside and made again.", NULL, (double)r->quarantined);
+	counter(b, "berth_rrd_files_created_total", "RRD files created.", NULL, (double)r->created);
+	counter(b, "berth_rrd_files_removed_total", "RRD files removed for retention or the disk cap.", NULL, (double)r->removed);
+	gauge(b, "berth_rrd_bytes", "Size of the RRD directory at the last scan.", (double)r->bytes);
+}
+
+/* Renders the whole exposition into b; exposed for the scrape benchmark through /metrics. */
+static void render(struct app *a, struct buf *b)
+{
+	struct collector *c = a->collector;
+
+	render_task_counts(b, a);
+	render_health(b, a);
+	if (!c)
+		return;
+	render_containers(b, c);
+	render_aggregates(b, c);
+	render_self(b, c);
+}
+
+static bool wants_gzip(const struct web_request *rq)
+{
+	const char *ae = web_header(rq, "Accept-Encoding");
+
+	const char *g = ae ? strcasestr(ae, "gzip") : NULL;
+
+	/* "gzip;q=0" refuses it; any other weight accepts it. */
+	return g && !(strncasecmp(g + 4, ";q=0", 4) == 0 && !(g[8] == '.' && g[9] > '0'));
+}
+
+/* gzip of in[0..n) into a new buffer; NULL on failure. */
+static char *gzip_buf(const char *in, size_t n, size_t *out_len)
+{
+	z_stream z = { 0 };
+	uLong cap = compressBound((uLong)n) + 32;
+	char *out = malloc(cap);
+
+	if (!out || deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)n;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+void metrics_prometheus(struct app *a, struct web_request *rq, struct web_response *rs)
+{
+	struct buf b = { 0 };
+	char *gz;
+	size_t gz_len;
+
+	render(a, &b);
+	if (b.failed) {
+		free(b.p);
+		web_respond_text(rs, 500, "text/plain", "out of memory\n");
+		return;
+	}
+	web_add_header(rs, "Vary", "Accept-Encoding");
+	if (wants_gzip(rq) && (gz = gzip_buf(b.p ? b.p : "", b.len, &gz_len))) {
+		free(b.p);
+		web_add_header(rs, "Content-Encoding", "gzip");
+		web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", gz, gz_len);
+		return;
+	}
+	web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+}
+
+static void respond_json(struct web_response *rs, int status, json_t *o)
+{
+	char *s = json_steal_dumps_pretty(o);
+
+	web_respond(rs, status, "application/json", s, s ? strlen(s) : 0);
+}
+
+/* "2026-11-26T10:00:00Z", or seconds since the epoch. */
+static int parse_time(const char *s, double *out)
+{
+	struct tm tm = { 0 };
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end != s && *end == '\0') {
+		*out = v;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || (*end && strcmp(end, "Z") && strcmp(end, ".000Z") && strcmp(end, "+00:00")))
+		return -EINVAL;
+	*out = (double)timegm(&tm);
+	return 0;
+}
+
+static const char *const dim_names[] = { "ClusterName", "ServiceName", "TaskDefinitionFamily",
+					 "TaskId", "ContainerName" };
+
+struct dims {
+	char v[5][256];
+};
+
+/* Dimensions from the query string (?ClusterName=x&TaskId=y) to a series kind. */
+static enum col_kind dims_kind(const struct web_request *rq, struct dims *d)
+{
+	for (int i = 0; i < 5; i++)
+		if (web_query(rq, dim_names[i], d->v[i], sizeof(d->v[i])) < 0)
+			d->v[i][0] = '\0';
+	if (!d->v[0][0])
+		snprintf(d->v[0], sizeof(d->v[0]), "default");
+	if (d->v[4][0])
+		return COL_CONTAINER;
+	if (d->v[3][0])
+		return COL_TASK;
+	if (d->v[1][0])
+		return COL_SERVICE;
+	if (d->v[2][0])
+		return COL_FAMILY;
+	return COL_CLUSTER;
+}
+
+static const char *kind_name(const struct dims *d, enum col_kind k)
+{
+	switch (k) {
+	case COL_CONTAINER:
+	case COL_TASK: return d->v[3];
+	case COL_SERVICE: return d->v[1];
+	case COL_FAMILY: return d->v[2];
+	default: return NULL;
+	}
+}
+
+/* "p50,p99,p99.9" into q->pct; -EINVAL on a bad entry. */
+static int parse_pcts(const char *s, struct col_query *q, char names[][16])
+{
+	char tmp[256], *save = NULL;
+
+	snprintf(tmp, sizeof(tmp), "%s", s);
+	for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		double p;
+		if (tok[0] != 'p' || q->n_pct >= COL_MAX_PCT)
+			return -EINVAL;
+		p = strtod(tok + 1, &end);
+		if (end == tok + 1 || *end || p <= 0 || p > 100)
+			return -EINVAL;
+		snprintf(names[q->n_pct], 16, "%s", tok);
+		q->pct[q->n_pct++] = p;
+	}
+	return 0;
+}
+
+static json_t *datapoint_json(const struct col_datapoint *d, const char *stats,
+			      const struct col_query *q, char pct_names[][16], const char *unit)
+{
+	char ts[40];
+	json_t *o;
+
+	time_iso8601(d->t, ts, sizeof(ts));
+	o = json_pack("{s:s, s:s}", "Timestamp", ts, "Unit", unit);
+	if (strstr(stats, "SampleCount"))
+		json_object_set_new(o, "SampleCount", json_real(d->count));
+	if (strstr(stats, "Average"))
+		json_object_set_new(o, "Average", json_real(d->sum / d->count));
+	if (strstr(stats, "Sum"))
+		json_object_set_new(o, "Sum", json_real(d->sum));
+	if (strstr(stats, "Minimum"))
+		json_object_set_new(o, "Minimum", json_real(d->min));
+	if (strstr(stats, "Maximum"))
+		json_object_set_new(o, "Maximum", json_real(d->max));
+	if (q->n_pct) {
+		json_t *ext = json_object();
+		for (int i = 0; i < q->n_pct; i++)
+			if (!isnan(d->pct[i]))
+				json_object_set_new(ext, pct_names[i], json_real(d->pct[i]));
+		json_object_set_new(o, "ExtendedStatistics", ext);
+	}
+	return o;
+}
+
+static int bad(struct web_response *rs, const char *msg)
+{
+	web_respond_aws_error(rs, 400, "InvalidParameterValueException", "%s", msg);
+	return -EINVAL;
+}
+
+/* Fills q from the request; on error responds 400. */
+static int query_parse(struct app *a, struct web_request *rq, struct web_response *rs,
+		       struct col_query *q, struct dims *d, char *stats, size_t stats_len,
+		       char pct_names[][16])
+{
+	char metric[64], v[256];
+	double now = time_now();
+
+	if (web_query(rq, "namespace", v, sizeof(v)) == 0 && strcmp(v, "ECS/ContainerInsights"))
+		return bad(rs, "The namespace must be ECS/ContainerInsights.");
+	if (web_query(rq, "metric", metric, sizeof(metric)) < 0 ||
+	    !(q->metric = collector_metric_find(metric)))
+		return bad(rs, "The metric parameter must name a Container Insights metric (see /v1/metrics/list).");
+	q->kind = dims_kind(rq, d);
+	q->cluster = d->v[0];
+	q->name = kind_name(d, q->kind);
+	q->container = q->kind == COL_CONTAINER ? d->v[4] : NULL;
+	if (!(q->metric->kinds & (1u << q->kind)))
+		return bad(rs, "The metric does not exist for these dimensions.");
+	q->end = now;
+	q->start = now - 3600;
+	if ((web_query(rq, "end", v, sizeof(v)) == 0 && parse_time(v, &q->end) < 0) ||
+	    (web_query(rq, "start", v, sizeof(v)) == 0 && parse_time(v, &q->start) < 0))
+		return bad(rs, "start and end must be ISO 8601 (2026-01-02T03:04:05Z) or epoch seconds.");
+	q->period = 60;
+	if (web_query(rq, "period", v, sizeof(v)) == 0 && (atol(v) < 1 || atol(v) > 86400 * 30))
+		return bad(rs, "period must be between 1 and 2592000 seconds.");
+	if (web_query(rq, "period", v, sizeof(v)) == 0)
+		q->period = (unsigned)atol(v);
+	if (q->end <= q->start || (q->end - q->start) / q->period > 100800)
+		return bad(rs, "The time range must be positive and hold at most 100800 periods.");
+	if (web_query(rq, "statistics", stats, stats_len) < 0)
+		snprintf(stats, stats_len, "Average");
+	if (web_query(rq, "extended", v, sizeof(v)) == 0 && parse_pcts(v, q, pct_names) < 0)
+		return bad(rs, "extended must list percentiles like p50,p99,p99.9.");
+	if (web_query(rq, "unit", v, sizeof(v)) == 0 && strcmp(v, q->metric->unit))
+		return bad(rs, "The unit does not match the metric's unit.");
+	(void)a;
+	return 0;
+}
+
+static void metrics_query(struct app *a, struct web_request *rq, struct web_response *rs)
+{
+	struct col_query q = { 0 };
+	struct dims d;
+	char stats[128], pct_names[COL_MAX_PCT][16];
+	struct col_datapoint *dp = NULL;
+	size_t n = 0;
+	bool rrd = false;
+	json_t *arr;
+	int ret;
+
+	if (query_parse(a, rq, rs, &q, &d, stats, sizeof(stats), pct_names) < 0)
+		return;
+	ret = collector_query(a->collector, &q, &dp, &n, &rrd);
+	if (ret < 0 && ret != -ENOENT) {
+		web_respond_aws_error(rs, 500, "InternalServiceFault", "Cannot read the metric: %s.",
+				      strerror(-ret));
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, datapoint_json(&dp[i], stats, &q, pct_names,
+							  q.metric->unit));
+	free(dp);
+	respond_json(rs, 200, json_pack("{s:s, s:o, s:s}", "Label", q.metric->name, "Datapoints",
+					arr, "Source", rrd ? "rrd" : "window"));
+}
+
+static json_t *dims_json(const struct col_series *s)
+{
+	json_t *d = json_array();
+
+	json_array_append_new(d, json_pack("{s:s, s:s}", "Name", "ClusterName", "Value", s->cluster));
+	if (s->kind == COL_SERVICE)
+		json_array_append_new(d, json_pack("{s:s, s:s}", "Name", "ServiceName", "Value", s->name));
+	if (s->kind == COL_FAMILY)
+		json_array_append_new(d, json_pack("{s:s, s:s}", "Name", "TaskDefinitionFamily",
+						   "Value", s->name));
+	if (s->kind == COL_TASK || s->kind == COL_CONTAINER)
+		json_array_append_new(d, json_pack("{s:s, s:s}", "Name", "TaskId", "Value", s->name));
+	if (s->kind == COL_CONTAINER)
+		json_array_append_new(d, json_pack("{s:s, s:s}", "Name", "ContainerName", "Value",
+						   s->container));
+	return d;
+}
+
+static void metrics_list(struct app *a, struct web_request *rq, struct web_response *rs)
+{
+	char want[64] = "";
+	size_t n;
+	const struct col_metric_info *m = collector_metrics(&n);
+	json_t *arr = json_array();
+
+	web_query(rq, "metric", want, sizeof(want));
+	for (struct col_series *s = a->collector->series; s; s = s->next) {
+		for (size_t i = 0; i < n; i++) {
+			if (!(m[i].kinds & (1u << s->kind)) || (want[0] && strcmp(want, m[i].name)))
+				continue;
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s}", "Namespace",
+							     "ECS/ContainerInsights", "MetricName",
+							     m[i].name, "Dimensions", dims_json(s),
+							     "Unit", m[i].unit));
+		}
+	}
+	respond_json(rs, 200, json_pack("{s:o}", "Metrics", arr));
+}
+
+/* librrd's graph of one metric. The image comes back in the info list as a blob. */
+static int graph_render(struct app *a, const struct col_query *q, const char *fmt,
+			const char *title, const char *threshold, char **img, size_t *len)
+{
+	char path[700], ds[32], start[32], end[32], def[900], line[128], hrule[96], daemon[300];
+	const char *argv[24] = { "graph", "-", "--imgformat", fmt, "--start", start, "--end", end,
+				 "--title", title, "--vertical-label", q->metric->unit, "--width",
+				 "720", "--height", "240", def, line };
+	int argc = 18;
+	rrd_info_t *info;
+	int ret = collector_rrd_path(a->collector, q->kind, q->cluster, q->name, path,
+				     sizeof(path));
+
+	if (ret < 0)
+		return ret;
+	collector_rrd_sync(a->collector, q->kind, q->cluster, q->name);
+	collector_ds_name(q->metric->col, -1, ds, sizeof(ds));
+	if (q->kind == COL_CONTAINER) {
+		struct col_series *ts = collector_series_find(a->collector, COL_TASK, q->cluster,
+							      q->name, NULL);
+		for (size_t i = 0; ts && ts->owner && i < ts->owner->n_containers; i++)
+			if (!strcmp(ts->owner->containers[i].name, q->container))
+				collector_ds_name(q->metric->col, (int)i, ds, sizeof(ds));
+	}
+	snprintf(start, sizeof(start), "%ld", (long)q->start);
+	snprintf(end, sizeof(end), "%ld", (long)q->end);
+	snprintf(def, sizeof(def), "DEF:v=%s:%s:AVERAGE", path, ds);
+	snprintf(line, sizeof(line), "LINE2:v#1f77b4:%s", q->metric->name);
+	if (threshold && *threshold && strtod(threshold, NULL) == strtod(threshold, NULL)) {
+		snprintf(hrule, sizeof(hrule), "HRULE:%g#d62728:threshold", strtod(threshold, NULL));
+		argv[argc++] = hrule;
+	}
+	if (a->cfg->rrdcached_address[0]) {
+		snprintf(daemon, sizeof(daemon), "%s", a->cfg->rrdcached_address);
+		argv[argc++] = "--daemon";
+		argv[argc++] = daemon;
+	}
+	rrd_clear_error();
+	info = rrd_graph_v(argc, (char **)argv);
+	ret = -EIO;
+	for (rrd_info_t *i = info; i; i = i->next) {
+		if (i->type == RD_I_BLO && !strcmp(i->key, "image") &&
+		    (*img = malloc(i->value.u_blo.size))) {
+			memcpy(*img, i->value.u_blo.ptr, i->value.u_blo.size);
+			*len = i->value.u_blo.size;
+			ret = 0;
+		}
+	}
+	if (ret < 0)
+		log_warn("web: failed to render graph of %s: %s", path, rrd_get_error());
+	rrd_info_free(info);
+	return ret;
+}
+
+static void graphs(struct app *a, struct web_request *rq, struct web_response *rs)
+{
+	struct col_query q = { 0 };
+	struct dims d;
+	char stats[128], pct_names[COL_MAX_PCT][16], title[200], thr[32] = "";
+	bool png = strstr(rq->path, ".png") != NULL;
+	char *img = NULL;
+	size_t len = 0;
+
+	if (query_parse(a, rq, rs, &q, &d, stats, sizeof(stats), pct_names) < 0)
+		return;
+	if (q.metric->den >= 0 || q.kind == COL_FAMILY) {
+		bad(rs, "Graphs exist for stored metrics of tasks, containers, services and clusters.");
+		return;
+	}
+	if (web_query(rq, "title", title, sizeof(title)) < 0)
+		snprintf(title, sizeof(title), "%s", q.metric->name);
+	web_query(rq, "threshold", thr, sizeof(thr));
+	if (graph_render(a, &q, png ? "PNG" : "SVG", title, thr, &img, &len) < 0) {
+		web_respond_aws_error(rs, 404, "ResourceNotFoundException",
+				      "No stored data to draw for these dimensions.");
+		return;
+	}
+	web_respond(rs, 200, png ? "image/png" : "image/svg+xml", img, len);
+}
+
+bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *rs)
+{
+	const char *p = rq->path;
+
+	if (strncmp(p, "/v1/metrics/", 12) != 0 && strncmp(p, "/v1/graphs/", 11) != 0)
+		return false;
+	if (strcmp(rq->method, "GET") != 0) {
+		web_respond_aws_error(rs, 405, "MethodNotAllowedException", "%s is not allowed on %s.",
+				      rq->method, p);
+		return true;
+	}
+	if (!a->collector)
+		web_respond_aws_error(rs, 503, "ServiceUnavailable", "Metrics are not collected.");
+	else if (strcmp(p, "/v1/metrics/query") == 0)
+		metrics_query(a, rq, rs);
+	else if (strcmp(p, "/v1/metrics/list") == 0)
+		metrics_list(a, rq, rs);
+	else if (strncmp(p, "/v1/graphs/", 11) == 0)
+		graphs(a, rq, rs);
+	else
+		web_respond_aws_error(rs, 404, "UnknownOperationException", "No route for GET %s.", p);
+	return true;
+}
