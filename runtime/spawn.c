@@ -96,6 +96,51 @@ static int check_container(const struct spawn_container *c)
 	return check_ulimits(c);
 }
 
+static int check_policy(const struct spawn_task *t, const struct spawn_container *c)
+{
+	if (c->n_depends_on > MAX_CONTAINERS || (c->n_depends_on && !c->depends_on))
+		return bad_field(c->name, "depends_on");
+	for (size_t i = 0; i < c->n_depends_on; i++)
+		if (c->depends_on[i].index >= t->n_containers ||
+		    &t->containers[c->depends_on[i].index] == c ||
+		    (unsigned)c->depends_on[i].condition > SPAWN_COND_HEALTHY)
+			return bad_field(c->name, "depends_on");
+	if (c->n_ignored_exit_codes > MAX_CONTAINERS ||
+	    (c->n_ignored_exit_codes && !c->ignored_exit_codes) || c->restart_attempt_ms < 0)
+		return bad_field(c->name, "restart policy");
+	return 0;
+}
+
+/* Depth-first search for a dependency cycle through container i; state 1 = on the path,
+ * 2 = known to reach no cycle. */
+static bool has_cycle(const struct spawn_task *t, size_t i, unsigned char *state)
+{
+	const struct spawn_container *c = &t->containers[i];
+
+	if (state[i])
+		return state[i] == 1;
+	state[i] = 1;
+	for (size_t k = 0; k < c->n_depends_on; k++)
+		if (has_cycle(t, c->depends_on[k].index, state))
+			return true;
+	state[i] = 2;
+	return false;
+}
+
+static int check_order(const struct spawn_task *t)
+{
+	unsigned char state[MAX_CONTAINERS] = { 0 };
+	int rc;
+
+	for (size_t i = 0; i < t->n_containers; i++)
+		if ((rc = check_policy(t, &t->containers[i])) < 0)
+			return rc;
+	for (size_t i = 0; i < t->n_containers; i++)
+		if (has_cycle(t, i, state))
+			return bad_field(t->containers[i].name, "depends_on (cycle)");
+	return 0;
+}
+
 int spawn_check_task(const struct spawn_task *t)
 {
 	int rc;
@@ -116,7 +161,7 @@ int spawn_check_task(const struct spawn_task *t)
 			if (strcmp(t->containers[j].name, t->containers[i].name) == 0)
 				return bad_field(t->containers[i].name, "name (duplicate)");
 	}
-	return 0;
+	return check_order(t);
 }
 
 int spawn_task_start(const struct spawn_task *t, struct spawn_result *res)

@@ -29,10 +29,23 @@
  *                          {"pid":H,"signal":N,"exitCode":128+N,"time":MS}  killed by a signal
  *                          {"error":"CannotStartContainerError","message":M,"errno":E,"time":MS}
  *                          (fsync'd file and directory)
+ *   "<container>.restarted" {"pid":H,"exitCode":N,"time":MS,"restartCount":R}  the run that
+ *                          just ended, when restartPolicy restarts the container (R: restarts so
+ *                          far, including the one about to happen); a ".started" with
+ *                          "restartCount":R follows. Not a final exit: the task goes on.
+ *   "<container>.healthy"  written by the daemon (spawn_mark_healthy()) when the container's
+ *                          health check turns HEALTHY; releases containers that depend on it
+ *                          with condition HEALTHY. The supervisor removes it on a restart.
  *   "task.done"            written last, when every container is gone and the supervisor exits:
  *                          {"exitCode":0,"time":MS}, or the error form above when the task
  *                          could not be set up at all (then every container also gets that
  *                          error in its ".exit").
+ * ".started" and the final ".exit" carry "restartCount":R once the container was restarted.
+ * Only ".exit" is final: a container is stopped when its ".exit" exists, never on ".restarted".
+ * A container whose dependsOn condition can no longer be met (a SUCCESS dependency exited
+ * non-zero, a dependency exited before it started or became healthy, a dependency failed to
+ * start, or the task was stopped first) never starts: its ".exit" is the error form with
+ * message "dependency <name> ...".
  * H is the host pid, S its start time (clock ticks since boot, /proc/<pid>/stat field 22),
  * MS wall-clock milliseconds since the epoch. Names starting with '.' are temporary files and
  * "etc.*" files are generated /etc/hosts, /etc/hostname and /etc/resolv.conf; ignore both.
@@ -56,6 +69,20 @@ struct spawn_ulimit {
 	rlim_t hard;
 };
 
+/* dependsOn conditions (ECS): START: the dependency has been exec'd; COMPLETE: it exited
+ * (any code); SUCCESS: it exited 0; HEALTHY: the daemon wrote "<dependency>.healthy". */
+enum spawn_condition {
+	SPAWN_COND_START,
+	SPAWN_COND_COMPLETE,
+	SPAWN_COND_SUCCESS,
+	SPAWN_COND_HEALTHY,
+};
+
+struct spawn_dependency {
+	size_t index;              /* into spawn_task.containers; no cycles, not itself */
+	enum spawn_condition condition;
+};
+
 /* One container. Every pointer is caller-owned and only read during spawn_task_start(). */
 struct spawn_container {
 	const char *name;          /* [A-Za-z0-9_-]{1,200}, unique in the task */
@@ -77,6 +104,18 @@ struct spawn_container {
 	                            * processes are killed when the main process exits */
 	const char *log_path;      /* NULL discards the output */
 	int stop_timeout;          /* seconds from SIGTERM to SIGKILL; <= 0 means 30 */
+	/* dependsOn: started once every condition holds; stopped (SIGTERM) only after every
+	 * container depending on it has exited. Containers without dependencies start at once,
+	 * in parallel. */
+	const struct spawn_dependency *depends_on;
+	size_t n_depends_on;       /* 0..64 */
+	/* restartPolicy: restarted in place (same namespaces, upper dir and log file) when it
+	 * exits with a code (128+N for signal N) not in ignored_exit_codes, after running at
+	 * least restart_attempt_ms since its last (re)start, unless the task is stopping. */
+	bool restart_enabled;
+	const int *ignored_exit_codes;
+	size_t n_ignored_exit_codes; /* 0..64 */
+	long long restart_attempt_ms; /* ECS restartAttemptPeriod x 1000; >= 0 */
 };
 
 struct spawn_task {
@@ -158,6 +197,7 @@ struct spawn_status {
 	unsigned long long starttime; /* its start time */
 	long long started_ms;         /* wall clock at exec, 0 when unknown */
 	long long exited_ms;          /* wall clock at exit, 0 when unknown */
+	int restart_count;            /* restarts by restartPolicy so far (RestartCount) */
 	int exit_code;                /* -1 when there is none (start error) */
 	int signal;                   /* terminating signal, 0 if none */
 	int error_errno;              /* errno of a start error, 0 if none */
@@ -179,11 +219,20 @@ enum spawn_file {
 	SPAWN_FILE_STARTED,   /* "<container>.started" */
 	SPAWN_FILE_EXIT,      /* "<container>.exit" */
 	SPAWN_FILE_TASK_DONE, /* "task.done" */
+	SPAWN_FILE_RESTARTED, /* "<container>.restarted": not a final exit */
+	SPAWN_FILE_HEALTHY,   /* "<container>.healthy" (written by the daemon) */
 };
 
 /* Classifies a file name seen in run_dir (e.g. from inotify); for container files copies the
  * container name into name (size bytes, NUL-terminated; may be NULL). */
 enum spawn_file spawn_classify_file(const char *filename, char *name, size_t size);
+
+/* Tells the supervisor of the task in run_dir that container's health check turned HEALTHY
+ * (rename of "<container>.healthy"), releasing containers that depend on it with
+ * condition HEALTHY. Not fsync'd (a lost file only delays dependents until the next HEALTHY
+ * transition is marked again). Idempotent; call it on every transition to HEALTHY. Returns 0,
+ * -EINVAL (bad name) or -errno from writing. Nothing to free. */
+int spawn_mark_healthy(const char *run_dir, const char *container);
 
 /* Maps a ulimit name ("nofile") to its RLIMIT_* constant, or -EINVAL. */
 int spawn_ulimit_resource(const char *name);

@@ -191,7 +191,8 @@ static char **build_env(const struct spawn_child_ctx *x, const struct ids *id)
 	return env;
 }
 
-static void drop_privileges(const struct spawn_child_ctx *x, const struct ids *id)
+int spawn_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups,
+			  const char **what)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {
@@ -200,21 +201,35 @@ static void drop_privileges(const struct spawn_child_ctx *x, const struct ids *i
 		  .permitted = (uint32_t)(default_caps >> 32) },
 	};
 
+	*what = "drop capabilities";
 	for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 		if (!(default_caps & CAP(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-			spawn_child_fail(x, errno, "drop capability %d", cap);
+			return -errno;
 	/* Keep the permitted set across the uid change; capset below trims it. */
+	*what = "switch user";
+	/* Raw system calls: glibc's wrappers would signal every thread of a multi-threaded
+	 * caller, and a vfork child shares the daemon's thread list without its threads. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
-	    setgroups((size_t)id->ngroups, id->groups) < 0 ||
-	    setresgid(id->gid, id->gid, id->gid) < 0 || setresuid(id->uid, id->uid, id->uid) < 0)
-		spawn_child_fail(x, errno, "switch to user %u:%u", id->uid, id->gid);
+	    syscall(SYS_setgroups, (size_t)ngroups, groups) < 0 ||
+	    syscall(SYS_setresgid, gid, gid, gid) < 0 || syscall(SYS_setresuid, uid, uid, uid) < 0)
+		return -errno;
 	/* Inheritable and ambient stay empty (CVE-2022-24769): a non-root user gets no
 	 * capabilities across exec, as under Docker. */
+	*what = "set capabilities";
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		spawn_child_fail(x, errno, "set capabilities");
+		return -errno;
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		spawn_child_fail(x, errno, "set no_new_privs");
+	*what = "set no_new_privs";
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+static void drop_privileges(const struct spawn_child_ctx *x, const struct ids *id)
+{
+	const char *what = "";
+	int rc = spawn_drop_privileges(id->uid, id->gid, id->groups, id->ngroups, &what);
+
+	if (rc < 0)
+		spawn_child_fail(x, -rc, "%s to %u:%u", what, id->uid, id->gid);
 }
 
 void spawn_child_finish(const struct spawn_child_ctx *x)

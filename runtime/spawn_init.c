@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -39,6 +40,12 @@ struct sup_ctr {
 	size_t log_size;
 	bool failed;        /* the child reported a start error in ce */
 	bool done;          /* ".exit" written */
+	bool waiting;       /* not started yet: its dependsOn conditions do not hold yet */
+	bool execd;         /* has exec'd at least once (condition START) */
+	bool term_sent;     /* SIGTERM sent by a stop */
+	int restarts;       /* restarts by restartPolicy */
+	int exit_code;      /* of the final exit; -1 when it never ran */
+	long long run_start; /* monotonic ms of the last (re)start */
 	long long kill_at;  /* monotonic ms of the SIGKILL after a stop, 0 if none */
 	struct spawn_child_error ce;
 };
@@ -46,6 +53,7 @@ struct sup_ctr {
 struct sup {
 	const struct spawn_task *t;
 	int sig_fd;
+	int ino_fd;         /* inotify on run_dir for ".healthy" files, -1 when not needed */
 	int alive_fd;       /* write end the init watches to learn that we died */
 	pid_t init_pid;     /* host pid of the namespace's pid 1, 0 when gone */
 	struct sup_ctr *ctr;
@@ -389,9 +397,54 @@ static void read_err(struct sup_ctr *r)
 		r->ce.msg[sizeof(r->ce.msg) - 1] = '\0';
 		return;
 	}
+	r->execd = true;
 	spawn_proc_starttime(r->pid, &st); /* not yet reaped: readable even after an exit */
-	json = spawn_json_started(r->pid, st, spawn_now_ms());
+	json = spawn_json_started(r->pid, st, spawn_now_ms(), r->restarts);
 	put_status(r->c->name, ".started", json, false);
+}
+
+static int exit_code_of(int wstatus)
+{
+	return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+}
+
+/* restartPolicy: ECS restarts a container only when it ran restartAttemptPeriod since its
+ * last (re)start and its exit code is not ignored; never while the task is stopping. */
+static bool should_restart(const struct sup *s, const struct sup_ctr *r, int wstatus)
+{
+	const struct spawn_container *c = r->c;
+	int code = exit_code_of(wstatus);
+
+	if (!c->restart_enabled || r->failed || s->stopping ||
+	    spawn_mono_ms() - r->run_start < c->restart_attempt_ms)
+		return false;
+	for (size_t i = 0; i < c->n_ignored_exit_codes; i++)
+		if (c->ignored_exit_codes[i] == code)
+			return false;
+	return true;
+}
+
+static void start_container(struct sup *s, struct sup_ctr *r);
+
+/* Reports the run that ended as ".restarted" (not final) and starts the container again in
+ * the same namespaces, on the same upper dir, appending to the same log. */
+static void restart_container(struct sup *s, struct sup_ctr *r, int wstatus)
+{
+	char name[300];
+
+	r->restarts++;
+	put_status(r->c->name, ".restarted",
+		   spawn_json_exit(r->pid, wstatus, spawn_now_ms(), r->restarts), false);
+	snprintf(name, sizeof(name), "%s%s", r->c->name, SPAWN_HEALTHY_SUFFIX);
+	unlinkat(RUN_FD, name, 0); /* the new run has to become healthy again */
+	if (r->out_fd >= 0) { /* output of leftovers still holding the old pipe is dropped */
+		close(r->out_fd);
+		r->out_fd = -1;
+	}
+	r->pid = 0;
+	r->kill_at = 0;
+	r->term_sent = false;
+	start_container(s, r);
 }
 
 static void ctr_exited(struct sup *s, struct sup_ctr *r, int wstatus)
@@ -402,11 +455,16 @@ static void ctr_exited(struct sup *s, struct sup_ctr *r, int wstatus)
 		read_err(r);
 	drain_out(s, r);
 	kill_cgroups(r->c->cgroup_procs);
+	if (should_restart(s, r, wstatus)) {
+		restart_container(s, r, wstatus);
+		return;
+	}
 	if (r->failed)
 		json = spawn_json_error(r->ce.err, r->ce.msg, spawn_now_ms());
 	else
-		json = spawn_json_exit(r->pid, wstatus, spawn_now_ms());
+		json = spawn_json_exit(r->pid, wstatus, spawn_now_ms(), r->restarts);
 	put_status(r->c->name, ".exit", json, true);
+	r->exit_code = r->failed ? -1 : exit_code_of(wstatus);
 	r->pid = 0;
 	r->done = true;
 	r->kill_at = 0;
@@ -435,22 +493,50 @@ static void send_all(struct sup *s, int sig)
 			kill(s->ctr[i].pid, sig);
 }
 
-/* SIGTERM now and SIGKILL after each container's stop timeout; idempotent. */
-static void stop_all(struct sup *s)
+/* Whether a container that depends on container i is still running or may still start. */
+static bool has_live_dependent(const struct sup *s, size_t i)
+{
+	for (size_t j = 0; j < s->t->n_containers; j++) {
+		const struct sup_ctr *r = &s->ctr[j];
+
+		if (r->pid <= 0 && !r->waiting)
+			continue;
+		for (size_t k = 0; k < r->c->n_depends_on; k++)
+			if (r->c->depends_on[k].index == i)
+				return true;
+	}
+	return false;
+}
+
+/* The stop in reverse dependency order (as ECS): SIGTERM to each running container once
+ * every container depending on it has exited, SIGKILL after its own stop timeout. */
+static void stop_step(struct sup *s)
 {
 	long long now = spawn_mono_ms();
 
-	send_all(s, SIGTERM);
-	if (s->stopping)
-		return;
-	s->stopping = true;
-	for (size_t i = 0; i < s->t->n_containers; i++) {
+	for (size_t i = 0; s->stopping && i < s->t->n_containers; i++) {
 		struct sup_ctr *r = &s->ctr[i];
 		int secs = r->c->stop_timeout > 0 ? r->c->stop_timeout : DEFAULT_STOP_TIMEOUT;
 
-		if (r->pid > 0)
-			r->kill_at = now + secs * 1000LL;
+		if (r->pid <= 0 || r->term_sent || has_live_dependent(s, i))
+			continue;
+		kill(r->pid, SIGTERM);
+		r->term_sent = true;
+		r->kill_at = now + secs * 1000LL;
 	}
+}
+
+static void start_ready(struct sup *s);
+
+/* Idempotent: a repeated SIGTERM is forwarded again to the containers already stopping. */
+static void stop_all(struct sup *s)
+{
+	for (size_t i = 0; s->stopping && i < s->t->n_containers; i++)
+		if (s->ctr[i].pid > 0 && s->ctr[i].term_sent)
+			kill(s->ctr[i].pid, SIGTERM);
+	s->stopping = true;
+	start_ready(s); /* containers still waiting for their dependencies never start */
+	stop_step(s);
 }
 
 static void handle_signals(struct sup *s)
@@ -496,40 +582,48 @@ static int next_timeout(struct sup *s)
 	return best < 0 ? -1 : (int)(best > 60000 ? 60000 : best);
 }
 
+/* Containers running or still to start. */
 static size_t live_count(struct sup *s)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->t->n_containers; i++)
-		n += s->ctr[i].pid > 0;
+		n += !s->ctr[i].done;
 	return n;
 }
 
-/* pfd[0] is the signalfd; container i has pfd[1 + 2i] (err pipe) and pfd[2 + 2i] (output). */
+/* pfd[0] is the signalfd, pfd[1] the inotify fd (-1: unused); container i has pfd[2 + 2i]
+ * (err pipe) and pfd[3 + 2i] (output). */
 static void fill_poll(struct sup *s, struct pollfd *pfd)
 {
 	pfd[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = s->ino_fd, .events = POLLIN };
 	for (size_t i = 0; i < s->t->n_containers; i++) {
-		pfd[1 + 2 * i] = (struct pollfd){ .fd = s->ctr[i].err_fd, .events = POLLIN };
-		pfd[2 + 2 * i] = (struct pollfd){ .fd = s->ctr[i].out_fd, .events = POLLIN };
+		pfd[2 + 2 * i] = (struct pollfd){ .fd = s->ctr[i].err_fd, .events = POLLIN };
+		pfd[3 + 2 * i] = (struct pollfd){ .fd = s->ctr[i].out_fd, .events = POLLIN };
 	}
 }
 
 static void handle_fds(struct sup *s, const struct pollfd *pfd)
 {
+	char ev[4096];
+
+	if (s->ino_fd >= 0 && pfd[1].revents)
+		while (read(s->ino_fd, ev, sizeof(ev)) > 0)
+			; /* only a wake-up: start_ready() looks at the files */
 	for (size_t i = 0; i < s->t->n_containers; i++) {
 		struct sup_ctr *r = &s->ctr[i];
 
-		if (r->err_fd >= 0 && pfd[1 + 2 * i].revents)
+		if (r->err_fd >= 0 && pfd[2 + 2 * i].revents)
 			read_err(r);
-		if (r->out_fd >= 0 && pfd[2 + 2 * i].revents)
+		if (r->out_fd >= 0 && pfd[3 + 2 * i].revents)
 			drain_out(s, r);
 	}
 }
 
 static void run_loop(struct sup *s, struct pollfd *pfd)
 {
-	size_t n = 1 + 2 * s->t->n_containers;
+	size_t n = 2 + 2 * s->t->n_containers;
 
 	while (live_count(s) > 0) {
 		fill_poll(s, pfd);
@@ -541,13 +635,15 @@ static void run_loop(struct sup *s, struct pollfd *pfd)
 		handle_fds(s, pfd); /* before reaping, so ".started" precedes ".exit" */
 		handle_signals(s);
 		handle_deadlines(s);
+		start_ready(s);
+		stop_step(s);
 	}
 }
 
 /* All main processes are gone: end the pid namespace, copy the last output, report. */
 static void __attribute__((noreturn)) finish(struct sup *s, struct pollfd *pfd)
 {
-	size_t n = 1 + 2 * s->t->n_containers;
+	size_t n = 2 + 2 * s->t->n_containers;
 	long long end = spawn_mono_ms() + DRAIN_MS;
 
 	if (s->init_pid > 0) {
@@ -569,7 +665,7 @@ static void __attribute__((noreturn)) finish(struct sup *s, struct pollfd *pfd)
 	for (size_t i = 0; i < s->t->n_containers; i++)
 		if (s->ctr[i].log_fd >= 0)
 			close(s->ctr[i].log_fd);
-	put_status("task", ".done", spawn_json_exit(0, 0, spawn_now_ms()), true);
+	put_status("task", ".done", spawn_json_exit(0, 0, spawn_now_ms(), 0), true);
 	_exit(0);
 }
 
@@ -596,6 +692,7 @@ static void start_container(struct sup *s, struct sup_ctr *r)
 	if (rc < 0)
 		goto fail;
 	fcntl(out[0], F_SETFL, O_NONBLOCK); /* only our end: the container's stays blocking */
+	r->run_start = spawn_mono_ms();
 	r->pid = pid;
 	r->out_fd = out[0];
 	r->err_fd = err[0];
@@ -613,9 +710,103 @@ fail:
 	ctr_exited(s, r, 0);
 }
 
+/* 1: the condition holds, 0: not yet, -1: it never will (msg says why). */
+static int dep_state(struct sup *s, const struct spawn_dependency *d, char *msg, size_t size)
+{
+	const struct sup_ctr *r = &s->ctr[d->index];
+	char file[300];
+
+	if (r->failed || (r->done && !r->execd)) {
+		snprintf(msg, size, "dependency %s did not start", r->c->name);
+		return -1;
+	}
+	switch (d->condition) {
+	case SPAWN_COND_START:
+		return r->execd ? 1 : 0;
+	case SPAWN_COND_COMPLETE:
+		return r->done ? 1 : 0;
+	case SPAWN_COND_SUCCESS:
+		if (r->done && r->exit_code != 0)
+			snprintf(msg, size, "dependency %s exited with %d: condition SUCCESS "
+				 "cannot be met", r->c->name, r->exit_code);
+		return !r->done ? 0 : r->exit_code == 0 ? 1 : -1;
+	case SPAWN_COND_HEALTHY:
+		snprintf(file, sizeof(file), "%s%s", r->c->name, SPAWN_HEALTHY_SUFFIX);
+		if (faccessat(RUN_FD, file, F_OK, 0) == 0)
+			return 1;
+		if (r->done)
+			snprintf(msg, size, "dependency %s exited with %d before it was healthy: "
+				 "condition HEALTHY cannot be met", r->c->name, r->exit_code);
+		return r->done ? -1 : 0;
+	}
+	return -1;
+}
+
+/* 1: start it, 0: keep waiting, -1: never start it (the reason is in r->ce.msg). */
+static int deps_state(struct sup *s, struct sup_ctr *r)
+{
+	int rc = 1;
+
+	if (s->stopping) {
+		snprintf(r->ce.msg, sizeof(r->ce.msg),
+			 "the task stopped before the dependencies of the container were met");
+		return -1;
+	}
+	for (size_t i = 0; i < r->c->n_depends_on && rc >= 0; i++) {
+		int st = dep_state(s, &r->c->depends_on[i], r->ce.msg, sizeof(r->ce.msg));
+
+		rc = st < rc ? st : rc;
+	}
+	return rc;
+}
+
+/* Starts every waiting container whose dependencies are met, and gives up on those whose
+ * dependencies can no longer be met (which may release or fail others: repeat). */
+static void start_ready(struct sup *s)
+{
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < s->t->n_containers; i++) {
+			struct sup_ctr *r = &s->ctr[i];
+			int st = r->waiting ? deps_state(s, r) : 0;
+
+			if (st == 0)
+				continue;
+			r->waiting = false;
+			again = true;
+			if (st > 0) {
+				start_container(s, r);
+				continue;
+			}
+			r->failed = true;
+			r->ce.err = 0;
+			ctr_exited(s, r, 0);
+		}
+	}
+}
+
+/* Watches run_dir for ".healthy" files when some container waits for condition HEALTHY. */
+static int watch_healthy(struct sup *s)
+{
+	bool need = false;
+
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		for (size_t k = 0; k < s->t->containers[i].n_depends_on; k++)
+			need |= s->t->containers[i].depends_on[k].condition == SPAWN_COND_HEALTHY;
+	if (!need)
+		return 0;
+	s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->ino_fd < 0 ||
+	    inotify_add_watch(s->ino_fd, s->t->run_dir, IN_MOVED_TO | IN_CREATE) < 0)
+		return -errno;
+	return 0;
+}
+
 void spawn_supervise(const struct spawn_task *t, int run_fd)
 {
-	struct sup s = { .t = t, .sig_fd = -1, .alive_fd = -1 };
+	struct sup s = { .t = t, .sig_fd = -1, .ino_fd = -1, .alive_fd = -1 };
 	struct pollfd *pfd;
 	const char *what = "allocate memory";
 	int rc;
@@ -626,17 +817,22 @@ void spawn_supervise(const struct spawn_task *t, int run_fd)
 	rc = setup_process(&s, run_fd, &what);
 	if (rc == 0)
 		rc = setup_namespaces(&s, &what);
+	if (rc == 0 && (rc = watch_healthy(&s)) < 0)
+		what = "watch the run directory";
 	s.ctr = calloc(t->n_containers, sizeof(*s.ctr));
-	pfd = calloc(1 + 2 * t->n_containers, sizeof(*pfd));
+	pfd = calloc(2 + 2 * t->n_containers, sizeof(*pfd));
 	if (rc == 0 && (!s.ctr || !pfd))
 		rc = -ENOMEM;
 	if (rc < 0)
 		fail_task(&s, rc, what);
-	for (size_t i = 0; i < t->n_containers; i++) {
-		s.ctr[i] = (struct sup_ctr){ .c = &t->containers[i], .err_fd = -1,
-					     .out_fd = -1, .log_fd = -1 };
-		start_container(&s, &s.ctr[i]);
-	}
+	for (size_t i = 0; i < t->n_containers; i++)
+		s.ctr[i] = (struct sup_ctr){ .c = &t->containers[i], .err_fd = -1, .out_fd = -1,
+					     .log_fd = -1, .exit_code = -1,
+					     .waiting = t->containers[i].n_depends_on > 0 };
+	for (size_t i = 0; i < t->n_containers; i++)
+		if (!s.ctr[i].waiting)
+			start_container(&s, &s.ctr[i]);
+	start_ready(&s);
 	run_loop(&s, pfd);
 	finish(&s, pfd);
 }

@@ -14,6 +14,7 @@
 #define SPAWN_ETC_HOSTNAME "etc.hostname"
 #define SPAWN_ETC_RESOLV "etc.resolv.conf"
 #define SPAWN_START_ERROR "CannotStartContainerError"
+#define SPAWN_HEALTHY_SUFFIX ".healthy"
 
 /* What a container child sends on its close-on-exec pipe when it cannot exec. */
 struct spawn_child_error {
@@ -59,6 +60,12 @@ void spawn_child_fail(const struct spawn_child_ctx *x, int err, const char *fmt,
  * directory, stdio, capabilities, exec. Never returns. */
 void spawn_child_finish(const struct spawn_child_ctx *x) __attribute__((noreturn));
 
+/* Bounds capabilities to runc's default set, switches to uid/gid with the supplementary
+ * groups, sets no_new_privs: async-signal-safe (vfork children use it). Returns 0, or -errno
+ * with *what naming the step that failed. */
+int spawn_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups,
+			  const char **what);
+
 /* Runs in the forked supervisor; never returns. run_fd is an open fd of t->run_dir. */
 void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
 
@@ -69,9 +76,10 @@ void spawn_child_exec(const struct spawn_child_ctx *x) __attribute__((noreturn))
  * the directory. Returns 0 or -errno. */
 int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bool durable);
 
-/* Status JSON texts, malloc'd (caller frees), NULL on allocation failure. */
-char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms);
-char *spawn_json_exit(pid_t pid, int wstatus, long long ms); /* pid 0: no "pid" */
+/* Status JSON texts, malloc'd (caller frees), NULL on allocation failure. restarts > 0 adds
+ * "restartCount". */
+char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms, int restarts);
+char *spawn_json_exit(pid_t pid, int wstatus, long long ms, int restarts); /* pid 0: no "pid" */
 char *spawn_json_error(int err, const char *msg, long long ms);
 
 /* Wall clock in milliseconds since the epoch, and CLOCK_MONOTONIC in milliseconds. */

@@ -82,13 +82,21 @@ static char *dump(json_t *o)
 	return s;
 }
 
-char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms)
+static json_t *with_restarts(json_t *o, int restarts)
 {
-	return dump(json_pack("{s:i,s:I,s:I}", "pid", (int)pid, "starttime",
-			      (json_int_t)starttime, "time", (json_int_t)ms));
+	if (o && restarts > 0)
+		json_object_set_new(o, "restartCount", json_integer(restarts));
+	return o;
 }
 
-char *spawn_json_exit(pid_t pid, int wstatus, long long ms)
+char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms, int restarts)
+{
+	return dump(with_restarts(json_pack("{s:i,s:I,s:I}", "pid", (int)pid, "starttime",
+					    (json_int_t)starttime, "time", (json_int_t)ms),
+				  restarts));
+}
+
+char *spawn_json_exit(pid_t pid, int wstatus, long long ms, int restarts)
 {
 	json_t *o = json_object();
 	int code = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
@@ -101,7 +109,7 @@ char *spawn_json_exit(pid_t pid, int wstatus, long long ms)
 		json_object_set_new(o, "signal", json_integer(WTERMSIG(wstatus)));
 	json_object_set_new(o, "exitCode", json_integer(code));
 	json_object_set_new(o, "time", json_integer(ms));
-	return dump(o);
+	return dump(with_restarts(o, restarts));
 }
 
 char *spawn_json_error(int err, const char *msg, long long ms)
@@ -132,6 +140,8 @@ int spawn_parse_status(const char *json, size_t len, struct spawn_status *st)
 		st->exit_code = (int)json_integer_value(v);
 	if ((v = json_object_get(o, "signal")) && json_is_integer(v))
 		st->signal = (int)json_integer_value(v);
+	if ((v = json_object_get(o, "restartCount")) && json_is_integer(v))
+		st->restart_count = (int)json_integer_value(v);
 	if ((v = json_object_get(o, "errno")) && json_is_integer(v))
 		st->error_errno = (int)json_integer_value(v);
 	if ((v = json_object_get(o, "error")) && json_is_string(v))
@@ -246,5 +256,28 @@ enum spawn_file spawn_classify_file(const char *filename, char *name, size_t siz
 		return with_name(SPAWN_FILE_STARTED, filename, n - 8, name, size);
 	if (n > 5 && strcmp(filename + n - 5, ".exit") == 0)
 		return with_name(SPAWN_FILE_EXIT, filename, n - 5, name, size);
+	if (n > 10 && strcmp(filename + n - 10, ".restarted") == 0)
+		return with_name(SPAWN_FILE_RESTARTED, filename, n - 10, name, size);
+	if (n > 8 && strcmp(filename + n - 8, SPAWN_HEALTHY_SUFFIX) == 0)
+		return with_name(SPAWN_FILE_HEALTHY, filename, n - 8, name, size);
 	return SPAWN_FILE_OTHER;
+}
+
+int spawn_mark_healthy(const char *run_dir, const char *container)
+{
+	char name[NAME_MAX + 1];
+	int dirfd, rc;
+
+	if (!run_dir || !container ||
+	    with_name(SPAWN_FILE_HEALTHY, container, strlen(container), NULL, 0) ==
+		    SPAWN_FILE_OTHER ||
+	    strchr(container, '/'))
+		return -EINVAL;
+	snprintf(name, sizeof(name), "%s%s", container, SPAWN_HEALTHY_SUFFIX);
+	dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	rc = spawn_put_file(dirfd, name, "{}", 2, false);
+	close(dirfd);
+	return rc;
 }

@@ -109,6 +109,16 @@ static void wr_container(struct wr *w, const struct spawn_container *c)
 	wr_strv(w, c->cgroup_procs);
 	wr_str(w, c->log_path);
 	wr_u64(w, (uint64_t)(int64_t)c->stop_timeout);
+	wr_u64(w, c->n_depends_on);
+	for (size_t i = 0; i < c->n_depends_on; i++) {
+		wr_u64(w, c->depends_on[i].index);
+		wr_u64(w, (uint64_t)c->depends_on[i].condition);
+	}
+	wr_u64(w, c->restart_enabled);
+	wr_u64(w, c->n_ignored_exit_codes);
+	for (size_t i = 0; i < c->n_ignored_exit_codes; i++)
+		wr_u64(w, (uint64_t)(int64_t)c->ignored_exit_codes[i]);
+	wr_u64(w, (uint64_t)c->restart_attempt_ms);
 }
 
 static void wr_task(struct wr *w, const struct spawn_task *t)
@@ -218,6 +228,32 @@ static char **rd_strv(struct rd *r)
 	return v;
 }
 
+/* dependsOn and restartPolicy; sizes are checked again by spawn_check_task() in the caller. */
+static void rd_policy(struct rd *r, struct spawn_container *c)
+{
+	struct spawn_dependency *dep;
+	int *codes;
+
+	c->n_depends_on = rd_u64(r);
+	if (c->n_depends_on > 64)
+		r->bad = true;
+	dep = r->bad ? NULL : rd_alloc(r, c->n_depends_on + 1, sizeof(*dep));
+	for (size_t i = 0; dep && i < c->n_depends_on; i++) {
+		dep[i].index = rd_u64(r);
+		dep[i].condition = (enum spawn_condition)rd_u64(r);
+	}
+	c->depends_on = dep;
+	c->restart_enabled = rd_u64(r) != 0;
+	c->n_ignored_exit_codes = rd_u64(r);
+	if (c->n_ignored_exit_codes > 64)
+		r->bad = true;
+	codes = r->bad ? NULL : rd_alloc(r, c->n_ignored_exit_codes + 1, sizeof(*codes));
+	for (size_t i = 0; codes && i < c->n_ignored_exit_codes; i++)
+		codes[i] = (int)(int64_t)rd_u64(r);
+	c->ignored_exit_codes = codes;
+	c->restart_attempt_ms = (long long)rd_u64(r);
+}
+
 static void rd_container(struct rd *r, struct spawn_container *c)
 {
 	struct spawn_ulimit *u;
@@ -245,6 +281,7 @@ static void rd_container(struct rd *r, struct spawn_container *c)
 	c->cgroup_procs = rd_strv(r);
 	c->log_path = rd_str(r);
 	c->stop_timeout = (int)(int64_t)rd_u64(r);
+	rd_policy(r, c);
 }
 
 static int rd_task(struct zy_task *d, size_t len)

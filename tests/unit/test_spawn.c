@@ -22,7 +22,7 @@
 #include "runtime/spawn.h"
 #include "tests/unit/unit.h"
 
-#define MAX_CTR 4
+#define MAX_CTR 6
 #define WAIT_MS 15000
 
 static const char *const applets[] = {
@@ -810,6 +810,241 @@ static void test_zygote(void)
 	fx_fini(&f);
 }
 
+static void dep(struct fx *f, int i, struct spawn_dependency *d, size_t index,
+		enum spawn_condition cond)
+{
+	d->index = index;
+	d->condition = cond;
+	f->c[i].depends_on = d;
+	f->c[i].n_depends_on = 1;
+}
+
+/* dependsOn START / COMPLETE / SUCCESS, seen in the status files' times, and what happens
+ * when a condition can no longer be met. */
+static void test_depends_order(void)
+{
+	struct spawn_dependency d[6];
+	struct spawn_status db, st;
+	struct fx f;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "db", sh("sleep 0.5; exit 0"));
+	fx_ctr(&f, 1, "web", sh("true"));
+	dep(&f, 1, &d[1], 0, SPAWN_COND_START);
+	fx_ctr(&f, 2, "job", sh("true"));
+	dep(&f, 2, &d[2], 0, SPAWN_COND_COMPLETE);
+	fx_ctr(&f, 3, "app", sh("true"));
+	dep(&f, 3, &d[3], 0, SPAWN_COND_SUCCESS);
+	if (!run(&f))
+		goto out;
+	db = status(&f, "db");
+	st = status(&f, "web");
+	CHECK_EQ(st.exit_code, 0);
+	CHECK_INT(st.started_ms, >=, db.started_ms);
+	CHECK_INT(st.started_ms, <, db.exited_ms); /* while db runs */
+	st = status(&f, "job");
+	CHECK_EQ(st.exit_code, 0);
+	CHECK_INT(st.started_ms, >=, db.exited_ms);
+	st = status(&f, "app");
+	CHECK_EQ(st.exit_code, 0);
+	CHECK_INT(st.started_ms, >=, db.exited_ms);
+	fx_fini(&f);
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "db", sh("sleep 0.2; exit 3"));
+	fx_ctr(&f, 1, "app", sh("echo never"));
+	dep(&f, 1, &d[1], 0, SPAWN_COND_SUCCESS);
+	fx_ctr(&f, 2, "next", sh("echo never"));
+	dep(&f, 2, &d[2], 1, SPAWN_COND_START);
+	fx_ctr(&f, 3, "job", sh("exit 0"));
+	dep(&f, 3, &d[3], 0, SPAWN_COND_COMPLETE);
+	if (!run(&f))
+		goto out;
+	st = status(&f, "app");
+	CHECK_EQ(st.state, SPAWN_STATE_EXITED);
+	CHECK_EQ(st.started_ms, 0);
+	CHECK_STR(st.error, "CannotStartContainerError");
+	CHECK_CONTAINS(st.message, "dependency db exited with 3");
+	st = status(&f, "next");
+	CHECK_CONTAINS(st.message, "dependency app did not start");
+	CHECK_EQ(status(&f, "job").exit_code, 0);
+	CHECK(!strstr(slurp(f.log[1]), "never"));
+out:
+	fx_fini(&f);
+}
+
+/* HEALTHY waits for "<dep>.healthy" from the daemon; a dependency that exits first fails it. */
+static void test_depends_healthy(void)
+{
+	struct spawn_dependency d[3];
+	struct spawn_result r;
+	struct spawn_status st;
+	long long marked;
+	struct fx f;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "db", sh("sleep 30"));
+	fx_ctr(&f, 1, "web", sh("sleep 30"));
+	dep(&f, 1, &d[1], 0, SPAWN_COND_HEALTHY);
+	fx_ctr(&f, 2, "early", sh("sleep 0.2"));
+	fx_ctr(&f, 3, "late", sh("echo never"));
+	dep(&f, 3, &d[2], 2, SPAWN_COND_HEALTHY);
+	CHECK_EQ(spawn_task_start(&f.t, &r), 0);
+	CHECK(wait_file(f.run, "db.started", WAIT_MS));
+	CHECK(!wait_file(f.run, "web.started", 500));
+	CHECK_EQ(spawn_mark_healthy(f.run, "db.x"), -EINVAL);
+	marked = status(&f, "db").started_ms + 500;
+	CHECK_EQ(spawn_mark_healthy(f.run, "db"), 0);
+	CHECK(wait_file(f.run, "web.started", WAIT_MS));
+	CHECK_INT(status(&f, "web").started_ms, >=, marked);
+	CHECK(wait_file(f.run, "late.exit", WAIT_MS));
+	st = status(&f, "late");
+	CHECK_CONTAINS(st.message, "dependency early exited with 0 before it was healthy");
+	CHECK_EQ(spawn_classify_file("db.healthy", NULL, 0), SPAWN_FILE_HEALTHY);
+	CHECK_EQ(spawn_task_stop(r.init_pid, r.init_starttime), 0);
+	finish(&f, &r);
+	fx_fini(&f);
+}
+
+/* A stop goes in reverse dependency order: db is signalled only after web (slow to stop)
+ * has exited; a container still waiting for its dependencies never starts. */
+static void test_stop_order(void)
+{
+	struct spawn_dependency d[2];
+	struct spawn_result r;
+	struct spawn_status db, web, st;
+	struct fx f;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "db", sh("trap 'exit 0' TERM; while :; do sleep 0.05; done"));
+	fx_ctr(&f, 1, "web", sh("trap 'sleep 0.5; exit 0' TERM; while :; do sleep 0.05; done"));
+	dep(&f, 1, &d[0], 0, SPAWN_COND_START);
+	fx_ctr(&f, 2, "waits", sh("echo never"));
+	dep(&f, 2, &d[1], 0, SPAWN_COND_HEALTHY);
+	CHECK_EQ(spawn_task_start(&f.t, &r), 0);
+	CHECK(wait_file(f.run, "web.started", WAIT_MS));
+	usleep(200000); /* both traps set */
+	CHECK_EQ(spawn_task_stop(r.init_pid, r.init_starttime), 0);
+	if (!finish(&f, &r))
+		goto out;
+	db = status(&f, "db");
+	web = status(&f, "web");
+	CHECK_EQ(web.exit_code, 0);
+	CHECK_EQ(db.exit_code, 0);
+	CHECK_INT(db.exited_ms, >=, web.exited_ms);
+	st = status(&f, "waits");
+	CHECK_CONTAINS(st.message, "stopped before the dependencies");
+	CHECK_INT(st.exited_ms, <=, web.exited_ms);
+out:
+	fx_fini(&f);
+}
+
+static const char counter[] = "n=$(cat /n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /n; "
+			      "echo run $n; ";
+
+/* restartPolicy: in place (the writable layer and the log go on), counted, ignoredExitCodes
+ * and restartAttemptPeriod honoured; ".exit" only for the final exit. */
+static void test_restart(void)
+{
+	static const int ignored[] = { 5 };
+	struct spawn_status st;
+	char a[256], c[256];
+	struct fx f;
+
+	snprintf(a, sizeof(a), "%s[ $n -ge 3 ] && exit 5; exit 1", counter);
+	snprintf(c, sizeof(c), "%s[ $n -ge 2 ] && exit 0; sleep 0.5; exit 1", counter);
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "a", sh(a));
+	f.c[0].restart_enabled = true;
+	f.c[0].ignored_exit_codes = ignored;
+	f.c[0].n_ignored_exit_codes = 1;
+	fx_ctr(&f, 1, "b", sh("exit 1"));
+	f.c[1].restart_enabled = true;
+	f.c[1].restart_attempt_ms = 1000;
+	fx_ctr(&f, 2, "c", sh(c));
+	f.c[2].restart_enabled = true;
+	f.c[2].restart_attempt_ms = 300;
+	if (!run(&f))
+		goto out;
+	st = status(&f, "a");
+	CHECK_EQ(st.exit_code, 5);
+	CHECK_EQ(st.restart_count, 2);
+	CHECK_CONTAINS(slurp(f.log[0]), "run 1\nrun 2\nrun 3\n");
+	snprintf(a, sizeof(a), "%s/a.restarted", f.run);
+	CHECK_CONTAINS(slurp(a), "\"restartCount\":2");
+	CHECK_CONTAINS(slurp(a), "\"exitCode\":1");
+	snprintf(a, sizeof(a), "%s/a.started", f.run);
+	CHECK_CONTAINS(slurp(a), "\"restartCount\":2");
+	CHECK_EQ(spawn_classify_file("a.restarted", NULL, 0), SPAWN_FILE_RESTARTED);
+	st = status(&f, "b");
+	CHECK_EQ(st.exit_code, 1);
+	CHECK_EQ(st.restart_count, 0);
+	st = status(&f, "c");
+	CHECK_EQ(st.exit_code, 0);
+	CHECK_EQ(st.restart_count, 1);
+	CHECK_CONTAINS(slurp(f.log[2]), "run 1\nrun 2\n");
+out:
+	fx_fini(&f);
+}
+
+static void test_order_validation(void)
+{
+	struct spawn_dependency d[2] = { { 1, SPAWN_COND_START }, { 0, SPAWN_COND_START } };
+	struct spawn_result r;
+	struct fx f;
+
+	fx_init(&f, false);
+	fx_ctr(&f, 0, "a", sh("true"));
+	fx_ctr(&f, 1, "b", sh("true"));
+	f.c[0].depends_on = &d[0];
+	f.c[0].n_depends_on = 1;
+	f.c[1].depends_on = &d[1];
+	f.c[1].n_depends_on = 1;
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL); /* cycle */
+	f.c[1].n_depends_on = 0;
+	d[0].index = 0;
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL); /* itself */
+	d[0].index = 7;
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL); /* out of range */
+	d[0].index = 1;
+	f.c[0].restart_attempt_ms = -1;
+	CHECK_EQ(spawn_task_start(&f.t, &r), -EINVAL);
+	fx_fini(&f);
+}
+
+/* The zygote carries dependencies and restart policies over. */
+static void test_zygote_policy(void)
+{
+	static const int ignored[] = { 5 };
+	struct spawn_dependency d = { 0, SPAWN_COND_SUCCESS };
+	struct spawn_zygote *z = NULL;
+	struct spawn_result r;
+	struct spawn_status st;
+	char a[256];
+	struct fx f;
+
+	snprintf(a, sizeof(a), "%s[ $n -ge 2 ] && exit 5; exit 1", counter);
+	fx_init(&f, false);
+	CHECK_EQ(spawn_zygote_start(&z), 0);
+	fx_ctr(&f, 0, "a", sh(a));
+	f.c[0].restart_enabled = true;
+	f.c[0].ignored_exit_codes = ignored;
+	f.c[0].n_ignored_exit_codes = 1;
+	fx_ctr(&f, 1, "b", sh("true"));
+	f.c[1].depends_on = &d;
+	f.c[1].n_depends_on = 1;
+	CHECK_EQ(spawn_zygote_task_start(z, &f.t, &r), 0);
+	finish_foreign(&f, &r);
+	st = status(&f, "a");
+	CHECK_EQ(st.exit_code, 5);
+	CHECK_EQ(st.restart_count, 1);
+	CHECK_CONTAINS(status(&f, "b").message, "dependency a exited with 5");
+	spawn_zygote_free(z);
+	fx_fini(&f);
+}
+
 UNIT_MAIN(test_validation, test_status_files, test_isolation, test_user_readonly,
 	  test_exit_codes, test_stop_timeout, test_log_rotation, test_survives_parent,
-	  test_host_network, test_cgroups, test_setup_failure, test_latency, test_zygote)
+	  test_host_network, test_cgroups, test_setup_failure, test_latency, test_zygote,
+	  test_depends_order, test_depends_healthy, test_stop_order, test_restart,
+	  test_order_validation, test_zygote_policy)
