@@ -2,6 +2,7 @@
 /* executor.c: turns a task into cgroups, directories and a spawned process tree, and follows it. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "runtime/checks.h"
 #include "runtime/runtime.h"
 #include "runtime/spawn.h"
 #include "runtime/taskdef.h"
@@ -115,6 +117,7 @@ struct launch {
 	char **argv_mem;      /* per container: NULL-terminated argv (strings borrowed) */
 	char **env_mem;       /* per container: NULL-terminated "K=V" (strings owned) */
 	struct spawn_ulimit **ulimits;
+	struct spawn_dependency **deps;
 	char ***cg_procs;
 	char **init_procs;
 	char (*paths)[4][1024];
@@ -136,6 +139,8 @@ static void launch_free(struct launch *l)
 			free(l->argv_mem[i]);
 		if (l->ulimits)
 			free(l->ulimits[i]);
+		if (l->deps)
+			free(l->deps[i]);
 		if (l->cg_procs)
 			cgroup_strv_free(l->cg_procs[i]);
 	}
@@ -147,6 +152,7 @@ static void launch_free(struct launch *l)
 	free(l->argv_mem);
 	free(l->env_mem);
 	free(l->ulimits);
+	free(l->deps);
 	free(l->cg_procs);
 	free(l->paths);
 }
@@ -215,6 +221,19 @@ static int build_container(struct runtime *rt, struct rt_task *t, struct launch 
 		l->ulimits[i][k].soft = (rlim_t)d->ulimits[k].soft;
 		l->ulimits[i][k].hard = (rlim_t)d->ulimits[k].hard;
 	}
+	l->deps[i] = calloc(d->n_depends_on + 1, sizeof(**l->deps));
+	if (!l->deps[i])
+		return -ENOMEM;
+	for (size_t k = 0; k < d->n_depends_on; k++) {
+		static const enum spawn_condition cond[] = {
+			[TASKDEF_COND_START] = SPAWN_COND_START,
+			[TASKDEF_COND_COMPLETE] = SPAWN_COND_COMPLETE,
+			[TASKDEF_COND_SUCCESS] = SPAWN_COND_SUCCESS,
+			[TASKDEF_COND_HEALTHY] = SPAWN_COND_HEALTHY,
+		};
+		l->deps[i][k].index = d->depends_on[k].index;
+		l->deps[i][k].condition = cond[d->depends_on[k].condition];
+	}
 	task_rel(rt, t, d->name, rel, sizeof(rel));
 	ret = cgroup_procs_paths(&rt->cg, rel, &l->cg_procs[i]);
 	if (ret < 0)
@@ -231,6 +250,11 @@ static int build_container(struct runtime *rt, struct rt_task *t, struct launch 
 		.readonly_rootfs = d->readonly_root_filesystem, .ulimits = l->ulimits[i],
 		.n_ulimits = d->n_ulimits, .cgroup_procs = l->cg_procs[i],
 		.log_path = l->paths[i][3], .stop_timeout = d->stop_timeout,
+		.depends_on = l->deps[i], .n_depends_on = d->n_depends_on,
+		.restart_enabled = d->has_restart_policy && d->restart.enabled,
+		.ignored_exit_codes = d->restart.ignored_exit_codes,
+		.n_ignored_exit_codes = d->restart.n_ignored_exit_codes,
+		.restart_attempt_ms = (long long)d->restart.restart_attempt_period * 1000,
 	};
 	return 0;
 }
@@ -258,9 +282,10 @@ static int launch_prepare(struct runtime *rt, struct rt_task *t, struct launch *
 	l->argv_mem = calloc(n, sizeof(*l->argv_mem));
 	l->env_mem = calloc(n, sizeof(*l->env_mem));
 	l->ulimits = calloc(n, sizeof(*l->ulimits));
+	l->deps = calloc(n, sizeof(*l->deps));
 	l->cg_procs = calloc(n, sizeof(*l->cg_procs));
 	l->paths = calloc(n, sizeof(*l->paths));
-	if (!l->specs || !l->sc || !l->images || !l->argv_mem || !l->env_mem || !l->ulimits ||
+	if (!l->specs || !l->sc || !l->images || !l->argv_mem || !l->env_mem || !l->ulimits || !l->deps ||
 	    !l->cg_procs || !l->paths)
 		goto nomem;
 	for (size_t i = 0; i < n; i++)
@@ -403,18 +428,32 @@ static bool apply_container(struct runtime *rt, struct rt_task *t, size_t i, con
 
 	if (spawn_read_status(dir, ct->name, &st) < 0 || st.state == SPAWN_STATE_PENDING)
 		return false;
+	if (st.state == SPAWN_STATE_RUNNING && st.pid && ct->pid && st.pid != ct->pid) {
+		/* restartPolicy restarted it in place: a new process, health from scratch. */
+		rt_checks_stop(rt, t, i);
+		ct->pid = st.pid;
+		ct->restart_count = st.restart_count;
+		snprintf(ct->health_status, sizeof(ct->health_status), "UNKNOWN");
+		rt_checks_start(rt, t, i, &st);
+		return true;
+	}
 	if (st.pid && !ct->pid) {
 		ct->pid = st.pid;
 		snprintf(ct->runtime_id, sizeof(ct->runtime_id), "%s-%s", t->id, ct->name);
 	}
 	if (st.state == SPAWN_STATE_RUNNING) {
-		if (strcmp(ct->last_status, "PENDING") != 0)
+		if (strcmp(ct->last_status, "PENDING") != 0) {
+			rt_checks_start(rt, t, i, &st);   /* re-adopted: no-op when already checking */
 			return false;
+		}
 		snprintf(ct->last_status, sizeof(ct->last_status), "RUNNING");
+		rt_checks_start(rt, t, i, &st);
 		return true;
 	}
 	if (strcmp(ct->last_status, "STOPPED") == 0)
 		return false;
+	rt_checks_stop(rt, t, i);
+	ct->restart_count = st.restart_count;
 	snprintf(ct->last_status, sizeof(ct->last_status), "STOPPED");
 	if (st.error[0]) {
 		snprintf(ct->reason, sizeof(ct->reason), "%s: %s", st.error, st.message);
@@ -448,6 +487,7 @@ static void cleanup(struct runtime *rt, struct rt_task *t)
 	char rel[CGROUP_PATH_MAX], dir[700];
 
 	rt_task_set_status(rt, t, "DEPROVISIONING");
+	rt_checks_stop(rt, t, SIZE_MAX);
 	if (t->watch >= 0)
 		inotify_rm_watch(rt->inotify_fd, t->watch);
 	t->watch = -1;
@@ -481,7 +521,8 @@ void rt_exec_poll(struct runtime *rt, struct rt_task *t)
 			if (!strcmp(ct->last_status, "STOPPED") && ct->essential)
 				essential_exited(rt, t, ct);
 		}
-		all_running &= strcmp(ct->last_status, "RUNNING") == 0;
+		/* RUNNING once nothing waits to start: a finished init container counts. */
+		all_running &= strcmp(ct->last_status, "PENDING") != 0;
 	}
 	if (spawn_read_status(dir, NULL, &done) == 0 && done.state == SPAWN_STATE_EXITED) {
 		if (done.error[0] && !t->stop_code[0]) {

@@ -17,6 +17,7 @@
 struct taskdef;
 struct spawn_zygote;
 struct rt_services;
+struct rt_check;
 
 struct rt_cluster {
 	char name[256];
@@ -53,6 +54,9 @@ struct rt_container {
 	int memory;
 	int memory_reservation;
 	pid_t pid;                    /* host pid of the main process, 0 when unknown */
+	char health_status[16];       /* HEALTHY, UNHEALTHY, UNKNOWN */
+	int restart_count;            /* restarts in place by restartPolicy */
+	struct rt_check *check;       /* its running health check, or NULL */
 };
 
 struct rt_task {
@@ -192,6 +196,8 @@ void rt_exec_poll(struct runtime *rt, struct rt_task *t);
 /* Internal helpers shared by the runtime's files. */
 void rt_task_set_status(struct runtime *rt, struct rt_task *t, const char *status);
 void rt_task_finish(struct runtime *rt, struct rt_task *t);
+/* Saves the task and tells the listener (health changes and the like). */
+void rt_task_changed(struct runtime *rt, struct rt_task *t);
 void rt_task_expire(struct runtime *rt);
 void rt_task_free_all(struct runtime *rt);
 const char *rt_taskdef_arn(const struct taskdef *td);

@@ -61,6 +61,11 @@ static void task_notify(struct runtime *rt, struct rt_task *t)
 		rt->listener(rt, t, rt->listener_data);
 }
 
+void rt_task_changed(struct runtime *rt, struct rt_task *t)
+{
+	task_notify(rt, t);
+}
+
 void rt_task_set_status(struct runtime *rt, struct rt_task *t, const char *status)
 {
 	double now = time_now();
@@ -252,7 +257,7 @@ static json_t *container_json(struct runtime *rt, const struct rt_task *t,
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:[], s:s}", "containerArn", arn,
 		      "taskArn", t->arn, "name", ct->name, "image", ct->image, "lastStatus",
 		      ct->last_status, "networkBindings", "networkInterfaces", "healthStatus",
-		      "UNKNOWN");
+		      ct->health_status[0] ? ct->health_status : "UNKNOWN");
 	if (!o)
 		return NULL;
 	if (ct->image_digest[0])
@@ -270,6 +275,8 @@ static json_t *container_json(struct runtime *rt, const struct rt_task *t,
 		json_object_set_new(o, "memoryReservation",
 				    json_sprintf("%d", ct->memory_reservation));
 	json_object_set_new(o, "essential", json_boolean(ct->essential));
+	if (ct->restart_count)
+		json_object_set_new(o, "restartCount", json_integer(ct->restart_count));
 	if (ct->pid)
 		json_object_set_new(o, "pid", json_integer(ct->pid));
 	return o;
@@ -349,12 +356,14 @@ static void load_containers(struct rt_task *t, json_t *cs)
 		CPY(ct->runtime_id, "runtimeId");
 		CPY(ct->last_status, "lastStatus");
 		CPY(ct->reason, "reason");
+		CPY(ct->health_status, "healthStatus");
 #undef CPY
 		snprintf(ct->uuid, sizeof(ct->uuid), "%s", slash ? slash + 1 : "");
 		ct->has_exit_code = json_is_integer(json_object_get(c, "exitCode"));
 		ct->exit_code = (int)json_integer_value(json_object_get(c, "exitCode"));
 		ct->essential = json_is_true(json_object_get(c, "essential"));
 		ct->pid = (pid_t)json_integer_value(json_object_get(c, "pid"));
+		ct->restart_count = (int)json_integer_value(json_object_get(c, "restartCount"));
 		ct->cpu = atoi(json_string_value(json_object_get(c, "cpu")) ?: "0");
 		ct->memory = atoi(json_string_value(json_object_get(c, "memory")) ?: "0");
 		ct->memory_reservation =
