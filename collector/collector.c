@@ -630,6 +630,19 @@ void collector_sample(struct collector *c, double now)
 	if (dt > c->self.max_cycle_seconds)
 		c->self.max_cycle_seconds = dt;
 	c->self.last_cycle_at = now;
+	for (size_t i = 0; i < c->n_observers; i++)
+		c->observers[i].fn(c->observers[i].ctx, c, now);
+}
+
+int collector_on_cycle(struct collector *c, void (*fn)(void *ctx, struct collector *c, double now),
+		       void *ctx)
+{
+	if (c->n_observers >= COL_MAX_OBSERVERS)
+		return -ENOSPC;
+	c->observers[c->n_observers].fn = fn;
+	c->observers[c->n_observers].ctx = ctx;
+	c->n_observers++;
+	return 0;
 }
 
 static void on_timer(struct loop_timer *tm)

@@ -105,6 +105,7 @@ struct col_self {
 };
 
 #define COL_HASH_SIZE 4096
+#define COL_MAX_OBSERVERS 8
 #define COL_TASK_MAX_DS 32            /* 6 task columns + 2 per container, at most 13 containers */
 
 struct collector {
@@ -140,6 +141,12 @@ struct collector {
 	int (*service_desired)(void *ctx, const char *cluster, const char *service);
 	int (*service_count)(void *ctx, const char *cluster);
 	void *hook_ctx;
+	/* Observers called at the end of every cycle (collector_on_cycle). */
+	struct col_observer {
+		void (*fn)(void *ctx, struct collector *c, double now);
+		void *ctx;
+	} observers[COL_MAX_OBSERVERS];
+	size_t n_observers;
 };
 
 /* Sets c up on loop for rt: the window, the RRD store under DATA_DIR/rrd (or through
@@ -149,6 +156,12 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 		   struct loop *loop);
 /* Stops sampling and frees everything; idempotent (a zeroed collector is fine). */
 void collector_close(struct collector *c);
+
+/* Registers fn (after collector_init) to run at the end of every cycle, after the window holds the cycle's values (the
+ * alarm evaluator, the usage ledger, ...), in registration order. 0, or -ENOSPC when
+ * COL_MAX_OBSERVERS are registered. */
+int collector_on_cycle(struct collector *c, void (*fn)(void *ctx, struct collector *c, double now),
+		       void *ctx);
 
 /* Runs one sampling cycle at wall time now (the timer calls it; tests call it directly). */
 void collector_sample(struct collector *c, double now);
