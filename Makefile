@@ -61,7 +61,7 @@ $(BUILD)/libberth.a: $(LIB_OBJ)
 $(BUILD)/berthd: $(BUILD)/obj/cmd/berthd.o $(BUILD)/libberth.a
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
 
-$(BUILD)/berthctl: $(BUILD)/obj/cmd/berthctl.o $(BUILD)/libberth.a
+$(BUILD)/berthctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/berthctl*.c)) $(BUILD)/libberth.a
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
 
 $(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/driver.o $(BUILD)/libberth.a

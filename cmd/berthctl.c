@@ -19,17 +19,7 @@
 #include "runtime/image.h"
 
 #include "common/version.h"
-
-/* Exit codes of the aws CLI. */
-enum {
-	EXIT_USAGE = 252,
-	EXIT_CONFIG = 253,
-	EXIT_SERVICE = 254,
-	EXIT_GENERAL = 255,
-};
-
-#define DEFAULT_ENDPOINT "http://127.0.0.1:8080"
-#define DEFAULT_REGION "us-east-1"
+#include "cmd/berthctl.h"
 
 /* The ECS operations berthctl speaks, with the members and types of their requests as the
  * botocore model (ecs/2014-11-13 service-2.json) gives them. */
@@ -309,28 +299,6 @@ static const struct awsclient_service ecs_service = {
 	.n_ops = ARRAY_SIZE(ecs_ops),
 };
 
-/* Options that apply to every command, wherever they stand. */
-struct globals {
-	const char *endpoint;
-	const char *region;
-	const char *profile;
-	const char *output;
-	const char *ca_bundle;
-	long connect_timeout_ms;   /* -1: the default */
-	long read_timeout_ms;      /* -1: the default (or none for streams) */
-	int no_paginate;
-	int debug;
-	int no_verify_ssl;
-	int no_sign_request;
-};
-
-/* What a command needs: the options and the words after them. */
-struct cli {
-	struct globals g;
-	int argc;
-	char **argv;
-};
-
 static void print_usage_hint(FILE *out)
 {
 	fprintf(out, "usage: berthctl [options] <command> [parameters]\n"
@@ -339,9 +307,7 @@ static void print_usage_hint(FILE *out)
 		"  berthctl <command> --help\n\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -484,7 +450,7 @@ static const char *profile_of(const struct globals *g)
 
 /* Opens c with the credentials found the aws CLI's way. stream: a long-lived answer, so no read
  * timeout unless one was asked for. Returns 0 or an exit code (the error is printed). */
-static int client_open(const struct globals *g, struct awsclient *c, int stream)
+int client_open(const struct globals *g, struct awsclient *c, int stream)
 {
 	static const char *const fallback[] = { "/var/lib/berth/state/credentials",
 						"./var/state/credentials", NULL };
@@ -521,8 +487,8 @@ static int client_open(const struct globals *g, struct awsclient *c, int stream)
 }
 
 /* Prints why a call failed the way the aws CLI words it; returns the exit code. */
-static int report_failure(const struct awsclient *c, int ret, const char *op,
-			  const struct awsclient_error *e)
+int report_failure(const struct awsclient *c, int ret, const char *op,
+		   const struct awsclient_error *e)
 {
 	if (ret == -EPROTO) {
 		fprintf(stderr, "\nAn error occurred (%s) when calling the %s operation: %s\n",
@@ -589,19 +555,6 @@ static int run_ecs(const struct cli *cli, const struct awsclient_op *op, const c
 
 /* ---- berth's own verbs (REST /v1) ---------------------------------------------------------- */
 
-struct rest_verb;
-typedef int (*rest_fn)(const struct cli *cli, const struct rest_verb *v, const json_t *req);
-
-/* A verb outside the ECS API: its words, its positional arguments (given to the members named
- * in `positional`, in order) and flags described as an operation so parsing and help are shared. */
-struct rest_verb {
-	const char *words;               /* "image import" */
-	const char *args;                /* usage of the positional words */
-	const char *const positional[3];
-	struct awsclient_op op;
-	rest_fn run;
-};
-
 static const struct awsclient_member image_import_members[] = {
 	{ "name", AWSCLIENT_STRING, 1, NULL, NULL },
 	{ "source", AWSCLIENT_STRING, 1, NULL, NULL },
@@ -626,13 +579,7 @@ static const struct awsclient_member logs_members[] = {
 	{ NULL },
 };
 
-/* A collected answer. */
-struct sink {
-	char *buf;
-	size_t len;
-};
-
-static int sink_write(void *arg, const char *data, size_t len)
+int sink_write(void *arg, const char *data, size_t len)
 {
 	struct sink *s = arg;
 	char *p = realloc(s->buf, s->len + len + 1);
@@ -646,7 +593,7 @@ static int sink_write(void *arg, const char *data, size_t len)
 	return 0;
 }
 
-static int stdout_write(void *arg, const char *data, size_t len)
+int stdout_write(void *arg, const char *data, size_t len)
 {
 	if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
 		return errno ? -errno : -EIO;
@@ -654,7 +601,7 @@ static int stdout_write(void *arg, const char *data, size_t len)
 }
 
 /* Appends "<sep>key=<escaped value>" to the path in buf. */
-static int add_query(char *buf, size_t len, const char *key, const char *value)
+int add_query(char *buf, size_t len, const char *key, const char *value)
 {
 	char *esc = curl_easy_escape(NULL, value, 0);
 	size_t used = strlen(buf);
@@ -668,7 +615,7 @@ static int add_query(char *buf, size_t len, const char *key, const char *value)
 }
 
 /* Sends one REST request; a 2xx answer goes to write, any other is reported. */
-static int rest_call(const struct cli *cli, const char *op, const char *method, const char *pq,
+int rest_call(const struct cli *cli, const char *op, const char *method, const char *pq,
 		     const char *content_type, const struct awsclient_body *body,
 		     awsclient_write_fn write, void *arg, int stream)
 {
@@ -697,7 +644,7 @@ static int rest_call(const struct cli *cli, const char *op, const char *method, 
 }
 
 /* A REST call whose JSON answer is printed in the chosen output format. */
-static int rest_json(const struct cli *cli, const char *op, const char *method, const char *pq,
+int rest_json(const struct cli *cli, const char *op, const char *method, const char *pq,
 		     const char *content_type, const struct awsclient_body *body, int stream)
 {
 	struct sink s = { 0 };
@@ -716,7 +663,7 @@ static int rest_json(const struct cli *cli, const char *op, const char *method, 
 	return ret;
 }
 
-static const char *req_str(const json_t *req, const char *key)
+const char *req_str(const json_t *req, const char *key)
 {
 	return json_string_value(json_object_get(req, key));
 }
@@ -886,6 +833,20 @@ static const struct rest_verb rest_verbs[] = {
 	    "until the task stops, --tail N starts N lines from the end." }, cmd_logs },
 };
 
+static const size_t n_rest_verbs = ARRAY_SIZE(rest_verbs);
+
+/* Every verb table, in the order help lists them. */
+static const struct {
+	const struct rest_verb *verbs;
+	const size_t *n;
+} verb_tables[] = {
+	{ rest_verbs, &n_rest_verbs },
+	{ ctl_alarm_verbs, &ctl_n_alarm_verbs },
+	{ ctl_webhook_verbs, &ctl_n_webhook_verbs },
+	{ ctl_billing_verbs, &ctl_n_billing_verbs },
+	{ ctl_token_verbs, &ctl_n_token_verbs },
+};
+
 /* Rewrites the positional words of argv as "--member word" pairs; the caller frees the array. */
 static char **positional_to_flags(const struct rest_verb *v, int argc, char **argv, int *n)
 {
@@ -937,16 +898,19 @@ static int run_rest(const struct cli *cli, const struct rest_verb *v, int argc, 
 /* The berth verb argv starts with, and how many words it took; NULL when none. */
 static const struct rest_verb *rest_find(int argc, char **argv, int *words)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(rest_verbs); i++) {
-		const char *w = rest_verbs[i].words, *space = strchr(w, ' ');
-		if (!space && strcmp(argv[0], w) == 0) {
-			*words = 1;
-			return &rest_verbs[i];
-		}
-		if (space && argc > 1 && strncmp(argv[0], w, (size_t)(space - w)) == 0 &&
-		    !argv[0][space - w] && strcmp(argv[1], space + 1) == 0) {
-			*words = 2;
-			return &rest_verbs[i];
+	for (size_t t = 0; t < ARRAY_SIZE(verb_tables); t++) {
+		for (size_t i = 0; i < *verb_tables[t].n; i++) {
+			const struct rest_verb *v = &verb_tables[t].verbs[i];
+			const char *w = v->words, *space = strchr(w, ' ');
+			if (!space && strcmp(argv[0], w) == 0) {
+				*words = 1;
+				return v;
+			}
+			if (space && argc > 1 && strncmp(argv[0], w, (size_t)(space - w)) == 0 &&
+			    !argv[0][space - w] && strcmp(argv[1], space + 1) == 0) {
+				*words = 2;
+				return v;
+			}
 		}
 	}
 	return NULL;
@@ -966,10 +930,13 @@ static void print_help(FILE *out)
 		fprintf(out, "  %-30s %s\n", verb, ecs_ops[i].summary);
 	}
 	fprintf(out, "\nberth commands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(rest_verbs); i++) {
-		char words[96];
-		snprintf(words, sizeof(words), "%s %s", rest_verbs[i].words, rest_verbs[i].args);
-		fprintf(out, "  %-30s %s\n", words, rest_verbs[i].op.summary);
+	for (size_t t = 0; t < ARRAY_SIZE(verb_tables); t++) {
+		for (size_t i = 0; i < *verb_tables[t].n; i++) {
+			const struct rest_verb *v = &verb_tables[t].verbs[i];
+			char words[96];
+			snprintf(words, sizeof(words), "%s %s", v->words, v->args);
+			fprintf(out, "  %-30s %s\n", words, v->op.summary);
+		}
 	}
 	fprintf(out, "  %-30s %s\n", "version", "Prints berthctl's version.");
 	fprintf(out, "\nOptions (anywhere on the line):\n"

@@ -14,11 +14,17 @@
 #include "web/server.h"
 
 struct collector;
+struct alarms;
+struct alarm_actions;
+struct ledger;
 
 struct app {
 	const struct config *cfg;
 	struct runtime *rt;
 	struct collector *collector;  /* NULL: no metrics (set before app_start) */
+	struct alarms *alarms;        /* NULL: no alarms (set before app_start) */
+	struct alarm_actions *actions;/* NULL: no webhooks or scaling policies */
+	struct ledger *ledger;        /* NULL: no billing */
 	struct loop *loop;
 	struct web_server server;
 	char access_key_id[32];
@@ -50,5 +56,12 @@ void rest_handle(struct app *a, struct web_request *rq, struct web_response *rs)
  * /v1/graphs/... routes, returning true when the path was one of theirs. */
 void metrics_prometheus(struct app *a, struct web_request *rq, struct web_response *rs);
 bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* The authenticated /v1 routes of each area; each returns true when the path was one of its
+ * own (and answered it). Alarms (web/alarms_api.c): /v1/alarms...; webhook endpoints and
+ * scaling policies (web/webhooks_api.c): /v1/webhooks..., /v1/scaling...; billing
+ * (web/billing_api.c): /v1/billing/... */
+bool alarms_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+bool webhooks_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+bool billing_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 
 #endif
