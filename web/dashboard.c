@@ -200,11 +200,12 @@ static void set_cookie(struct web_response *rs, const struct web_request *rq, co
 
 static json_t *session_json(struct app *a, const struct auth_session *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:s, s:s, s:b, s:b}", "name", s->name,
+	return json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:s, s:s, s:b, s:b, s:b}", "name", s->name,
 			 "role", auth_role_name(s->role), "csrfToken", s->csrf, "expiresAt",
 			 s->expires_at, "createdAt", s->created_at, "collectInterval",
 			 (json_int_t)a->cfg->collect_interval, "region", a->cfg->region, "version",
-			 BERTH_VERSION, "alarms", a->alarms != NULL, "billing", a->ledger != NULL);
+			 BERTH_VERSION, "alarms", a->alarms != NULL, "billing", a->ledger != NULL,
+			 "actions", a->actions != NULL);
 }
 
 static void sign_in(struct app *a, struct web_request *rq, struct web_response *rs)

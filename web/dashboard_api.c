@@ -289,6 +289,26 @@ static void tasks(struct app *a, struct web_request *rq, struct web_response *rs
 					facet_list(ff)));
 }
 
+static void metric_catalog(struct web_response *rs)
+{
+	static const char *const kinds[COL_KIND_COUNT] = { "container", "task", "service", "family",
+							   "cluster" };
+	const struct col_metric_info *m;
+	json_t *arr = json_array();
+	size_t n;
+
+	m = collector_metrics(&n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *k = json_array();
+		for (int j = 0; j < COL_KIND_COUNT; j++)
+			if (m[i].kinds & (1u << j))
+				json_array_append_new(k, json_string(kinds[j]));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "name", m[i].name, "unit",
+						     m[i].unit, "kinds", k));
+	}
+	respond_json(rs, 200, json_pack("{s:o}", "metrics", arr));
+}
+
 /* Token management needs the operator's SigV4 credentials (berthctl), never a session. */
 static bool signed_request(const struct web_request *rq)
 {
@@ -393,6 +413,8 @@ bool dashboard_api_handle(struct app *a, struct web_request *rq, struct web_resp
 		services(a, rq, rs);
 	else if (strcmp(p, "/v1/dashboard/tasks") == 0)
 		tasks(a, rq, rs);
+	else if (strcmp(p, "/v1/dashboard/metrics") == 0)
+		metric_catalog(rs);
 	else
 		web_respond_aws_error(rs, 404, "UnknownOperationException", "No route for %s %s.",
 				      rq->method, p);
