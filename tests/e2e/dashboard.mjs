@@ -3,8 +3,6 @@
 // page checked against the API, actions from the UI, CSRF, cookie flags, read-only role,
 // keyboard, phone layout, console errors, sign-out. Prints TAP lines numbered from T_START.
 import { chromium, request } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const URL = process.env.BERTH_URL;
@@ -25,12 +23,15 @@ function ok(cond, name, detail) {
   }
 }
 
+const t0 = Date.now();
 async function step(name, fn) {
+  const t = Date.now();
   try {
     await fn();
   } catch (e) {
     ok(false, name, e.stack || e);
   }
+  console.log(`# ${name}: ${((Date.now() - t) / 1000).toFixed(1)} s (at ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 function watch(page, label) {
@@ -70,16 +71,16 @@ async function signIn(page, token) {
   await page.waitForSelector('#who:not(:empty)');
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
-const ctx = await chromium.launchPersistentContext(profile, {
+// playwright gives the browser a fresh --user-data-dir of its own and removes it on close.
+const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
 });
-const page = ctx.pages()[0] || await ctx.newPage();
-page.setDefaultTimeout(15000);
+const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await ctx.newPage();
+page.setDefaultTimeout(20000);
 watch(page, 'operator');
 
 try {
@@ -254,14 +255,10 @@ try {
   });
 
   await step('read-only', async () => {
-    const p2dir = mkdtempSync(join(tmpdir(), 'berth-chromium-'));
-    const ctx2 = await chromium.launchPersistentContext(p2dir, {
-      executablePath: '/usr/bin/chromium', headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-    });
+    const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
-      const p2 = ctx2.pages()[0] || await ctx2.newPage();
+      const p2 = await ctx2.newPage();
+      p2.setDefaultTimeout(20000);
       watch(p2, 'read-only');
       await signIn(p2, RO_TOKEN);
       ok((await p2.textContent('#who')).includes('read-only'), 'read-only token signs in');
@@ -278,7 +275,6 @@ try {
       ok(stop.status === 403, 'read-only: StopTask gets 403');
     } finally {
       await ctx2.close();
-      rmSync(p2dir, { recursive: true, force: true });
     }
   });
 
@@ -294,7 +290,6 @@ try {
 
   ok(consoleErrors.length === 0, 'no console errors on any page', consoleErrors.join('\n'));
 } finally {
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 process.exit(failed ? 1 : 0);
