@@ -35,7 +35,7 @@ async function step(name, fn) {
 }
 
 function watch(page, label) {
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${label}: ${m.text()}`); });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${label}: ${m.text()} (${m.location().url}, page ${page.url()})`); });
   page.on('pageerror', (e) => consoleErrors.push(`${label}: ${e.message}`));
 }
 

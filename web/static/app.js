@@ -18,6 +18,7 @@ const routes = [
 ];
 
 let cleanup = null;
+let sessionCheck = null;
 
 async function route() {
   if (cleanup) { try { cleanup(); } catch { /* a page's teardown must not stop navigation */ } }
@@ -52,12 +53,16 @@ async function start() {
   }
   document.getElementById('who').textContent = `${session.name || 'token'} · ${session.role}`;
   document.getElementById('signout').addEventListener('click', async () => {
+    // Stop the page's refreshes and streams first: nothing may race the ending session.
+    if (cleanup) { try { cleanup(); } catch { /* leaving anyway */ } }
+    cleanup = null;
+    clearInterval(sessionCheck);
     try { await api('/v1/session', { method: 'DELETE' }); } finally { location.replace('/signin'); }
   });
   window.addEventListener('hashchange', () => { route(); document.getElementById('main').focus({ preventScroll: true }); });
   route();
   // A session that ends (expiry, revocation) sends the next API call to sign-in; check hourly too.
-  setInterval(() => api('/v1/session').catch(() => location.replace('/signin')), 3600 * 1000);
+  sessionCheck = setInterval(() => api('/v1/session').catch(() => location.replace('/signin')), 3600 * 1000);
 }
 
 start();
