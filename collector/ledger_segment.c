@@ -175,7 +175,7 @@ int ledger_segment_read(const char *path, uint64_t from, struct ledger_health *h
 			note(h, path, "a record does not parse or fails its checksum", &said);
 			continue;
 		}
-		ret = fn(ctx, &r);
+		ret = fn ? fn(ctx, &r) : 0;
 		if (ret)
 			break;
 	}
