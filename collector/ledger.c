@@ -284,7 +284,7 @@ static void sample_use(struct ledger *l, struct ledger_open *o, const struct led
 	if (!o->have_seen) {
 		/* A fresh task's counters start with its cgroup; a restored one has counted
 		 * up to an unknown point, so its first sample only sets the base. */
-		bool fresh = o->last_t == 0 && o->acc_to == o->a.start;
+		bool fresh = !o->base_only;
 		o->cpu_seen = fresh ? 0 : ti->cpu_ns;
 		o->io_seen = fresh ? 0 : ti->io_bytes;
 		o->net_seen = fresh ? 0 : ti->net_bytes;

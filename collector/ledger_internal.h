@@ -17,6 +17,7 @@ struct ledger_open {
 	bool have_net;
 	uint64_t cpu_seen, io_seen, net_seen; /* cumulative counters already counted */
 	bool have_seen;
+	bool base_only;               /* restored: the first sample only sets the counters' base */
 	double last_t;                /* time of the last usage sample */
 	bool closed, touched;
 	int t_month;                  /* segment holding its T record, -1 none */

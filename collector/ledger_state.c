@@ -109,6 +109,7 @@ static void restore_open(struct ledger *l, json_t *t)
 	o->have_seen = json_is_true(json_object_get(t, "haveSeen"));
 	o->last_t = getf(t, "lastT");
 	o->closed = json_is_true(json_object_get(t, "closed"));
+	o->base_only = !o->have_seen;
 	if (o->hour % 3600 || o->from < 0 || o->from >= 3600 || o->acc_to < o->hour + o->from ||
 	    o->acc_to > o->hour + 3600) {
 		/* Not a state this code writes: restart the hour at what was accrued. */
@@ -171,8 +172,12 @@ static int replay_rec(void *ctx, const struct ledger_rec *r)
 		return 0;
 	if (r->hour < o->hour)
 		return 0;
-	/* The hour is written: whatever the checkpoint held of it is in the record. */
+	/* The hour is written: whatever the checkpoint held of it is in the record, and so is
+	 * use the checkpoint's counters have not seen: the next sample only sets the base. */
 	o->acc_to = r->hour + r->to;
+	o->have_seen = false;
+	o->base_only = true;
+	o->last_t = 0;
 	o->cpu_us = o->mem_mib_s = 0;
 	o->net = o->io = 0;
 	if (r->to == 3600 && !r->final) {
