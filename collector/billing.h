@@ -25,7 +25,8 @@ struct billing_query {
 };
 
 /* Parses a raw query string (start, end, group_by, granularity, format, gzip; percent-encoded)
- * into q. start defaults to the first second of now's UTC month, end to now; times are
+ * into q. end defaults to the first second of the next UTC month after now, start to the first second of
+ * end's month; times are
  * 2026-11-01, 2026-11-01T10:00:00Z or unix seconds. Returns 0, or -EINVAL with err naming the
  * parameter. */
 int billing_query_parse(const char *qs, double now, struct billing_query *q, char *err,

@@ -157,7 +157,8 @@ int billing_query_parse(const char *qs, double now, struct billing_query *q, cha
 	q->group = BILL_CLUSTER;
 	q->gran = BILL_MONTHLY;
 	q->format = BILL_JSON;
-	q->end = (int64_t)ceil(now);
+	/* This month so far, and the minimum charges that run past now. */
+	q->end = ledger_month_start(ledger_month_of((int64_t)now) + 1);
 	while (*p) {
 		const char *amp = strchr(p, '&'), *eq;
 		size_t n = amp ? (size_t)(amp - p) : strlen(p);
@@ -179,6 +180,8 @@ int billing_query_parse(const char *qs, double now, struct billing_query *q, cha
 	}
 	if (!have_start)
 		q->start = ledger_month_start(ledger_month_of(q->end > 0 ? q->end - 1 : 0));
+	if (q->end <= 0)
+		q->end = 1;
 	if (q->start >= q->end) {
 		snprintf(err, errlen, "start must be before end");
 		return -EINVAL;
