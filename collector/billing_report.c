@@ -9,6 +9,7 @@
 #include <time.h>
 
 struct rtask {
+	uint32_t h;                   /* fnv(id), compared before the id */
 	char id[40];
 	struct ledger_task_attrs a;
 	char *tags;
@@ -55,7 +56,7 @@ static struct rtask *task_slot(struct run *r, const char *id, bool create)
 		for (size_t i = 0; i < r->cap; i++) {
 			if (!r->tasks[i].id[0])
 				continue;
-			size_t j = fnv(r->tasks[i].id) & (ncap - 1);
+			size_t j = r->tasks[i].h & (ncap - 1);
 			while (nt[j].id[0])
 				j = (j + 1) & (ncap - 1);
 			nt[j] = r->tasks[i];
@@ -66,10 +67,12 @@ static struct rtask *task_slot(struct run *r, const char *id, bool create)
 	}
 	if (!r->cap)
 		return NULL;
-	for (size_t j = fnv(id) & (r->cap - 1);; j = (j + 1) & (r->cap - 1)) {
+	uint32_t h = fnv(id);
+	for (size_t j = h & (r->cap - 1);; j = (j + 1) & (r->cap - 1)) {
 		if (!r->tasks[j].id[0]) {
 			if (!create)
 				return NULL;
+			r->tasks[j].h = h;
 			snprintf(r->tasks[j].id, sizeof(r->tasks[j].id), "%s", id);
 			r->tasks[j].row = -1;
 			r->tasks[j].last_hour = INT64_MIN;
@@ -78,7 +81,7 @@ static struct rtask *task_slot(struct run *r, const char *id, bool create)
 			r->n++;
 			return &r->tasks[j];
 		}
-		if (!strcmp(r->tasks[j].id, id))
+		if (r->tasks[j].h == h && !strcmp(r->tasks[j].id, id))
 			return &r->tasks[j];
 	}
 }
@@ -469,7 +472,8 @@ static int run_segments(const char *dir, const struct price_book *prices,
 		billing_result_free(res);
 		return ret == -E2BIG ? -EINVAL : ret;
 	}
-	qsort(res->rows, res->n_rows, sizeof(*res->rows), cmp_row);
+	if (res->n_rows)
+		qsort(res->rows, res->n_rows, sizeof(*res->rows), cmp_row);
 	*out = res;
 	return 0;
 }

@@ -92,7 +92,8 @@ int ledger_segments_list(const char *dir, int **out, bool **gz, size_t *n)
 		m[cnt++] = month * 2 + (z ? 1 : 0);
 	}
 	closedir(d);
-	qsort(m, cnt, sizeof(*m), cmp_int);
+	if (cnt)
+		qsort(m, cnt, sizeof(*m), cmp_int);
 	*gz = calloc(cnt ? cnt : 1, sizeof(**gz));
 	if (!*gz) {
 		free(m);

@@ -2,6 +2,8 @@
 /* billing_api.c: /v1/billing: usage reports (JSON, CSV), the CUR split-cost CSV, the ledger's
  * state and the price sheets. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,113 +35,168 @@ static bool accepts_gzip(const struct web_request *rq)
 	return g && !(strncasecmp(g + 4, ";q=0", 4) == 0 && !(g[8] == '.' && g[9] > '0'));
 }
 
-/* Sends body (taken), gzip'd as a file when gzip=1, as a content encoding when the client
- * accepts it. */
-static void send(struct web_response *rs, const struct web_request *rq, bool file_gz,
-		 const char *type, const char *name, char *body, size_t len)
-{
-	char disp[160];
-	size_t zlen;
-	char *z;
-
-	if (file_gz || accepts_gzip(rq)) {
-		z = billing_gzip(body, len, &zlen);
-		if (!z) {
-			free(body);
-			web_respond_aws_error(rs, 500, "ServerException", "Out of memory.");
-			return;
-		}
-		free(body);
-		if (file_gz) {
-			snprintf(disp, sizeof(disp), "attachment; filename=\"%s.gz\"", name);
-			web_add_header(rs, "Content-Disposition", disp);
-			web_respond(rs, 200, "application/gzip", z, zlen);
-			return;
-		}
-		web_add_header(rs, "Content-Encoding", "gzip");
-		web_add_header(rs, "Vary", "Accept-Encoding");
-		body = z;
-		len = zlen;
-	}
-	if (strncmp(type, "text/csv", 8) == 0) {
-		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", name);
-		web_add_header(rs, "Content-Disposition", disp);
-	}
-	web_respond(rs, 200, type, body, len);
-}
-
-static void report(struct app *a, struct web_request *rq, struct web_response *rs)
-{
-	struct ledger *l = a->ledger;
-	struct billing_result *res = NULL;
+/* A report computed off the loop: a worker thread reads the ledger and renders the answer;
+ * the response is streamed and says "nothing yet" until the worker is done. */
+struct job {
+	pthread_t thread;
+	atomic_int done;
+	struct ledger *l;             /* loop-owned: touched only from the stream callback */
+	char dir[512];
+	struct price_book prices;
 	struct billing_query q;
-	char err[400];
-	double t0 = time_now();
-	int ret;
-
-	if (billing_query_parse(rq->query, t0, &q, err, sizeof(err)) < 0) {
-		web_respond_aws_error(rs, 400, "InvalidParameterException", "%s", err);
-		return;
-	}
-	ret = billing_report_run(l->dir, &l->prices, &q, &res, err, sizeof(err));
-	if (ret < 0) {
-		web_respond_aws_error(rs, ret == -EINVAL ? 400 : 500,
-				      ret == -EINVAL ? "InvalidParameterException" : "ServerException",
-				      "%s", err);
-		return;
-	}
-	for (size_t i = 0; i < res->n_months; i++) {
-		struct ledger_health h = { .corrupt_records = res->month_health[i].corrupt_records,
-					   .truncated_segments = res->month_health[i].truncated };
-		if (res->month_health[i].month != l->month)
-			ledger_note_health(l, res->month_health[i].month, &h);
-	}
-	if (res->health.corrupt_records || res->health.truncated_segments)
-		snprintf(l->last_error, sizeof(l->last_error), "%s", res->health.last_error);
-	log_debug("billing: report of %" PRIu64 " task-hours in %.3f s", res->records,
-		  time_now() - t0);
-	if (q.format == BILL_CSV) {
-		size_t len;
-		char *csv = billing_report_csv(res, &len);
-		billing_result_free(res);
-		if (!csv) {
-			web_respond_aws_error(rs, 500, "ServerException", "Out of memory.");
-			return;
-		}
-		send(rs, rq, q.gzip, "text/csv; charset=utf-8", "billing-report.csv", csv, len);
-		return;
-	}
-	json_t *o = billing_report_json(res);
-	char *s = o ? json_steal_dumps_pretty(o) : NULL;
-	billing_result_free(res);
-	if (!s) {
-		web_respond_aws_error(rs, 500, "ServerException", "Out of memory.");
-		return;
-	}
-	send(rs, rq, q.gzip, "application/json", "billing-report.json", s, strlen(s));
-}
-
-static void cur(struct app *a, struct web_request *rq, struct web_response *rs)
-{
-	struct ledger *l = a->ledger;
-	struct ledger_health h = { 0 };
-	struct billing_query q;
-	char err[400], *csv;
+	bool cur, encode;
+	char region[CONFIG_STR_MAX], account[CONFIG_STR_MAX];
+	char *out;
 	size_t len;
+	struct ledger_seg_health *mh;
+	size_t n_mh;
+	bool noted;
+	char err[400];
+	double t0;
+	uint64_t records;
+};
+
+static void job_render(struct job *j)
+{
+	struct billing_result *res = NULL;
+	struct ledger_health h = { 0 };
 	int ret;
+
+	if (j->cur) {
+		j->out = billing_cur_csv(j->dir, &j->prices, &j->q, j->region, j->account, &h,
+					 &j->len, &ret);
+		if (!j->out)
+			snprintf(j->err, sizeof(j->err), "cannot read the ledger: %s", strerror(-ret));
+		return;
+	}
+	if (billing_report_run(j->dir, &j->prices, &j->q, &res, j->err, sizeof(j->err)) < 0)
+		return;
+	j->records = res->records;
+	j->mh = res->month_health;
+	j->n_mh = res->n_months;
+	res->month_health = NULL;
+	if (j->q.format == BILL_CSV) {
+		j->out = billing_report_csv(res, &j->len);
+	} else {
+		json_t *o = billing_report_json(res);
+		j->out = o ? json_steal_dumps_pretty(o) : NULL;
+		j->len = j->out ? strlen(j->out) : 0;
+	}
+	if (!j->out)
+		snprintf(j->err, sizeof(j->err), "out of memory");
+	billing_result_free(res);
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+
+	job_render(j);
+	if (!j->out) {
+		json_t *e = json_pack("{s:s, s:s}", "__type", "ServerException", "message", j->err);
+		j->out = e ? json_steal_dumps(e) : NULL;
+		j->len = j->out ? strlen(j->out) : 0;
+	}
+	if (j->out && (j->encode || j->q.gzip)) {
+		size_t zlen;
+		char *z = billing_gzip(j->out, j->len, &zlen);
+		free(j->out);
+		j->out = z;
+		j->len = z ? zlen : 0;
+	}
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+	return NULL;
+}
+
+static ssize_t job_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	struct job *j = ctx;
+	size_t n;
+
+	if (!atomic_load_explicit(&j->done, memory_order_acquire))
+		return 0;
+	if (!j->noted) {
+		j->noted = true;
+		for (size_t i = 0; i < j->n_mh; i++) {
+			struct ledger_health h = { .corrupt_records = j->mh[i].corrupt_records,
+						   .truncated_segments = j->mh[i].truncated };
+			if (j->mh[i].month != j->l->month)
+				ledger_note_health(j->l, j->mh[i].month, &h);
+		}
+		if (j->err[0])
+			log_error("billing: failed to make a report: %s", j->err);
+		else
+			log_debug("billing: report of %" PRIu64 " task-hours in %.3f s", j->records,
+				  time_now() - j->t0);
+	}
+	if (!j->out)
+		return -2;
+	if (pos >= j->len)
+		return -1;
+	n = j->len - pos < max ? j->len - pos : max;
+	memcpy(buf, j->out + pos, n);
+	return (ssize_t)n;
+}
+
+static void job_free(void *ctx)
+{
+	struct job *j = ctx;
+
+	pthread_join(j->thread, NULL);
+	free(j->out);
+	free(j->mh);
+	free(j);
+}
+
+static void start_job(struct app *a, struct web_request *rq, struct web_response *rs, bool cur)
+{
+	struct ledger *l = a->ledger;
+	struct job *j;
+	char err[400], disp[160];
+	const char *name;
+	struct billing_query q;
 
 	if (billing_query_parse(rq->query, time_now(), &q, err, sizeof(err)) < 0) {
 		web_respond_aws_error(rs, 400, "InvalidParameterException", "%s", err);
 		return;
 	}
-	csv = billing_cur_csv(l->dir, &l->prices, &q, a->cfg->region, a->cfg->account_id, &h,
-			      &len, &ret);
-	if (!csv) {
-		web_respond_aws_error(rs, 500, "ServerException", "Cannot read the ledger: %s",
-				      strerror(-ret));
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		web_respond_aws_error(rs, 500, "ServerException", "Out of memory.");
 		return;
 	}
-	send(rs, rq, q.gzip, "text/csv; charset=utf-8", "berth-cur.csv", csv, len);
+	j->l = l;
+	snprintf(j->dir, sizeof(j->dir), "%s", l->dir);
+	j->prices = l->prices;
+	j->q = q;
+	j->cur = cur;
+	j->encode = !q.gzip && accepts_gzip(rq);
+	j->t0 = time_now();
+	snprintf(j->region, sizeof(j->region), "%s", a->cfg->region);
+	snprintf(j->account, sizeof(j->account), "%s", a->cfg->account_id);
+	atomic_init(&j->done, 0);
+	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
+		free(j);
+		web_respond_aws_error(rs, 503, "ServerException", "Cannot start a report now.");
+		return;
+	}
+	name = cur ? "berth-cur.csv" : q.format == BILL_CSV ? "billing-report.csv"
+							 : "billing-report.json";
+	if (q.gzip) {
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s.gz\"", name);
+		web_add_header(rs, "Content-Disposition", disp);
+		rs->content_type = "application/gzip";
+	} else {
+		if (j->encode)
+			web_add_header(rs, "Content-Encoding", "gzip");
+		web_add_header(rs, "Vary", "Accept-Encoding");
+		rs->content_type = cur || q.format == BILL_CSV ? "text/csv; charset=utf-8"
+							      : "application/json";
+	}
+	rs->status = 200;
+	rs->stream = job_read;
+	rs->stream_ctx = j;
+	rs->stream_free = job_free;
 }
 
 static json_t *segments_json(struct ledger *l)
@@ -173,8 +230,9 @@ static json_t *segments_json(struct ledger *l)
 	return arr;
 }
 
-/* Reads every segment so their health is current, then describes the ledger. */
-static void ledger_status(struct app *a, struct web_response *rs)
+/* Describes the ledger; with verify=1 every closed segment is read again first, so their
+ * health is current (slow on a large ledger: seconds). */
+static void ledger_status(struct app *a, struct web_request *rq, struct web_response *rs)
 {
 	struct ledger *l = a->ledger;
 	uint64_t corrupt, damaged;
@@ -183,7 +241,10 @@ static void ledger_status(struct app *a, struct web_response *rs)
 	size_t n;
 	char path[600];
 
-	if (ledger_segments_list(l->dir, &m, &gz, &n) == 0) {
+	char v[8] = "";
+
+	if (web_query(rq, "verify", v, sizeof(v)) == 0 && !strcmp(v, "1") &&
+	    ledger_segments_list(l->dir, &m, &gz, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			struct ledger_health h = { 0 };
 			ledger_segment_path(l->dir, m[i], gz[i], path, sizeof(path));
@@ -246,11 +307,11 @@ bool billing_api_handle(struct app *a, struct web_request *rq, struct web_respon
 		return true;
 	}
 	if (!strcmp(p, "/v1/billing/report"))
-		report(a, rq, rs);
+		start_job(a, rq, rs, false);
 	else if (!strcmp(p, "/v1/billing/cur"))
-		cur(a, rq, rs);
+		start_job(a, rq, rs, true);
 	else if (!strcmp(p, "/v1/billing/ledger"))
-		ledger_status(a, rs);
+		ledger_status(a, rq, rs);
 	else if (!strcmp(p, "/v1/billing/prices"))
 		prices(a, rs);
 	else

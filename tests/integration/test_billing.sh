@@ -148,7 +148,7 @@ cp "$(ls "$LEDGER"/*.ledger | head -1)" "$WORK/seg"
 for i in $(seq 1 40); do cat "$WORK/seg"; done | gzip >"$LEDGER/2025-01.ledger.gz"
 size=$(stat -c %s "$LEDGER/2025-01.ledger.gz")
 truncate -s $((size / 2)) "$LEDGER/2025-01.ledger.gz"
-check "ledger status reports the damaged segment" bash -c "rest GET /v1/billing/ledger | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"damagedSegments\"] >= 1, d'"
+check "ledger status reports the damaged segment" bash -c "rest GET \"/v1/billing/ledger?verify=1\" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"damagedSegments\"] >= 1, d'"
 check "damage on /metrics" bash -c "curl -s '$ENDPOINT/metrics' | grep -qE '^berth_billing_ledger_damaged_segments [1-9]'"
 expect_eq "this year's report unchanged" "$(rest GET "/v1/billing/report?$E&group_by=task&$S" | jget "[g['reservedCost'] for g in d['groups'] if g['key']=='$LONG'][0]")" "$got_long"
 check "berthd log names the damage" grep -q '2025-01.ledger.gz: the' "$WORK/berthd.log"
