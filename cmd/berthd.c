@@ -141,9 +141,15 @@ int main(int argc, char **argv)
 	}
 	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
 		d.app.collector = &d.collector;
-	if (d.app.collector && ledger_open_config(&d.ledger, &d.cfg, time_now()) == 0 &&
-	    collector_on_cycle(&d.collector, ledger_observe, &d.ledger) == 0)
+	ret = d.app.collector ? ledger_open_config(&d.ledger, &d.cfg, time_now()) : -ENODEV;
+	if (ret == 0 && collector_on_cycle(&d.collector, ledger_observe, &d.ledger) == 0)
 		d.app.ledger = &d.ledger;
+	if (ret == -EINVAL) { /* a price file that does not parse: said, and nothing runs */
+		collector_close(&d.collector);
+		svc_close(&d.services);
+		rt_close(&d.rt);
+		return 1;
+	}
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
 		collector_close(&d.collector);

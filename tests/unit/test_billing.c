@@ -448,6 +448,42 @@ static void test_damaged_segments(void)
 	json_decref(o);
 }
 
+/* A record torn by a crash mid-append: the next start ends the line, the torn record is
+ * counted as damage and the records after it read. */
+static void test_torn_append(void)
+{
+	struct ledger *l;
+	struct ledger_health h = { 0 };
+	char path[600];
+	FILE *f;
+	int n = 0;
+
+	fresh_dir();
+	l = open_ledger(NULL, (double)NOV1 + 100);
+	run_task(l, info("a", NOV1 + 100, 1024, 1024), 30);
+	ledger_close(l, (double)NOV1 + 200);
+	ledger_segment_path(dir, ledger_month_of(NOV1), false, path, sizeof(path));
+	f = fopen(path, "a");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("R\ta\t17930", f);
+		fclose(f);
+	}
+	/* Being appended: not damage yet. */
+	CHECK_EQ(ledger_segment_read(path, 0, &h, count_rec, &n, NULL), 0);
+	CHECK_EQ(h.corrupt_records, 0);
+	l = open_ledger(NULL, (double)NOV1 + 300);
+	run_task(l, info("b", NOV1 + 300, 1024, 1024), 30);
+	ledger_close(l, (double)NOV1 + 400);
+	n = 0;
+	CHECK_EQ(ledger_segment_read(path, 0, &h, count_rec, &n, NULL), 0);
+	CHECK_EQ(h.corrupt_records, 1);
+	CHECK_EQ(n, 2);
+	json_t *o = report("start=2026-11-01&end=2026-11-02", NULL);
+	CHECK_EQ(micro(total(o, "reservedCost")), expect(1024, 1024, 120)); /* one rounding */
+	json_decref(o);
+}
+
 static void test_query(void)
 {
 	struct billing_query q;
@@ -480,4 +516,4 @@ static void test_cleanup(void)
 
 UNIT_MAIN(test_prices, test_records, test_accrual_and_minimum, test_midnight_and_month,
 	  test_price_change, test_tags_and_sums, test_replay_after_crash, test_damaged_segments,
-	  test_query, test_cleanup)
+	  test_torn_append, test_query, test_cleanup)
