@@ -62,6 +62,7 @@ struct billing_result {
 };
 
 #define BILLING_MAX_CELLS (8u << 20)
+#define BILLING_CUR_MAX_TASK_HOURS 250000u  /* the CUR file is built in memory */
 
 /* Runs q over the segments in dir. *out is the caller's (billing_result_free). Returns 0,
  * -EINVAL (too many cells: err says to narrow), -ENOMEM or -errno. */
@@ -78,10 +79,11 @@ json_t *billing_report_json(const struct billing_result *r);
 char *billing_report_csv(const struct billing_result *r, size_t *len);
 
 /* Split cost allocation lines (CUR split_line_item_* columns), one per task, hour and
- * resource, for q's range; malloc'd text, NULL with -errno in *ret. */
+ * resource, for q's range; malloc'd text, NULL with -errno in *ret (-EINVAL: more than
+ * BILLING_CUR_MAX_TASK_HOURS task-hours, the range must be narrowed). */
 char *billing_cur_csv(const char *dir, const struct price_book *prices,
 		      const struct billing_query *q, const char *region, const char *account,
-		      struct ledger_health *h, size_t *len, int *ret);
+		      struct ledger_health *h, size_t *len, int *ret, char *err, size_t errlen);
 
 /* gzip of in[0..n) into a new buffer; NULL on failure. */
 char *billing_gzip(const char *in, size_t n, size_t *out_len);

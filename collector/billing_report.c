@@ -13,6 +13,7 @@ struct rtask {
 	char id[40];
 	struct ledger_task_attrs a;
 	char *tags;
+	char *cur_tags;               /* CUR resource_tags, made on first use */
 	int row;                      /* -1 until its group is known */
 	int64_t last_hour;            /* the last R record counted (duplicates are skipped) */
 	int64_t counted_period;       /* the last period it was counted in, for its row */
@@ -182,6 +183,8 @@ static int on_task(struct run *r, const struct ledger_rec *rec)
 	if (!tags)
 		return -ENOMEM;
 	free(t->tags);
+	free(t->cur_tags);
+	t->cur_tags = NULL;
 	t->tags = tags;
 	t->a = rec->t;
 	t->row = -1;
@@ -337,15 +340,12 @@ static void cur_line(struct run *r, const struct rtask *t, const struct ledger_r
 	fputs("\r\n", f);
 }
 
-static int cur_hour(struct run *r, struct rtask *t, const struct ledger_rec *rec, int64_t a,
-		    int64_t b, double frac)
+/* The CUR 2.0 resource_tags object of a task; the caller frees. */
+static char *cur_tags_of(const struct rtask *t)
 {
-	struct ledger_task_attrs od = t->a;
-	int64_t cpu, mem, sto, ocpu, omem, osto;
 	json_t *in = json_loads(t->tags ? t->tags : "{}", 0, NULL), *out = json_object(), *v;
 	const char *k;
 	char *tags;
-	double secs = (double)(b - a);
 
 	json_object_set_new(out, "aws_ecs_cluster_name", json_string(t->a.cluster));
 	if (t->a.service[0])
@@ -358,8 +358,22 @@ static int cur_hour(struct run *r, struct rtask *t, const struct ledger_rec *rec
 	tags = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(in);
 	json_decref(out);
-	if (!tags)
+	return tags;
+}
+
+static int cur_hour(struct run *r, struct rtask *t, const struct ledger_rec *rec, int64_t a,
+		    int64_t b, double frac)
+{
+	struct ledger_task_attrs od = t->a;
+	int64_t cpu, mem, sto, ocpu, omem, osto;
+	double secs = (double)(b - a);
+	const char *tags;
+
+	if (r->res->records >= BILLING_CUR_MAX_TASK_HOURS)
+		return -E2BIG;
+	if (!t->cur_tags && !(t->cur_tags = cur_tags_of(t)))
 		return -ENOMEM;
+	tags = t->cur_tags;
 	od.spot = false;
 	ledger_reserved_pico(r->prices, &t->a, a, b, &cpu, &mem, &sto);
 	ledger_reserved_pico(r->prices, &od, a, b, &ocpu, &omem, &osto);
@@ -371,7 +385,6 @@ static int cur_hour(struct run *r, struct rtask *t, const struct ledger_rec *rec
 		cur_line(r, t, rec, a, b, "Fargate-EphemeralStorage-GB-Hours",
 			 t->a.storage_gib * secs / 3600, t->a.storage_gib * secs / 3600, sto, osto,
 			 tags);
-	free(tags);
 	r->res->records++;
 	return 0;
 }
@@ -459,11 +472,16 @@ static int run_segments(const char *dir, const struct price_book *prices,
 	}
 	free(m);
 	free(gz);
-	for (size_t i = 0; i < r.cap; i++)
+	for (size_t i = 0; i < r.cap; i++) {
 		free(r.tasks[i].tags);
+		free(r.tasks[i].cur_tags);
+	}
 	free(r.tasks);
 	free(r.keys);
-	if (ret == -E2BIG)
+	if (ret == -E2BIG && cur)
+		snprintf(err, errlen, "the range has more than %u task-hours; ask for a shorter "
+			 "range (a day or a week at a time)", BILLING_CUR_MAX_TASK_HOURS);
+	else if (ret == -E2BIG)
 		snprintf(err, errlen, "the report would have more than %u group-periods; narrow the "
 			 "range or use a coarser granularity", BILLING_MAX_CELLS);
 	else if (ret < 0)
@@ -487,11 +505,11 @@ int billing_report_run(const char *dir, const struct price_book *prices,
 
 char *billing_cur_csv(const char *dir, const struct price_book *prices,
 		      const struct billing_query *q, const char *region, const char *account,
-		      struct ledger_health *h, size_t *len, int *ret)
+		      struct ledger_health *h, size_t *len, int *ret, char *err, size_t errlen)
 {
 	struct billing_query cq = *q;
 	struct billing_result *res = NULL;
-	char *buf = NULL, err[256];
+	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
 
 	if (!f) {
@@ -508,7 +526,7 @@ char *billing_cur_csv(const char *dir, const struct price_book *prices,
 	      "split_line_item_public_on_demand_split_cost,"
 	      "split_line_item_public_on_demand_unused_cost,resource_tags\r\n", f);
 	cq.gran = BILL_MONTHLY;
-	*ret = run_segments(dir, prices, &cq, &res, err, sizeof(err), f, region, account);
+	*ret = run_segments(dir, prices, &cq, &res, err, errlen, f, region, account);
 	if (res && h)
 		*h = res->health;
 	billing_result_free(res);

@@ -64,8 +64,8 @@ static void job_render(struct job *j)
 
 	if (j->cur) {
 		j->out = billing_cur_csv(j->dir, &j->prices, &j->q, j->region, j->account, &h,
-					 &j->len, &ret);
-		if (!j->out)
+					 &j->len, &ret, j->err, sizeof(j->err));
+		if (!j->out && !j->err[0])
 			snprintf(j->err, sizeof(j->err), "cannot read the ledger: %s", strerror(-ret));
 		return;
 	}
