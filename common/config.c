@@ -55,6 +55,9 @@ static const struct key keys[] = {
 	  "run from its build directory, else /usr/share/berth/web"),
 	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),
 	I(session_ttl, 60, 30 * 86400, "seconds a dashboard sign-in lasts"),
+	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
+	  "Fargate us-east-1 Linux list prices"),
+	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
 };
 
 void config_defaults(struct config *c)
@@ -83,6 +86,7 @@ void config_defaults(struct config *c)
 	c->rrd_max_bytes = 10LL << 30;
 	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
 	c->session_ttl = 12 * 3600;
+	c->ledger_retention_months = 13;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

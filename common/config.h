@@ -35,6 +35,8 @@ struct config {
 	char web_root[CONFIG_STR_MAX];        /* dashboard assets; "" = found at run time */
 	char javascript_root[CONFIG_STR_MAX]; /* Debian's packaged JavaScript libraries */
 	int64_t session_ttl;                  /* seconds a dashboard session lasts */
+	char price_sheet[CONFIG_STR_MAX];     /* billing price file; "" = Fargate list prices */
+	int64_t ledger_retention_months;      /* months of ledger segments kept */
 };
 
 /* Fills c with the defaults. */
