@@ -223,9 +223,20 @@ try {
   await step('billing', async () => {
     await page.click('nav >> text=Billing');
     await page.waitForSelector('#csv');
-    const text = await page.textContent('main');
-    ok(/not available|No usage|Reserved cost/.test(text), 'billing page shows a report or says what to do');
-    ok((await page.getAttribute('#csv', 'href')).includes('format=csv'), 'billing offers a CSV download');
+    const session = await (await page.request.get(`${URL}/v1/session`)).json();
+    if (!session.billing) {
+      ok(/not available/.test(await page.textContent('main')), 'billing page says billing is not available here');
+    } else {
+      await page.waitForSelector('h1 ~ div.grid, .empty');
+      const href = await page.getAttribute('#csv', 'href');
+      const api = await (await page.request.get(`${URL}${href.replace('format=csv', 'format=json')}`)).json();
+      const keys = await page.locator('tbody tr td:first-child').allTextContents();
+      ok(api.groups.length > 0 && api.groups.every((g) => keys.includes(g.key)), 'billing table lists every group of the report', `${keys} vs ${api.groups.map((g) => g.key)}`);
+      ok(await page.locator('[data-chart="billing"] canvas').count() === 1, 'billing draws its chart');
+      ok((await page.textContent('tfoot')).includes(`${Number(api.totals.efficiency).toFixed(1)} %`), 'billing totals show the efficiency');
+      const csv = await page.request.get(`${URL}${href}`);
+      ok(csv.status() === 200 && (await csv.text()).startsWith('period_start,'), 'billing CSV downloads with the session', csv.status());
+    }
     await shot(page, '08-billing');
   });
 

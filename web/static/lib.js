@@ -124,10 +124,13 @@ export function fmtNum(v, digits = 1) {
   return Number(v).toLocaleString(undefined, { maximumFractionDigits: digits });
 }
 
-export function money(v) {
+// Dollars from the API's decimal strings; small amounts keep more digits so they do not read 0.
+export function money(v, digits = 2) {
   if (v === undefined || v === null || v === '') return '—';
   const n = Number(v);
-  return Number.isNaN(n) ? String(v) : `$${n.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (Number.isNaN(n)) return String(v);
+  const d = n !== 0 && Math.abs(n) < 1 ? Math.max(digits, 4) : digits;
+  return `$${n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })}`;
 }
 
 const GOOD = ['RUNNING', 'HEALTHY', 'ACTIVE', 'COMPLETED', 'OK', 'PRIMARY', 'Succeeded', 'ok'];

@@ -54,15 +54,16 @@ export async function billingPage(params) {
     return null;
   }
   const groups = (r.groups || []).slice().sort((a, b) => Number(b.reservedCost) - Number(a.reservedCost));
-  const pct = (v) => v === undefined || v === null ? '—' : `${(Number(v) * (Number(v) <= 1 ? 100 : 1)).toFixed(1)} %`;
+  // efficiency is a percentage: used cost of reserved cost.
+  const pct = (v) => v === undefined || v === null ? '—' : `${Number(v).toFixed(1)} %`;
   const cols = [
     { label: r.groupBy || by, cell: (g) => g.key || '(none)' },
     { label: 'Tasks', num: true, cell: (g) => String(g.tasks ?? '—') },
     { label: 'vCPU hours', num: true, cell: (g) => Number(g.vcpuHours || 0).toFixed(2) },
     { label: 'GB hours', num: true, cell: (g) => Number(g.gbHours || 0).toFixed(2) },
-    { label: 'Reserved', num: true, cell: (g) => money(g.reservedCost) },
-    { label: 'Used', num: true, cell: (g) => money(g.usedCost) },
-    { label: 'Idle', num: true, cell: (g) => money(g.idleCost) },
+    { label: 'Reserved', num: true, cell: (g) => money(g.reservedCost, 4) },
+    { label: 'Used', num: true, cell: (g) => money(g.usedCost, 4) },
+    { label: 'Idle', num: true, cell: (g) => money(g.idleCost, 4) },
     { label: 'Efficiency', num: true, cell: (g) => pct(g.efficiency) },
   ];
   const t = r.totals || {};
@@ -76,7 +77,7 @@ export async function billingPage(params) {
       h('div.card.stat', h('div.l', 'Idle cost'), h('div.v', money(t.idleCost))),
       h('div.card.stat', h('div.l', 'Efficiency'), h('div.v', pct(t.efficiency)), h('div.muted', 'used ÷ reserved'))),
     groups.length ? [h('h2', `Cost by ${r.groupBy || by}, ${r.start || range.start} to ${r.end || range.end}`), chart,
-      table(cols, groups, { footer: ['Total', String(t.tasks ?? ''), Number(t.vcpuHours || 0).toFixed(2), Number(t.gbHours || 0).toFixed(2), money(t.reservedCost), money(t.usedCost), money(t.idleCost), pct(t.efficiency)] })]
+      table(cols, groups, { footer: ['Total', String(t.tasks ?? ''), Number(t.vcpuHours || 0).toFixed(2), Number(t.gbHours || 0).toFixed(2), money(t.reservedCost, 4), money(t.usedCost, 4), money(t.idleCost, 4), pct(t.efficiency)] })]
       : empty('No usage in this range.', 'Tasks are billed for the time they run; pick another month or range.'));
   return () => chart && chart.chart.destroy();
 }

@@ -27,15 +27,16 @@ async function cost() {
   const day = utcDay(now);
   const month = `${day.slice(0, 7)}-01`;
   const tomorrow = utcDay(new Date(now.getTime() + 86400000));
-  const one = async (start) => {
+  const nextMonth = utcDay(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)));
+  const one = async (start, end) => {
     try {
-      const r = await api(`/v1/billing/report${qs({ start, end: tomorrow, group_by: 'cluster', granularity: 'daily', format: 'json' })}`);
+      const r = await api(`/v1/billing/report${qs({ start, end, group_by: 'cluster', granularity: 'monthly', format: 'json' })}`);
       return money(r.totals ? r.totals.reservedCost : undefined);
     } catch (e) {
       return e.status === 404 ? 'n/a' : '—';
     }
   };
-  const [today, mtd] = await Promise.all([one(day), one(month)]);
+  const [today, mtd] = await Promise.all([one(day, tomorrow), one(month, nextMonth)]);
   return [stat('Cost today', today, 'reserved capacity, UTC day'), stat('Cost this month', mtd, `since ${month}`)];
 }
 
