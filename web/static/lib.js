@@ -172,7 +172,7 @@ export function sparkline(points, label) {
 
 export function setMain(...nodes) {
   const main = document.getElementById('main');
-  main.replaceChildren(...nodes.flat());
+  main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 export function shortArn(arn) {
