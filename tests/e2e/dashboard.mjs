@@ -51,6 +51,9 @@ async function ecsCall(page, op, body, csrf) {
 }
 
 async function shot(page, name) {
+  const text = await page.evaluate(() => (document.querySelector('main') || document.body).innerText);
+  const bad = text.match(/\b(null|undefined|NaN|\[object Object\])\b/);
+  ok(!bad, `${name}: no null/undefined/NaN shown`, bad && bad[0]);
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
