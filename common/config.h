@@ -32,6 +32,7 @@ struct config {
 	int64_t metrics_window;               /* seconds of raw samples kept in memory */
 	char rrdcached_address[CONFIG_STR_MAX]; /* "" = write RRD files directly */
 	int64_t rrd_max_bytes;                /* cap on the RRD directory, 0 = none */
+	int64_t alarm_max_count;              /* alarms kept at most */
 };
 
 /* Fills c with the defaults. */
