@@ -113,7 +113,7 @@ static void from_window(struct alarms *a, const struct alarm *al, struct col_ser
 }
 
 /* Older than the window: the RRD file's consolidated rows (no percentiles there). */
-static void from_rrd(struct alarms *a, const struct alarm *al, double end, struct range *r)
+static int from_rrd(struct alarms *a, const struct alarm *al, double end, struct range *r)
 {
 	struct col_query q = { .metric = al->metric, .kind = al->kind, .cluster = al->cluster,
 			       .name = al->kind == COL_CLUSTER ? NULL : al->dim_name,
@@ -122,9 +122,10 @@ static void from_rrd(struct alarms *a, const struct alarm *al, double end, struc
 	struct col_datapoint *dp = NULL;
 	size_t n = 0;
 	bool rrd;
+	int ret = collector_query(a->collector, &q, &dp, &n, &rrd);
 
-	if (collector_query(a->collector, &q, &dp, &n, &rrd) < 0)
-		return;
+	if (ret < 0)
+		return ret;
 	for (size_t i = 0; i < n; i++) {
 		int b = (int)floor((dp[i].t - r->start) / r->period + 0.5);
 		if (b < 0 || b >= r->n || dp[i].count <= 0)
@@ -135,6 +136,7 @@ static void from_rrd(struct alarms *a, const struct alarm *al, double end, struc
 		r->max[b] = dp[i].max;
 	}
 	free(dp);
+	return 0;
 }
 
 static void fetch(struct alarms *a, const struct alarm *al, double end, struct range *r)
@@ -148,12 +150,13 @@ static void fetch(struct alarms *a, const struct alarm *al, double end, struct r
 	s = collector_series_find(c, al->kind, al->cluster,
 				  al->kind == COL_CLUSTER ? NULL : al->dim_name,
 				  al->kind == COL_CONTAINER ? al->container : NULL);
+	/* A range older than the window (a long one, or a daemon just restarted) is read from the
+	 * RRD file, which the collector brings up to date first; percentages and families have no
+	 * file, and a task too new for one has all its samples in the window. */
 	oldest = c->cycle >= c->cap ? c->cycle - c->cap + 1 : 1;
-	if (c->cycle >= c->cap && r->start < c->ts[oldest % c->cap] && al->metric->den < 0 &&
-	    al->kind != COL_FAMILY) {
-		from_rrd(a, al, end, r);
+	if ((!c->cycle || r->start < c->ts[oldest % c->cap] - c->interval) && al->metric->den < 0 &&
+	    al->kind != COL_FAMILY && al->stat != ALARM_STAT_PERCENTILE && from_rrd(a, al, end, r) == 0)
 		return;
-	}
 	if (s && c->cycle)
 		from_window(a, al, s, end, r);
 }

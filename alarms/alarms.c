@@ -136,6 +136,8 @@ static void load_one(struct alarms *a, const char *path)
 		rename(path, aside);
 		goto out;
 	}
+	/* The stored configuration is the request plus what describe adds. */
+	json_object_del(conf, "AlarmArn");
 	ret = json_object_get(conf, "AlarmRule") ? alarm_model_composite(a, conf, al, false, &e)
 						  : alarm_model_metric(a, conf, al, false, &e);
 	if (ret < 0) {

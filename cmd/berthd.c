@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "alarms/alarms.h"
 #include "collector/collector.h"
 #include "runtime/runtime.h"
 #include "runtime/service.h"
@@ -139,8 +140,11 @@ int main(int argc, char **argv)
 	}
 	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
 		d.app.collector = &d.collector;
+	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
+		log_error("berthd: alarms are off");
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
+		alarms_close(d.app.alarms);
 		collector_close(&d.collector);
 		svc_close(&d.services);
 		rt_close(&d.rt);
@@ -151,6 +155,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
+	alarms_close(d.app.alarms);
 	collector_close(&d.collector);
 	svc_close(&d.services);
 	rt_close(&d.rt);
