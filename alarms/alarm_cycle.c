@@ -41,23 +41,6 @@ double alarm_period_end(const struct alarms *a, const struct alarm *al, double n
 	return floor((now + half) / al->period) * al->period;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* Nearest-rank percentile of v[0..n), as the collector's queries compute it. */
-static double percentile(double *v, size_t n, double p)
-{
-	size_t rank;
-
-	qsort(v, n, sizeof(*v), cmp_double);
-	rank = (size_t)ceil(p / 100.0 * (double)n);
-	return v[rank ? rank - 1 : 0];
-}
-
 static double window_value(const struct col_series *s, const struct col_metric_info *m,
 			   size_t slot)
 {
@@ -81,35 +64,50 @@ static void from_window(struct alarms *a, const struct alarm *al, struct col_ser
 
 	if (s->first_cycle > lo)
 		lo = s->first_cycle;
-	for (uint64_t k = c->cycle; k >= lo && k > 0; k--) {
-		size_t slot = (size_t)(k % c->cap);
+	if (c->cycle < lo)
+		return;
+	/* Newest first; the slot index wraps by hand (a division per sample costs more than the
+	 * rest of the loop), and the bucket changes only when t crosses its start. */
+	size_t slot = (size_t)(c->cycle % c->cap), left = (size_t)(c->cycle - lo) + 1;
+	double bstart = INFINITY;
+	int b = -1;
+	bool pct = al->stat == ALARM_STAT_PERCENTILE;
+	const struct col_metric_info *m = al->metric;
+	bool plain = m->den < 0 && m->col < s->n_cols;
+
+	for (; left > 0; left--, slot = slot ? slot - 1 : c->cap - 1) {
 		double t = c->ts[slot], v;
-		int b;
 		if (t >= end)
 			continue;
 		if (t < r->start)
 			break;
-		v = window_value(s, al->metric, slot);
+		v = plain ? s->ring[slot * (size_t)s->n_cols + (size_t)m->col]
+			  : window_value(s, m, slot);
 		if (isnan(v))
 			continue;
-		b = (int)((t - r->start) / r->period);
-		if (b < 0 || b >= r->n)
-			continue;
-		if (b != cur && nv && cur >= 0 && al->stat == ALARM_STAT_PERCENTILE)
-			r->value[cur] = percentile(a->vals, nv, al->pct);
-		if (b != cur)
-			nv = 0, cur = b;
+		if (t < bstart) {
+			b = (int)((t - r->start) / r->period);
+			if (b < 0 || b >= r->n)
+				continue;
+			bstart = r->start + b * r->period;
+			if (nv && cur >= 0 && pct)
+				r->value[cur] = alarm_percentile_value(a->vals, nv, al->pct);
+			nv = 0;
+			cur = b;
+		}
 		if (r->count[b] == 0)
 			r->min[b] = r->max[b] = v;
 		r->count[b]++;
 		r->sum[b] += v;
-		r->min[b] = v < r->min[b] ? v : r->min[b];
-		r->max[b] = v > r->max[b] ? v : r->max[b];
-		if (al->stat == ALARM_STAT_PERCENTILE && nv < a->cap_vals)
+		if (v < r->min[b])
+			r->min[b] = v;
+		if (v > r->max[b])
+			r->max[b] = v;
+		if (pct && nv < a->cap_vals)
 			a->vals[nv++] = v;
 	}
 	if (nv && cur >= 0 && al->stat == ALARM_STAT_PERCENTILE)
-		r->value[cur] = percentile(a->vals, nv, al->pct);
+		r->value[cur] = alarm_percentile_value(a->vals, nv, al->pct);
 }
 
 /* Older than the window: the RRD file's consolidated rows (no percentiles there). */
@@ -265,22 +263,42 @@ static json_t *reason_data(const struct alarm *al, const struct range *r,
 			 "evaluatedDatapoints", evald);
 }
 
+/* The range scratch, cleared for the slots this alarm uses only (it is large). */
+static struct range *range_get(struct alarms *a, int n)
+{
+	struct range *r;
+
+	if (!a->range && !(a->range = malloc(sizeof(struct range))))
+		return NULL;
+	if (!a->verdict && !(a->verdict = malloc(sizeof(struct alarm_verdict))))
+		return NULL;
+	r = a->range;
+	r->n = n;
+	for (int b = 0; b < n; b++) {
+		r->value[b] = r->count[b] = r->sum[b] = r->min[b] = r->max[b] = 0;
+		r->low[b] = false;
+	}
+	return r;
+}
+
 void alarm_eval_metric(struct alarms *a, struct alarm *al, double end, double now)
 {
-	struct range *r = calloc(1, sizeof(*r));
-	struct alarm_verdict *v = calloc(1, sizeof(*v));
+	struct range *r;
+	struct alarm_verdict *v;
 	char reason[1024];
 	bool low = false;
 
-	if (!r || !v)
-		goto out;
 	if (a->collector && a->cap_vals < a->collector->cap) {
 		free(a->vals);
 		a->vals = malloc(a->collector->cap * sizeof(*a->vals));
 		a->cap_vals = a->vals ? a->collector->cap : 0;
 	}
+	if (!(r = range_get(a, al->n + ALARM_RANGE_EXTRA)))
+		return;
+	v = a->verdict;
 	al->last_end = end;
-	r->n = al->n + ALARM_RANGE_EXTRA;
+	if (end + al->period < a->next_due)
+		a->next_due = end + al->period;
 	r->period = al->period;
 	r->start = end - r->n * r->period;
 	fetch(a, al, end, r);
@@ -305,13 +323,10 @@ void alarm_eval_metric(struct alarms *a, struct alarm *al, double end, double no
 	reason_text(al, r, v, reason, sizeof(reason));
 	alarms_transition(a, al, v->state, reason,
 			  v->state == ALARM_STATE_INSUFFICIENT ? NULL : reason_data(al, r, v, now), now);
-	goto out;
+	return;
 same:
 	if (al->state == ALARM_STATE_ALARM)
 		alarms_repeat(a, al, now);
-out:
-	free(r);
-	free(v);
 }
 
 /* ---- transitions and actions --------------------------------------------------------------- */
@@ -462,20 +477,56 @@ void alarms_eval_composites(struct alarms *a, double now, const struct alarm *tr
 
 /* ---- the pass ------------------------------------------------------------------------------ */
 
+static int cmp_series(const void *x, const void *y)
+{
+	uint64_t a = (*(struct alarm *const *)x)->series_key, b = (*(struct alarm *const *)y)->series_key;
+
+	return (a > b) - (a < b);
+}
+
+/* Evaluates every metric alarm whose period ended, grouped by series so that the alarms of one
+ * series read its window slots while they are in the cache. */
+static void evaluate_due(struct alarms *a, double now)
+{
+	size_t n = 0;
+
+	if (a->cap_due < a->n_metric) {
+		struct alarm **d = realloc(a->due, a->n_metric * sizeof(*d));
+		if (!d)
+			return;
+		a->due = d;
+		a->cap_due = a->n_metric;
+	}
+	a->next_due = INFINITY;
+	for (struct alarm *al = a->list; al; al = al->next) {
+		double end;
+		if (al->composite)
+			continue;
+		end = alarm_period_end(a, al, now);
+		if (end + al->period < al->last_end)
+			al->last_end = 0;   /* evaluated "in the future" before a clock step */
+		if (end > al->last_end && n < a->cap_due)
+			a->due[n++] = al;
+		else if (al->last_end + al->period < a->next_due)
+			a->next_due = al->last_end + al->period;
+	}
+	qsort(a->due, n, sizeof(*a->due), cmp_series);
+	for (size_t i = 0; i < n; i++)
+		alarm_eval_metric(a, a->due[i], alarm_period_end(a, a->due[i], now), now);
+}
+
 void alarms_evaluate(struct alarms *a, double now)
 {
 	double t0 = cpu_seconds(), dt;
 	unsigned long long before = a->stats.transitions;
 
 	a->in_eval = true;
-	for (struct alarm *al = a->list; al; al = al->next) {
-		double end;
-		if (al->composite)
-			continue;
-		end = alarm_period_end(a, al, now);
-		if (end > al->last_end)
-			alarm_eval_metric(a, al, end, now);
-	}
+	if (now < a->last_now - 1)
+		a->next_due = 0;   /* the clock stepped back: look at every alarm */
+	a->last_now = now;
+	/* Nothing is due before the earliest end of a next period: most passes stop here. */
+	if (now + (a->collector ? a->collector->interval / 2.0 : 0) >= a->next_due)
+		evaluate_due(a, now);
 	if (a->stats.transitions != before)
 		alarms_eval_composites(a, now, NULL);
 	a->in_eval = false;

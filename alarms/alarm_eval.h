@@ -32,6 +32,9 @@ const char *alarm_stat_name(enum alarm_stat s);
 /* An ExtendedStatistic percentile "p99", "p99.9", "p0.0" .. "p100" into *pct (0..100).
  * 0, or -EINVAL for anything else (trimmed means and other statistics are not percentiles). */
 int alarm_percentile_parse(const char *s, double *pct);
+/* The nearest-rank percentile pct (0..100) of v[0..n), n > 0: the ceil(pct/100*n)-th smallest
+ * value (the smallest for p0), as the collector's queries compute it. Reorders v (quickselect). */
+double alarm_percentile_value(double *v, size_t n, double pct);
 /* True when value breaches threshold under c. */
 bool alarm_breaches(enum alarm_cmp c, double value, double threshold);
 /* True when count samples are too few for percentile pct (0..100): fewer than 10/(1-p) for

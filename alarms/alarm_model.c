@@ -257,6 +257,13 @@ static int take_dimensions(const json_t *req, struct alarm *al, bool ci, struct 
 	snprintf(al->dim_name, sizeof(al->dim_name), "%s",
 		 vals[3][0] ? vals[3] : vals[1][0] ? vals[1] : vals[2]);
 	snprintf(al->container, sizeof(al->container), "%s", vals[4]);
+	al->series_key = 14695981039346656037ull ^ (uint64_t)al->kind;
+	for (int k = 0; k < 5; k++)
+		for (const char *p = vals[k]; ; p++) {
+			al->series_key = (al->series_key ^ (unsigned char)*p) * 1099511628211ull;
+			if (!*p)
+				break;
+		}
 	return 0;
 }
 

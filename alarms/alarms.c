@@ -446,6 +446,9 @@ void alarms_close(struct alarms *a)
 	}
 	free(a->hist);
 	free(a->vals);
+	free(a->range);
+	free(a->due);
+	free(a->verdict);
 	if (a->hist_fd >= 0) {
 		fdatasync(a->hist_fd);
 		close(a->hist_fd);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -30,6 +31,7 @@ struct alarm {
 	const struct col_metric_info *metric;  /* NULL: not a series berth collects */
 	enum col_kind kind;
 	char cluster[256], dim_name[256], container[256];
+	uint64_t series_key;          /* a hash of the series, to evaluate its alarms together */
 	int stat;                     /* enum alarm_stat */
 	double pct;                   /* ALARM_STAT_PERCENTILE */
 	bool low_ignore;              /* EvaluateLowSampleCountPercentile ignore */
@@ -50,6 +52,8 @@ struct alarm {
 	bool dirty;                   /* state to be written */
 	struct alarm *next, *hnext;
 };
+
+struct range;
 
 struct alarm_hist {
 	double t;
@@ -77,7 +81,13 @@ struct alarms {
 	size_t n_hist, cap_hist, hist_head;   /* items [hist_head, n_hist) are live */
 	double next_prune;
 	struct alarms_stats stats;
+	double next_due;              /* no metric alarm is due before this */
+	double last_now;              /* the previous pass's time */
 	/* evaluation scratch */
+	struct alarm **due;
+	size_t cap_due;
+	struct range *range;
+	struct alarm_verdict *verdict;
 	double *vals;
 	size_t cap_vals;
 	bool in_eval;

@@ -140,6 +140,34 @@ static void test_percentiles(void)
 	CHECK_EQ(alarm_percentile_parse("p-1", &p), -EINVAL);
 }
 
+static int cmp_d(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* Quickselect against a full sort, with duplicates and every size up to 70. */
+static void test_percentile_values(void)
+{
+	double v[70], w[70];
+	const double pcts[] = { 0, 1, 10, 50, 90, 99, 99.9, 100 };
+
+	srand(7);
+	for (size_t n = 1; n <= 70; n++) {
+		for (size_t p = 0; p < ARRAY_SIZE(pcts); p++) {
+			size_t rank;
+			for (size_t i = 0; i < n; i++)
+				v[i] = w[i] = (double)(rand() % 10);
+			qsort(w, n, sizeof(double), cmp_d);
+			rank = (size_t)ceil(pcts[p] / 100.0 * (double)n);
+			if (alarm_percentile_value(v, n, pcts[p]) != w[rank ? rank - 1 : 0])
+				UNIT_FAIL("n=%zu p%g: got %g want %g", n, pcts[p],
+					  alarm_percentile_value(v, n, pcts[p]), w[rank ? rank - 1 : 0]);
+		}
+	}
+}
+
 static void test_low_sample(void)
 {
 	/* p99: fewer than 10 / (1 - 0.99) = 1000 samples is low. */
@@ -403,4 +431,4 @@ static void test_store(void)
 }
 
 UNIT_MAIN(test_missing_table_3_of_3, test_missing_table_2_of_3, test_m_of_n, test_comparisons,
-	  test_percentiles, test_low_sample, test_formats, test_rules, test_validation, test_store)
+	  test_percentiles, test_percentile_values, test_low_sample, test_formats, test_rules, test_validation, test_store)
