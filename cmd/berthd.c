@@ -17,6 +17,7 @@
 #include "common/loop.h"
 #include "alarms/alarms.h"
 #include "collector/collector.h"
+#include "collector/ledger.h"
 #include "runtime/runtime.h"
 #include "runtime/service.h"
 #include "web/app.h"
@@ -27,6 +28,7 @@ struct daemon {
 	struct runtime rt;
 	struct rt_services services;
 	struct collector collector;
+	struct ledger ledger;
 	struct app app;
 	struct loop_io sig_io;
 	int sig_fd;
@@ -140,12 +142,22 @@ int main(int argc, char **argv)
 	}
 	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
 		d.app.collector = &d.collector;
+	ret = d.app.collector ? ledger_open_config(&d.ledger, &d.cfg, time_now()) : -ENODEV;
+	if (ret == 0 && collector_on_cycle(&d.collector, ledger_observe, &d.ledger) == 0)
+		d.app.ledger = &d.ledger;
+	if (ret == -EINVAL) { /* a price file that does not parse: said, and nothing runs */
+		collector_close(&d.collector);
+		svc_close(&d.services);
+		rt_close(&d.rt);
+		return 1;
+	}
 	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
 		log_error("berthd: alarms are off");
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
 		alarms_close(d.app.alarms);
 		collector_close(&d.collector);
+		ledger_close(&d.ledger, time_now());
 		svc_close(&d.services);
 		rt_close(&d.rt);
 		return 1;
@@ -157,6 +169,7 @@ int main(int argc, char **argv)
 	app_stop(&d.app);
 	alarms_close(d.app.alarms);
 	collector_close(&d.collector);
+	ledger_close(&d.ledger, time_now());
 	svc_close(&d.services);
 	rt_close(&d.rt);
 	loop_io_stop(&d.sig_io);

@@ -53,6 +53,9 @@ static const struct key keys[] = {
 	  "least recently written files of stopped tasks go first"),
 	I(alarm_max_count, 1, 10000000, "metric and composite alarms berthd keeps at most "
 	  "(PutMetricAlarm answers LimitExceeded past it)"),
+	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
+	  "Fargate us-east-1 Linux list prices"),
+	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
 };
 
 void config_defaults(struct config *c)
@@ -80,6 +83,7 @@ void config_defaults(struct config *c)
 	c->metrics_window = 3 * 3600;
 	c->rrd_max_bytes = 10LL << 30;
 	c->alarm_max_count = 100000;
+	c->ledger_retention_months = 13;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

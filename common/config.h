@@ -33,6 +33,8 @@ struct config {
 	char rrdcached_address[CONFIG_STR_MAX]; /* "" = write RRD files directly */
 	int64_t rrd_max_bytes;                /* cap on the RRD directory, 0 = none */
 	int64_t alarm_max_count;              /* alarms kept at most */
+	char price_sheet[CONFIG_STR_MAX];     /* billing price file; "" = Fargate list prices */
+	int64_t ledger_retention_months;      /* months of ledger segments kept */
 };
 
 /* Fills c with the defaults. */
