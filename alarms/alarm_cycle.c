@@ -281,6 +281,19 @@ static struct range *range_get(struct alarms *a, int n)
 	return r;
 }
 
+/* True when b's evaluation range holds the same datapoints as a's (same series, metric,
+ * period, range and end; a percentile only when it is the same one). */
+static bool same_range(const struct alarm *a, const struct alarm *b, double a_end, double b_end)
+{
+	return a && a->series_key == b->series_key && a->metric == b->metric &&
+	       a->period == b->period && a->n == b->n && a_end == b_end && a->kind == b->kind &&
+	       a->unit_mismatch == b->unit_mismatch &&
+	       (b->stat != ALARM_STAT_PERCENTILE || (a->stat == ALARM_STAT_PERCENTILE &&
+						    a->pct == b->pct)) &&
+	       !strcmp(a->cluster, b->cluster) && !strcmp(a->dim_name, b->dim_name) &&
+	       !strcmp(a->container, b->container);
+}
+
 void alarm_eval_metric(struct alarms *a, struct alarm *al, double end, double now)
 {
 	struct range *r;
@@ -293,15 +306,21 @@ void alarm_eval_metric(struct alarms *a, struct alarm *al, double end, double no
 		a->vals = malloc(a->collector->cap * sizeof(*a->vals));
 		a->cap_vals = a->vals ? a->collector->cap : 0;
 	}
-	if (!(r = range_get(a, al->n + ALARM_RANGE_EXTRA)))
-		return;
+	if (same_range(a->prev, al, a->prev_end, end)) {
+		r = a->range;   /* the previous alarm read the very same datapoints */
+	} else {
+		if (!(r = range_get(a, al->n + ALARM_RANGE_EXTRA)))
+			return;
+		r->period = al->period;
+		r->start = end - r->n * r->period;
+		fetch(a, al, end, r);
+	}
+	a->prev = al;
+	a->prev_end = end;
 	v = a->verdict;
 	al->last_end = end;
 	if (end + al->period < a->next_due)
 		a->next_due = end + al->period;
-	r->period = al->period;
-	r->start = end - r->n * r->period;
-	fetch(a, al, end, r);
 	for (int b = 0; b < r->n; b++) {
 		r->slot[b] = ALARM_DP_MISSING;
 		if (r->count[b] <= 0)
@@ -479,9 +498,15 @@ void alarms_eval_composites(struct alarms *a, double now, const struct alarm *tr
 
 static int cmp_series(const void *x, const void *y)
 {
-	uint64_t a = (*(struct alarm *const *)x)->series_key, b = (*(struct alarm *const *)y)->series_key;
+	const struct alarm *p = *(struct alarm *const *)x, *q = *(struct alarm *const *)y;
 
-	return (a > b) - (a < b);
+	if (p->series_key != q->series_key)
+		return (p->series_key > q->series_key) - (p->series_key < q->series_key);
+	if (p->metric != q->metric)
+		return (p->metric > q->metric) - (p->metric < q->metric);
+	if (p->period != q->period)
+		return (p->period > q->period) - (p->period < q->period);
+	return (p->stat > q->stat) - (p->stat < q->stat);
 }
 
 /* Evaluates every metric alarm whose period ended, grouped by series so that the alarms of one
@@ -511,8 +536,10 @@ static void evaluate_due(struct alarms *a, double now)
 			a->next_due = al->last_end + al->period;
 	}
 	qsort(a->due, n, sizeof(*a->due), cmp_series);
+	a->prev = NULL;
 	for (size_t i = 0; i < n; i++)
 		alarm_eval_metric(a, a->due[i], alarm_period_end(a, a->due[i], now), now);
+	a->prev = NULL;
 }
 
 void alarms_evaluate(struct alarms *a, double now)

@@ -84,6 +84,8 @@ struct alarms {
 	double next_due;              /* no metric alarm is due before this */
 	double last_now;              /* the previous pass's time */
 	/* evaluation scratch */
+	const struct alarm *prev;     /* within a pass: the alarm whose range is in `range` */
+	double prev_end;
 	struct alarm **due;
 	size_t cap_due;
 	struct range *range;

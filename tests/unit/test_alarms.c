@@ -381,7 +381,9 @@ static void test_store(void)
 			 NULL);
 	CHECK_EQ(alarms_set_state(a, req, &e), 0);
 	json_decref(req);
-	CHECK_EQ(alarms_describe(a, json_object(), &out, &e), 0);
+	req = json_object();
+	CHECK_EQ(alarms_describe(a, req, &out, &e), 0);
+	json_decref(req);
 	CHECK_EQ(json_array_size(json_object_get(out, "MetricAlarms")), 1);
 	CHECK_EQ(json_array_size(json_object_get(out, "CompositeAlarms")), 0);
 	json_decref(out);
