@@ -535,7 +535,8 @@ static void evaluate_due(struct alarms *a, double now)
 		else if (al->last_end + al->period < a->next_due)
 			a->next_due = al->last_end + al->period;
 	}
-	qsort(a->due, n, sizeof(*a->due), cmp_series);
+	if (n > 1)
+		qsort(a->due, n, sizeof(*a->due), cmp_series);
 	a->prev = NULL;
 	for (size_t i = 0; i < n; i++)
 		alarm_eval_metric(a, a->due[i], alarm_period_end(a, a->due[i], now), now);
