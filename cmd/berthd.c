@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "alarms/alarms.h"
 #include "collector/collector.h"
 #include "collector/ledger.h"
 #include "runtime/runtime.h"
@@ -150,8 +151,11 @@ int main(int argc, char **argv)
 		rt_close(&d.rt);
 		return 1;
 	}
+	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
+		log_error("berthd: alarms are off");
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
+		alarms_close(d.app.alarms);
 		collector_close(&d.collector);
 		ledger_close(&d.ledger, time_now());
 		svc_close(&d.services);
@@ -163,6 +167,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
+	alarms_close(d.app.alarms);
 	collector_close(&d.collector);
 	ledger_close(&d.ledger, time_now());
 	svc_close(&d.services);

@@ -51,6 +51,8 @@ static const struct key keys[] = {
 	  "directly"),
 	I(rrd_max_bytes, 0, 1LL << 50, "cap on the size of DATA_DIR/rrd, 0 = none; past it the "
 	  "least recently written files of stopped tasks go first"),
+	I(alarm_max_count, 1, 10000000, "metric and composite alarms berthd keeps at most "
+	  "(PutMetricAlarm answers LimitExceeded past it)"),
 	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
 	  "run from its build directory, else /usr/share/berth/web"),
 	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),
@@ -84,6 +86,7 @@ void config_defaults(struct config *c)
 	c->collect_interval = 5;
 	c->metrics_window = 3 * 3600;
 	c->rrd_max_bytes = 10LL << 30;
+	c->alarm_max_count = 100000;
 	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
 	c->session_ttl = 12 * 3600;
 	c->ledger_retention_months = 13;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "alarms/alarms.h"
 #include "collector/collector.h"
 #include "collector/ledger.h"
 #include "common/json.h"
@@ -420,12 +421,23 @@ static void render_self(struct buf *b, struct collector *c)
 }
 
 /* Renders the whole exposition into b; exposed for the scrape benchmark through /metrics. */
+/* The alarms' block (states and evaluation self-metrics). */
+static void render_alarms(struct buf *b, struct app *a)
+{
+	char *text = a->alarms ? alarms_prometheus(a->alarms) : NULL;
+
+	if (text)
+		put(b, text, strlen(text));
+	free(text);
+}
+
 static void render(struct app *a, struct buf *b)
 {
 	struct collector *c = a->collector;
 
 	render_task_counts(b, a);
 	render_health(b, a);
+	render_alarms(b, a);
 	if (a->ledger) {
 		size_t n;
 		char *s = ledger_prometheus(a->ledger, &n);
