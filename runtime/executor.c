@@ -341,7 +341,7 @@ static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
 	log_warn("runtime: task zygote is gone; starting a new one");
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
-	if (spawn_zygote_start(&rt->zygote) < 0)
+	if (spawn_zygote_start_pool(&rt->zygote, (int)rt->cfg->launch_pool_size) < 0)
 		return spawn_task_start(st, res);
 	return spawn_zygote_task_start(rt->zygote, st, res);
 }
@@ -603,6 +603,49 @@ static void on_tick(struct loop_timer *tm)
 	rt_task_expire(rt);
 }
 
+/* Kills and removes task cgroups (and their directories) that no task of the model and no
+ * state file names: what a crash between a supervisor's fork and the task's first save leaves.
+ * A task whose state file was set aside as corrupt is left running, with a warning. */
+static void remove_orphans(struct runtime *rt)
+{
+	char **clusters = NULL, **ids = NULL, rel[CGROUP_PATH_MAX], path[1200];
+
+	if (cgroup_list(&rt->cg, rt->cfg->cgroup_parent, &clusters) < 0)
+		return;
+	for (size_t c = 0; clusters[c]; c++) {
+		snprintf(rel, sizeof(rel), "%s/%s", rt->cfg->cgroup_parent, clusters[c]);
+		if (cgroup_list(&rt->cg, rel, &ids) < 0)
+			continue;
+		for (size_t i = 0; ids[i]; i++) {
+			bool known = false;
+
+			for (struct rt_task *t = rt->tasks; t && !known; t = t->next)
+				known = !strcmp(t->id, ids[i]) && !strcmp(t->cluster, clusters[c]);
+			snprintf(path, sizeof(path), "%s/tasks/%s.json.corrupt", rt->state_dir, ids[i]);
+			if (known || strlen(ids[i]) != 32 || strspn(ids[i], "0123456789abcdef") != 32)
+				continue;
+			if (access(path, F_OK) == 0) {
+				log_warn("runtime: task cgroup %s/%s has only a corrupt state file; "
+					 "left running", rel, ids[i]);
+				continue;
+			}
+			log_warn("runtime: removing task cgroup %s/%s that no state file names "
+				 "(berthd stopped while starting it)", rel, ids[i]);
+			snprintf(rel, sizeof(rel), "%s/%s/%s", rt->cfg->cgroup_parent, clusters[c],
+				 ids[i]);
+			cgroup_kill(&rt->cg, rel);
+			for (int k = 0; k < 50 && cgroup_remove(&rt->cg, rel) == -EBUSY; k++)
+				usleep(10000);
+			snprintf(path, sizeof(path), "%s/%s", rt->tasks_dir, ids[i]);
+			file_remove_tree(path);
+			snprintf(rel, sizeof(rel), "%s/%s", rt->cfg->cgroup_parent, clusters[c]);
+		}
+		cgroup_strv_free(ids);
+		ids = NULL;
+	}
+	cgroup_strv_free(clusters);
+}
+
 int rt_exec_init(struct runtime *rt)
 {
 	int ret;
@@ -620,6 +663,7 @@ int rt_exec_init(struct runtime *rt)
 		return ret;
 	for (struct rt_task *t = rt->tasks; t; t = t->next)
 		rt_exec_adopt(rt, t);
+	remove_orphans(rt);
 	return 0;
 }
 

@@ -69,6 +69,20 @@ int spawn_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups
 /* Runs in the forked supervisor; never returns. run_fd is an open fd of t->run_dir. */
 void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
 
+/* Warm supervisors: set up before their task is known (own session, signals, and fresh uts,
+ * ipc, pid and net namespaces with loopback up), so that a launch skips that work. Where the
+ * signalfd of a warm supervisor lives; fds above it are closed when its task arrives. */
+#define SPAWN_WARM_SIG_FD 4
+
+/* In a fresh fork that holds no fd at or above SPAWN_WARM_SIG_FD that it needs (fd 3 may be
+ * the run dir later): everything a supervisor does before it looks at its task, for a task
+ * with its own network. Returns 0 or -errno (then exit: the process is not usable). */
+int spawn_warm_prepare(void);
+
+/* spawn_supervise() in a process prepared by spawn_warm_prepare(); t must not use the host
+ * network. Never returns. */
+void spawn_supervise_warm(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
+
 /* Runs in a forked container child: sets it up and execs; never returns. */
 void spawn_child_exec(const struct spawn_child_ctx *x) __attribute__((noreturn));
 
