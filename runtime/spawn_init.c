@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,6 +65,28 @@ struct sup {
 	struct spawn_child_ctx x; /* template for container children */
 	char what[300];           /* the step that failed, for messages */
 };
+
+static bool spawn_boosted;
+static int spawn_base_nice;
+
+void spawn_launch_boost(void)
+{
+	int nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, 0);
+	if (errno || setpriority(PRIO_PROCESS, 0, nice - SPAWN_LAUNCH_BOOST < -20 ? -20
+					: nice - SPAWN_LAUNCH_BOOST) < 0)
+		return; /* not allowed (no CAP_SYS_NICE): launches run at the daemon's nice */
+	spawn_boosted = true;
+	spawn_base_nice = nice;
+}
+
+void spawn_launch_unboost(void)
+{
+	if (spawn_boosted && setpriority(PRIO_PROCESS, 0, spawn_base_nice) == 0)
+		spawn_boosted = false;
+}
 
 int spawn_cgroup_join(char *const *procs, const char **failed)
 {
@@ -127,6 +150,7 @@ static void __attribute__((noreturn)) run_init(int alive_rd)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (poll(&p, 1, 0) > 0) /* the supervisor died before PDEATHSIG was armed */
 		_exit(0);
+	spawn_launch_unboost();
 	close_range(0, ~0U, 0);
 	/* Not dumpable: container processes must not reach our host root via /proc/1/root. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -424,6 +448,15 @@ static void read_err(struct sup_ctr *r)
 	put_status(r->c->name, ".started", json, false);
 }
 
+/* Back to the daemon's priority once no container is between fork and exec. */
+static void unboost_when_started(struct sup *s)
+{
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		if (s->ctr[i].pid > 0 && s->ctr[i].err_fd >= 0)
+			return;
+	spawn_launch_unboost();
+}
+
 static int exit_code_of(int wstatus)
 {
 	return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
@@ -635,8 +668,10 @@ static void handle_fds(struct sup *s, const struct pollfd *pfd)
 	for (size_t i = 0; i < s->t->n_containers; i++) {
 		struct sup_ctr *r = &s->ctr[i];
 
-		if (r->err_fd >= 0 && pfd[2 + 2 * i].revents)
+		if (r->err_fd >= 0 && pfd[2 + 2 * i].revents) {
 			read_err(r);
+			unboost_when_started(s);
+		}
 		if (r->out_fd >= 0 && pfd[3 + 2 * i].revents)
 			drain_out(s, r);
 	}

@@ -69,6 +69,17 @@ int spawn_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups
 /* Runs in the forked supervisor; never returns. run_fd is an open fd of t->run_dir. */
 void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
 
+/* Launches run at a higher priority than the daemon's (nice - SPAWN_LAUNCH_BOOST) from the
+ * zygote's wake-up to the container's exec: on a busy host most of a launch is waiting for a
+ * CPU at each hand-over between processes. Containers never keep it: the child returns to the
+ * daemon's nice before exec, init at once, the supervisor once its containers have exec'd. */
+#define SPAWN_LAUNCH_BOOST 10
+
+/* Raises this process's priority for launches (the zygote, at start); the nice value before
+ * is what spawn_launch_unboost() returns to in this process and its forks. */
+void spawn_launch_boost(void);
+void spawn_launch_unboost(void);
+
 /* Warm supervisors: set up before their task is known (own session, signals, and fresh uts,
  * ipc, pid and net namespaces with loopback up), so that a launch skips that work. Where the
  * signalfd of a warm supervisor lives; fds above it are closed when its task arrives. */

@@ -498,6 +498,7 @@ static void __attribute__((noreturn)) zy_main(int sock, pid_t parent, int pool)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	spawn_set_title(title, title);
+	spawn_launch_boost();
 	zy_pool_size = pool < 0 ? 0 : pool > POOL_MAX ? POOL_MAX : pool;
 	pool_fill();
 	while (zy_serve_one() == 0)
