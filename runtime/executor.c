@@ -585,13 +585,16 @@ static void on_inotify(struct loop_io *io, uint32_t events)
 	}
 }
 
-/* Once a second: catch supervisors that died unseen, expire old stopped tasks. */
+/* Once a second: catch supervisors that died unseen (the status files are followed with
+ * inotify, so only liveness is checked here: one read of /proc per task), expire old stopped
+ * tasks. */
 static void on_tick(struct loop_timer *tm)
 {
 	struct runtime *rt = tm->data;
 
 	for (struct rt_task *t = rt->tasks; t; t = t->next) {
-		if (strcmp(t->last_status, "STOPPED") != 0 && t->init_pid)
+		if (strcmp(t->last_status, "STOPPED") != 0 && t->init_pid &&
+		    !spawn_init_alive(t->init_pid, t->init_start))
 			rt_exec_poll(rt, t);
 		if (t->cgroup_left) {
 			char rel[CGROUP_PATH_MAX];
