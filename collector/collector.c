@@ -17,6 +17,11 @@
 
 #define MIB (1024.0 * 1024.0)
 #define EXPIRE_EVERY 3600.0
+#define RRD_BATCH_SECONDS 300 /* a task file is written about every 5 minutes */
+#define RARE_EVERY 4          /* slow reads between reads of the rarely moving files */
+/* Read every slow cycle (~5 s): the inactive file pages of the working set. Every RARE_EVERY
+ * slow cycles: events, failcnt, pids, PSI, throttling, user/system split, I/O operations. */
+#define MEM_STAT_MASK (1u << CGSTAT_MEM_STAT)
 
 static const int kind_cols[COL_KIND_COUNT] = {
 	[COL_CONTAINER] = 2, [COL_TASK] = 6, [COL_SERVICE] = COL_METRIC_COUNT,
@@ -425,6 +430,7 @@ static void enable_io(struct collector *c, struct col_task *t)
 static bool container_read(struct collector *c, struct col_container *cc, double now)
 {
 	struct cgstat s;
+	unsigned mask;
 	int ret;
 
 	if (cc->reader.fd[CGSTAT_MEM_STAT] < 0 && cc->reader.fd[CGSTAT_CPU_STAT] < 0) {
@@ -434,9 +440,13 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 	/* Usage counters every cycle; memory.stat, PSI, limits' events and the rest about every
 	 * 5 s (and on a container's first reading): they are most of the cost. */
 	s = cc->cur;
-	ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
-				 !cc->have_cur || c->cycle % c->slow_every == 0 ? CGSTAT_ALL
-										: c->fast_mask, &s);
+	if (!cc->have_cur || c->cycle % (c->slow_every * RARE_EVERY) == 0)
+		mask = CGSTAT_ALL;
+	else if (c->cycle % c->slow_every == 0)
+		mask = c->fast_mask | MEM_STAT_MASK;
+	else
+		mask = c->fast_mask;
+	ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf), mask, &s);
 	if (ret == -ENOENT) {
 		if (cc->reader.gone)
 			c->self.cgroups_gone++;
@@ -891,7 +901,10 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 	/* v1 cpu.stat holds only throttling counters (usage is cpuacct.usage): slow is enough. */
 	c->fast_mask = rt->cg.mode == CGROUP_MODE_V2 ? CGSTAT_FAST
 						       : CGSTAT_FAST & ~(1u << CGSTAT_CPU_STAT);
-	c->rrd_batch = cfg->rrdcached_address[0] || c->interval >= 60 ? 1 : 60 / c->interval;
+	/* Each librrd call maps the file and dirties a page per archive and the header again: the
+	 * fewer calls, the less it costs per row. */
+	c->rrd_batch = cfg->rrdcached_address[0] || c->interval >= RRD_BATCH_SECONDS
+			       ? 1 : RRD_BATCH_SECONDS / c->interval;
 	if (!loop)
 		return 0;
 	ret = loop_timer_init(loop, &c->timer, on_timer, c);
