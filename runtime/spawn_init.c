@@ -66,6 +66,7 @@ struct sup {
 	char what[300];           /* the step that failed, for messages */
 };
 
+static pid_t spawn_warm_init; /* a warm supervisor's init, forked ahead */
 static bool spawn_boosted;
 static int spawn_base_nice;
 
@@ -196,7 +197,7 @@ static int setup_fds(int run_fd, bool warm)
 
 	if (run_fd != RUN_FD && dup2(run_fd, RUN_FD) < 0)
 		return -errno;
-	close_range(warm ? SPAWN_WARM_SIG_FD + 1 : RUN_FD + 1, ~0U, 0);
+	close_range(warm ? SPAWN_WARM_ALIVE_FD + 1 : RUN_FD + 1, ~0U, 0);
 	null_fd = open("/dev/null", O_RDWR);
 	if (null_fd < 0)
 		return -errno;
@@ -327,7 +328,28 @@ static int setup_namespaces(struct sup *s, bool warm, const char **what)
 	s->x.cgroup2_root = statfs("/sys/fs/cgroup", &sfs) == 0 &&
 			    sfs.f_type == CGROUP2_SUPER_MAGIC;
 	*what = "start init";
-	return fork_init(s);
+	if (!warm)
+		return fork_init(s);
+	/* Forked ahead: it joins the task's cgroups now, as a fresh one would by inheritance. */
+	s->init_pid = spawn_warm_init;
+	s->alive_fd = SPAWN_WARM_ALIVE_FD;
+	for (size_t i = 0; t->init_cgroup_procs && t->init_cgroup_procs[i]; i++) {
+		char pid[24];
+		int fd = open(t->init_cgroup_procs[i], O_WRONLY | O_CLOEXEC), n, ok;
+
+		n = snprintf(pid, sizeof(pid), "%d", (int)s->init_pid);
+		ok = fd >= 0 && write(fd, pid, (size_t)n) == n;
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (!ok) {
+			snprintf(s->what, sizeof(s->what), "move init to cgroup %s",
+				 t->init_cgroup_procs[i]);
+			*what = s->what;
+			return rc;
+		}
+	}
+	return 0;
 }
 
 static int setup_process(struct sup *s, int run_fd, bool warm, const char **what)
@@ -882,7 +904,16 @@ int spawn_warm_prepare(void)
 		close(s.sig_fd);
 		fcntl(SPAWN_WARM_SIG_FD, F_SETFD, FD_CLOEXEC);
 	}
-	return new_namespaces(false, &what);
+	if ((rc = new_namespaces(false, &what)) < 0 || (rc = fork_init(&s)) < 0)
+		return rc;
+	if (s.alive_fd != SPAWN_WARM_ALIVE_FD) {
+		if (dup2(s.alive_fd, SPAWN_WARM_ALIVE_FD) < 0)
+			return -errno;
+		close(s.alive_fd);
+		fcntl(SPAWN_WARM_ALIVE_FD, F_SETFD, FD_CLOEXEC);
+	}
+	spawn_warm_init = s.init_pid;
+	return 0;
 }
 
 static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int run_fd,

@@ -80,10 +80,12 @@ void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((nore
 void spawn_launch_boost(void);
 void spawn_launch_unboost(void);
 
-/* Warm supervisors: set up before their task is known (own session, signals, and fresh uts,
- * ipc, pid and net namespaces with loopback up), so that a launch skips that work. Where the
- * signalfd of a warm supervisor lives; fds above it are closed when its task arrives. */
+/* Warm supervisors: set up before their task is known (own session, signals, fresh uts, ipc,
+ * pid and net namespaces with loopback up, and the namespace's init already forked), so that a
+ * launch skips that work. Where the signalfd of a warm supervisor and the pipe its init watches
+ * live; fds above them are closed when its task arrives. */
 #define SPAWN_WARM_SIG_FD 4
+#define SPAWN_WARM_ALIVE_FD 5
 
 /* In a fresh fork that holds no fd at or above SPAWN_WARM_SIG_FD that it needs (fd 3 may be
  * the run dir later): everything a supervisor does before it looks at its task, for a task

@@ -22,7 +22,7 @@
 #define MAX_REQUEST (16u << 20)
 
 #define POOL_MAX 64
-#define WARM_SOCK_FD (SPAWN_WARM_SIG_FD + 1)
+#define WARM_SOCK_FD (SPAWN_WARM_ALIVE_FD + 1)
 #define REFILL_DELAY_MS 20
 
 struct spawn_zygote {
