@@ -17,6 +17,11 @@
 
 #define MIB (1024.0 * 1024.0)
 #define EXPIRE_EVERY 3600.0
+#define RRD_BATCH_SECONDS 300 /* a task file is written about every 5 minutes */
+#define RARE_EVERY 4          /* slow reads between reads of the rarely moving files */
+/* Read every slow cycle (~5 s): the inactive file pages of the working set. Every RARE_EVERY
+ * slow cycles: events, failcnt, pids, PSI, throttling, user/system split, I/O operations. */
+#define MEM_STAT_MASK (1u << CGSTAT_MEM_STAT)
 
 static const int kind_cols[COL_KIND_COUNT] = {
 	[COL_CONTAINER] = 2, [COL_TASK] = 6, [COL_SERVICE] = COL_METRIC_COUNT,
@@ -63,6 +68,218 @@ struct col_series *collector_series_find(struct collector *c, enum col_kind kind
 	return NULL;
 }
 
+/*
+ * Window chunks. Chunk j holds cycles [j * COL_CHUNK, (j + 1) * COL_CHUNK); a series keeps the
+ * current one raw (open) and the older ones in chunks[j % n_chunks], compressed when the next
+ * begins: a u64 chunk number, then per column the slots' float bits XORed with the previous
+ * slot's (Gorilla): "0" for an unchanged value, "10" + the meaningful bits when they fit in the
+ * previous value's window of leading/trailing zeros, else "11" + 5 bits of leading zeros + 5 bits
+ * of (length - 1) + the meaningful bits. A sleeping task's samples take about one bit each.
+ */
+struct bitw {
+	uint8_t *p;
+	size_t bits;
+};
+
+static void bit_put(struct bitw *w, uint32_t v, unsigned n)
+{
+	while (n--) {
+		size_t i = w->bits >> 3;
+		if ((w->bits & 7) == 0)
+			w->p[i] = 0;
+		w->p[i] |= (uint8_t)(((v >> n) & 1u) << (7 - (w->bits & 7)));
+		w->bits++;
+	}
+}
+
+struct bitr {
+	const uint8_t *p;
+	size_t bits, end;
+};
+
+static uint32_t bit_get(struct bitr *r, unsigned n)
+{
+	uint32_t v = 0;
+
+	while (n--) {
+		unsigned b = r->bits < r->end ? (r->p[r->bits >> 3] >> (7 - (r->bits & 7))) & 1u : 0;
+		v = (v << 1) | b;
+		r->bits++;
+	}
+	return v;
+}
+
+static uint32_t f2u(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+static float u2f(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+#define CHUNK_HDR sizeof(uint64_t)
+#define CHUNK_MAX_BYTES (CHUNK_HDR + (COL_CHUNK * COL_METRIC_COUNT * 44 + 7) / 8)
+
+/* Compresses s->open as chunk number j into a new allocation of *size bytes; NULL on ENOMEM. */
+static void *chunk_pack(const struct col_series *s, uint64_t j, size_t *size)
+{
+	uint8_t buf[CHUNK_MAX_BYTES];
+	struct bitw w = { .p = buf + CHUNK_HDR };
+	void *out;
+
+	memcpy(buf, &j, CHUNK_HDR);
+	for (int col = 0; col < s->n_cols; col++) {
+		uint32_t prev = 0;
+		unsigned lz = 33, tz = 0;
+		for (size_t k = 0; k < COL_CHUNK; k++) {
+			uint32_t v = f2u(s->open[k * (size_t)s->n_cols + (size_t)col]), x = v ^ prev;
+			prev = v;
+			if (!x) {
+				bit_put(&w, 0, 1);
+				continue;
+			}
+			unsigned l = (unsigned)__builtin_clz(x), t = (unsigned)__builtin_ctz(x);
+			if (lz <= 32 && l >= lz && t >= tz) {
+				bit_put(&w, 2, 2);
+				bit_put(&w, x >> tz, 32 - lz - tz);
+				continue;
+			}
+			lz = l;
+			tz = t;
+			bit_put(&w, 3, 2);
+			bit_put(&w, l, 5);
+			bit_put(&w, 32 - l - t - 1, 5);
+			bit_put(&w, x >> t, 32 - l - t);
+		}
+	}
+	*size = CHUNK_HDR + (w.bits + 7) / 8;
+	if ((out = malloc(*size)))
+		memcpy(out, buf, *size);
+	return out;
+}
+
+/* Decodes a chunk of n_cols columns into dec (COL_CHUNK slots x n_cols); false when it is not
+ * chunk number j (a slot reused by a newer one). */
+static bool chunk_unpack(const void *chunk, uint64_t j, int n_cols, float *dec)
+{
+	struct bitr r = { .p = (const uint8_t *)chunk + CHUNK_HDR, .end = SIZE_MAX };
+	uint64_t id;
+
+	memcpy(&id, chunk, CHUNK_HDR);
+	if (id != j)
+		return false;
+	for (int col = 0; col < n_cols; col++) {
+		uint32_t prev = 0;
+		unsigned lz = 0, tz = 0;
+		for (size_t k = 0; k < COL_CHUNK; k++) {
+			if (bit_get(&r, 1)) {
+				if (!bit_get(&r, 1)) {
+					prev ^= bit_get(&r, 32 - lz - tz) << tz;
+				} else {
+					unsigned len;
+					lz = bit_get(&r, 5);
+					len = bit_get(&r, 5) + 1;
+					tz = 32 - lz - len;
+					prev ^= bit_get(&r, len) << tz;
+				}
+			}
+			dec[k * (size_t)n_cols + (size_t)col] = u2f(prev);
+		}
+	}
+	return true;
+}
+
+static size_t chunk_size(const void *chunk, int n_cols)
+{
+	/* Only for accounting: the exact size was known at packing; re-derive it by decoding. */
+	struct bitr r = { .p = (const uint8_t *)chunk + CHUNK_HDR, .end = SIZE_MAX };
+
+	for (int col = 0; col < n_cols; col++) {
+		unsigned lz = 0, tz = 0;
+		for (size_t k = 0; k < COL_CHUNK; k++) {
+			if (!bit_get(&r, 1))
+				continue;
+			if (!bit_get(&r, 1)) {
+				r.bits += 32 - lz - tz;
+				continue;
+			}
+			lz = bit_get(&r, 5);
+			tz = 32 - lz - (bit_get(&r, 5) + 1);
+			r.bits += 32 - lz - tz;
+		}
+	}
+	return CHUNK_HDR + (r.bits + 7) / 8;
+}
+
+float collector_value(struct collector *c, const struct col_series *s, uint64_t k, int col)
+{
+	uint64_t j = k / COL_CHUNK;
+	const void *chunk;
+
+	if (!s || k < s->first_cycle || k > c->cycle || c->cycle - k >= c->cap || col < 0 ||
+	    col >= s->n_cols)
+		return NAN;
+	if (j == c->cycle / COL_CHUNK)
+		return s->open[(k % COL_CHUNK) * (size_t)s->n_cols + (size_t)col];
+	if (c->dec_series != s || c->dec_chunk != j) {
+		chunk = s->chunks[j % c->n_chunks];
+		c->dec_series = NULL;
+		if (!chunk || !chunk_unpack(chunk, j, s->n_cols, c->dec))
+			return NAN;
+		c->dec_series = s;
+		c->dec_chunk = j;
+	}
+	return c->dec[(k % COL_CHUNK) * (size_t)s->n_cols + (size_t)col];
+}
+
+/* The bytes a series holds besides its compressed chunks. */
+static size_t series_bytes(const struct collector *c, const struct col_series *s)
+{
+	return sizeof(*s) + COL_CHUNK * (size_t)s->n_cols * sizeof(float) +
+	       c->n_chunks * sizeof(void *);
+}
+
+/* At the first cycle of chunk j + 1: packs the open chunk j into its slot. */
+static void series_seal(struct collector *c, struct col_series *s, uint64_t j)
+{
+	void **slot = &s->chunks[j % c->n_chunks];
+	size_t size = 0;
+
+	if (j * COL_CHUNK + COL_CHUNK <= s->first_cycle)
+		return; /* nothing of this series in it */
+	if (*slot)
+		c->self.window_bytes -= chunk_size(*slot, s->n_cols);
+	free(*slot);
+	*slot = chunk_pack(s, j, &size);
+	if (*slot)
+		c->self.window_bytes += size;
+	if (c->dec_series == s && c->dec_chunk == j)
+		c->dec_series = NULL;
+}
+
+static void series_free(struct collector *c, struct col_series *s)
+{
+	if (c->dec_series == s)
+		c->dec_series = NULL;
+	for (size_t i = 0; s->chunks && i < c->n_chunks; i++) {
+		if (s->chunks[i])
+			c->self.window_bytes -= chunk_size(s->chunks[i], s->n_cols);
+		free(s->chunks[i]);
+	}
+	c->self.window_bytes -= series_bytes(c, s);
+	free(s->chunks);
+	free(s->open);
+	free(s);
+}
+
 /* Finds or makes a series; NULL when memory runs out. */
 static struct col_series *series_get(struct collector *c, enum col_kind kind, const char *cluster,
 				     const char *name, const char *container)
@@ -76,12 +293,16 @@ static struct col_series *series_get(struct collector *c, enum col_kind kind, co
 	if (!s)
 		return NULL;
 	s->n_cols = kind_cols[kind];
-	/* Not initialised: a slot counts only once written (first_cycle). */
-	s->ring = malloc(c->cap * (size_t)s->n_cols * sizeof(float));
-	if (!s->ring) {
+	s->open = malloc(COL_CHUNK * (size_t)s->n_cols * sizeof(float));
+	s->chunks = calloc(c->n_chunks, sizeof(*s->chunks));
+	if (!s->open || !s->chunks) {
+		free(s->open);
+		free(s->chunks);
 		free(s);
 		return NULL;
 	}
+	for (size_t i = 0; i < COL_CHUNK * (size_t)s->n_cols; i++)
+		s->open[i] = NAN;
 	s->kind = kind;
 	snprintf(s->cluster, sizeof(s->cluster), "%s", cluster);
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
@@ -96,7 +317,7 @@ static struct col_series *series_get(struct collector *c, enum col_kind kind, co
 	c->hash[h] = s;
 	s->next = c->series;
 	c->series = s;
-	c->self.window_bytes += c->cap * (size_t)s->n_cols * sizeof(float) + sizeof(*s);
+	c->self.window_bytes += series_bytes(c, s);
 	return s;
 }
 
@@ -110,9 +331,7 @@ static void series_unlink(struct collector *c, struct col_series *s)
 			break;
 		}
 	}
-	c->self.window_bytes -= c->cap * (size_t)s->n_cols * sizeof(float) + sizeof(*s);
-	free(s->ring);
-	free(s);
+	series_free(c, s);
 }
 
 static void task_free(struct col_task *t)
@@ -211,6 +430,7 @@ static void enable_io(struct collector *c, struct col_task *t)
 static bool container_read(struct collector *c, struct col_container *cc, double now)
 {
 	struct cgstat s;
+	unsigned mask;
 	int ret;
 
 	if (cc->reader.fd[CGSTAT_MEM_STAT] < 0 && cc->reader.fd[CGSTAT_CPU_STAT] < 0) {
@@ -220,9 +440,13 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 	/* Usage counters every cycle; memory.stat, PSI, limits' events and the rest about every
 	 * 5 s (and on a container's first reading): they are most of the cost. */
 	s = cc->cur;
-	ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
-				 !cc->have_cur || c->cycle % c->slow_every == 0 ? CGSTAT_ALL
-										: CGSTAT_FAST, &s);
+	if (!cc->have_cur || c->cycle % (c->slow_every * RARE_EVERY) == 0)
+		mask = CGSTAT_ALL;
+	else if (c->cycle % c->slow_every == 0)
+		mask = c->fast_mask | MEM_STAT_MASK;
+	else
+		mask = c->fast_mask;
+	ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf), mask, &s);
 	if (ret == -ENOENT) {
 		if (cc->reader.gone)
 			c->self.cgroups_gone++;
@@ -451,12 +675,13 @@ static void aggregates_finish(struct collector *c)
 /* Writes this cycle's slot of every series; frees series idle for longer than the window. */
 static void window_write(struct collector *c, double now)
 {
-	size_t slot = c->cycle % c->cap;
+	size_t slot = c->cycle % COL_CHUNK;
 	double keep = (double)c->cap * c->interval;
+	bool seal = slot == 0 && c->cycle >= COL_CHUNK;
 
 	for (struct col_series **pp = &c->series; *pp;) {
 		struct col_series *s = *pp;
-		float *row = s->ring + slot * (size_t)s->n_cols;
+		float *row = s->open + slot * (size_t)s->n_cols;
 		if (!s->active && s->ended_at == 0)
 			s->ended_at = now;
 		if (s->active) {
@@ -468,6 +693,8 @@ static void window_write(struct collector *c, double now)
 			series_unlink(c, s);
 			continue;
 		}
+		if (seal)
+			series_seal(c, s, c->cycle / COL_CHUNK - 1);
 		for (int i = 0; i < s->n_cols; i++)
 			row[i] = s->active ? (float)s->last[i] : NAN;
 		if (s->kind == COL_CONTAINER)
@@ -489,16 +716,14 @@ void collector_ds_name(int col, int container, char *out, size_t len)
 		snprintf(out, len, "c%d_%s", container, names[col]);
 }
 
-static double ring_at(const struct collector *c, const struct col_series *s, uint64_t k, int col)
+static double ring_at(struct collector *c, const struct col_series *s, uint64_t k, int col)
 {
-	if (!s || k < s->first_cycle)
-		return NAN;
-	return s->ring[(size_t)(k % c->cap) * (size_t)s->n_cols + (size_t)col];
+	return collector_value(c, s, k, col);
 }
 
-typedef void (*row_fill)(const struct collector *c, const void *owner, uint64_t k, double *row);
+typedef void (*row_fill)(struct collector *c, const void *owner, uint64_t k, double *row);
 
-static void task_row(const struct collector *c, const void *owner, uint64_t k, double *row)
+static void task_row(struct collector *c, const void *owner, uint64_t k, double *row)
 {
 	const struct col_task *t = owner;
 	size_t n = 0;
@@ -510,7 +735,7 @@ static void task_row(const struct collector *c, const void *owner, uint64_t k, d
 			row[n++] = ring_at(c, t->containers[i].series, k, m);
 }
 
-static void aggregate_row(const struct collector *c, const void *owner, uint64_t k, double *row)
+static void aggregate_row(struct collector *c, const void *owner, uint64_t k, double *row)
 {
 	for (int m = 0; m < COL_METRIC_COUNT; m++)
 		row[m] = ring_at(c, owner, k, m);
@@ -664,6 +889,7 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 	c->loop = loop;
 	c->interval = (unsigned)cfg->collect_interval;
 	c->cap = (size_t)(cfg->metrics_window / cfg->collect_interval) + 1;
+	c->n_chunks = c->cap / COL_CHUNK + 3;
 	c->ts = calloc(c->cap, sizeof(*c->ts));
 	if (!c->ts)
 		return -ENOMEM;
@@ -672,7 +898,13 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 			     (uint64_t)cfg->rrd_max_bytes);
 	c->rrd_on = ret == 0;
 	c->slow_every = c->interval >= 5 ? 1 : 5 / c->interval;
-	c->rrd_batch = cfg->rrdcached_address[0] || c->interval >= 60 ? 1 : 60 / c->interval;
+	/* v1 cpu.stat holds only throttling counters (usage is cpuacct.usage): slow is enough. */
+	c->fast_mask = rt->cg.mode == CGROUP_MODE_V2 ? CGSTAT_FAST
+						       : CGSTAT_FAST & ~(1u << CGSTAT_CPU_STAT);
+	/* Each librrd call maps the file and dirties a page per archive and the header again: the
+	 * fewer calls, the less it costs per row. */
+	c->rrd_batch = cfg->rrdcached_address[0] || c->interval >= RRD_BATCH_SECONDS
+			       ? 1 : RRD_BATCH_SECONDS / c->interval;
 	if (!loop)
 		return 0;
 	ret = loop_timer_init(loop, &c->timer, on_timer, c);
@@ -705,8 +937,7 @@ void collector_close(struct collector *c)
 	while (c->series) {
 		struct col_series *s = c->series;
 		c->series = s->next;
-		free(s->ring);
-		free(s);
+		series_free(c, s);
 	}
 	memset(c->hash, 0, sizeof(c->hash));
 	if (c->rrd_on)

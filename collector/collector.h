@@ -18,7 +18,8 @@
  * the cgroup files of every RUNNING task's containers (kept open, re-read with pread into one
  * scratch buffer: no allocation per sample) and derives Container Insights metrics per container,
  * task, service ("service:NAME" task groups), task definition family and cluster. The last
- * metrics_window seconds of them stay in memory (float ring per series, one slot per cycle) and
+ * metrics_window seconds of them stay in memory (per series one float per column and cycle, in
+ * chunks of COL_CHUNK cycles: the current one raw, older ones compressed) and
  * every task, service and cluster is written to its RRD file (rrd_store.h) from the window: about
  * once a minute per file, files spread over the cycles, all rows of a file in one librrd call
  * (with rrdcached: every cycle). A crash loses at most that minute of RRD rows; a clean close
@@ -52,7 +53,8 @@ struct col_series {
 	char name[256];               /* task id, service name, family; "" for clusters */
 	char container[256];          /* containers only */
 	int n_cols;
-	float *ring;                  /* window slots x n_cols; NaN = no value */
+	float *open;                  /* the current chunk: COL_CHUNK slots x n_cols, NaN = none */
+	void **chunks;                /* older chunks, compressed; read with collector_value() */
 	uint64_t first_cycle;         /* slots before it hold nothing */
 	double last[COL_METRIC_COUNT];/* the latest values (NaN = unknown) */
 	bool active;                  /* sampled in the last cycle */
@@ -105,6 +107,7 @@ struct col_self {
 };
 
 #define COL_HASH_SIZE 4096
+#define COL_CHUNK 128                 /* cycles per window chunk */
 #define COL_MAX_OBSERVERS 8
 #define COL_TASK_MAX_DS 32            /* 6 task columns + 2 per container, at most 13 containers */
 
@@ -116,9 +119,14 @@ struct collector {
 	bool timer_ready;
 	unsigned interval;            /* seconds */
 	unsigned slow_every;          /* cycles between reads of the costly files (~5 s) */
+	unsigned fast_mask;           /* the files read every cycle (enum cgstat_file bits) */
 	size_t cap;                   /* window slots */
 	uint64_t cycle;               /* cycles done; slot of cycle k is k % cap */
 	double *ts;                   /* cap timestamps */
+	size_t n_chunks;              /* chunk slots per series: the window and two more */
+	const struct col_series *dec_series; /* the chunk decoded last, in dec */
+	uint64_t dec_chunk;
+	float dec[COL_CHUNK * COL_METRIC_COUNT];
 	struct col_task *tasks;
 	size_t n_tasks;
 	struct col_series *series;
@@ -165,6 +173,9 @@ int collector_on_cycle(struct collector *c, void (*fn)(void *ctx, struct collect
 
 /* Runs one sampling cycle at wall time now (the timer calls it; tests call it directly). */
 void collector_sample(struct collector *c, double now);
+
+/* The window's value of column col of s at cycle k (NaN when none or out of the window). */
+float collector_value(struct collector *c, const struct col_series *s, uint64_t k, int col);
 
 /* The series of a dimension set, or NULL. name/container may be NULL for kinds without them. */
 struct col_series *collector_series_find(struct collector *c, enum col_kind kind,

@@ -60,13 +60,15 @@ int collector_rrd_path(struct collector *c, enum col_kind kind, const char *clus
 	return ret;
 }
 
-static double value_at(const struct col_series *s, const struct col_metric_info *m, size_t slot)
+static double value_at(struct collector *c, const struct col_series *s,
+		       const struct col_metric_info *m, uint64_t k)
 {
-	const float *row = s->ring + slot * (size_t)s->n_cols;
-	double v = row[m->col];
+	double v = collector_value(c, s, k, m->col), den;
 
-	if (m->den >= 0)
-		v = row[m->den] > 0 ? 100.0 * v / row[m->den] : NAN;
+	if (m->den >= 0) {
+		den = collector_value(c, s, k, m->den);
+		v = den > 0 ? 100.0 * v / den : NAN;
+	}
 	return v;
 }
 
@@ -113,7 +115,7 @@ static int from_window(struct collector *c, const struct col_series *s, const st
 		size_t slot = (size_t)((c->cycle - i) % c->cap);
 		double t = c->ts[slot], v;
 		long b;
-		if (t < q->start || t >= q->end || isnan(v = value_at(s, q->metric, slot)))
+		if (t < q->start || t >= q->end || isnan(v = value_at(c, s, q->metric, c->cycle - i)))
 			continue;
 		b = (long)((t - q->start) / q->period);
 		if (b != cur && nv) {

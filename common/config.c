@@ -43,6 +43,8 @@ static const struct key keys[] = {
 	I(stopped_task_retention, 0, 30 * 86400, "seconds a STOPPED task stays describable"),
 	I(task_log_max_bytes, 4096, 1LL << 40, "size of one task log file before it rotates"),
 	I(task_log_max_files, 1, 100, "task log files kept per container"),
+	I(launch_pool_size, 0, 64, "task supervisors kept forked ahead with fresh namespaces, so "
+	  "that a launch skips that work (0 = none)"),
 	I(task_healthy_after, 0, 3600, "seconds a service task without health checks must run "
 	  "before it counts as healthy (ECS: 40)"),
 	I(collect_interval, 1, 60, "seconds between samples of every task's cgroup statistics"),
@@ -82,6 +84,7 @@ void config_defaults(struct config *c)
 	c->stopped_task_retention = 3600;
 	c->task_log_max_bytes = 10 << 20;
 	c->task_log_max_files = 3;
+	c->launch_pool_size = 4;
 	c->task_healthy_after = 40;
 	c->collect_interval = 5;
 	c->metrics_window = 3 * 3600;

@@ -322,7 +322,8 @@ int cgroup_list(const struct cgroup_env *env, const char *rel, char ***names)
 		return base ? r : -ENOENT;
 	if (!(d = opendir(dir))) {
 		r = -errno;
-		log_error("cgroup: failed to list %s: %s", dir, strerror(-r));
+		if (r != -ENOENT)
+			log_error("cgroup: failed to list %s: %s", dir, strerror(-r));
 		return r;
 	}
 	if (!(v = calloc(1, sizeof(*v)))) {

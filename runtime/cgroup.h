@@ -154,7 +154,7 @@ int cgroup_remove(const struct cgroup_env *env, const char *rel);
 
 /* Sets *names to the sorted, NULL-terminated names of the child cgroups of rel (in the cgroup2
  * tree, or in V1 mode the freezer hierarchy, else the first one). The caller frees it with cgroup_strv_free().
- * Returns 0 or -errno (-ENOENT when rel does not exist). */
+ * Returns 0 or -errno (-ENOENT when rel does not exist, not logged). */
 int cgroup_list(const struct cgroup_env *env, const char *rel, char ***names);
 
 /* Sets *id to the cgroup2 id of rel (what bpf_get_current_cgroup_id() returns), from the unified

@@ -208,11 +208,15 @@ static int load_program(char *vlog, size_t size)
 	return fd;
 }
 
-/* Detaches the device programs in ids[0, n) from the cgroup. Failures only logged. */
-static void detach_old(int cg, const __u32 *ids, __u32 n, const char *dir)
+/* Detaches the device programs in ids[0, n) but keep from the cgroup. Failures only logged. */
+static void detach_old(int cg, const __u32 *ids, __u32 n, __u32 keep, const char *dir)
 {
 	for (__u32 i = 0; i < n; i++) {
-		int fd = bpf_prog_get_fd_by_id(ids[i]);
+		int fd;
+
+		if (ids[i] == keep)
+			continue;
+		fd = bpf_prog_get_fd_by_id(ids[i]);
 		if (fd < 0 || bpf_prog_detach2(fd, cg, BPF_CGROUP_DEVICE) < 0)
 			log_warn("cgroup: failed to detach old device program %u from %s: %s",
 				 ids[i], dir, strerror(errno));
@@ -223,7 +227,7 @@ static void detach_old(int cg, const __u32 *ids, __u32 n, const char *dir)
 
 /* Attaches prog to the cgroup directory dir, then drops what an earlier call attached, so the
  * subtree is never without a filter. Returns 0 or -errno (not logged). */
-static int attach_program(int prog, const char *dir)
+static int attach_program(int prog, __u32 prog_id, const char *dir)
 {
 	__u32 ids[OLD_MAX], n = OLD_MAX, flags = 0;
 	int cg = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
@@ -232,10 +236,12 @@ static int attach_program(int prog, const char *dir)
 		return -errno;
 	if (bpf_prog_query(cg, BPF_CGROUP_DEVICE, 0, &flags, ids, &n) < 0)
 		n = 0;
-	if (bpf_prog_attach(prog, cg, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) < 0)
+	/* The same (cached) program attached by an earlier call: it stays, the others go. */
+	if (bpf_prog_attach(prog, cg, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) < 0 &&
+	    !(errno == EEXIST && prog_id))
 		r = -errno;
 	if (r == 0)
-		detach_old(cg, ids, n, dir);
+		detach_old(cg, ids, n, prog_id, dir);
 	close(cg);
 	return r;
 }
@@ -246,18 +252,35 @@ static bool degraded(int r)
 	return r == -EPERM || r == -EACCES || r == -ENOSYS || r == -EOPNOTSUPP || r == -EINVAL;
 }
 
-/* Loads the program and attaches it to dir; *what names the step that failed. */
+/* The loaded program, kept for the life of the process: the rules never change, and loading
+ * (verification) is the slow part of a task's cgroup setup. -1 until the first success. */
+static int cgroup_dev_prog = -1;
+static __u32 cgroup_dev_prog_id;  /* its kernel id, 0 if unknown */
+static pid_t cgroup_dev_prog_pid; /* the process that loaded it: a fork loads its own */
+
+/* Loads the program once and attaches it to dir; *what names the step that failed. */
 static int load_and_attach(const char *dir, char *vlog, const char **what)
 {
-	int prog = load_program(vlog, VLOG_MAX), r;
-
 	*what = "load";
-	if (prog < 0)
-		return prog;
+	vlog[0] = '\0';
+	if (cgroup_dev_prog >= 0 && cgroup_dev_prog_pid != getpid()) {
+		close(cgroup_dev_prog);
+		cgroup_dev_prog = -1;
+	}
+	if (cgroup_dev_prog < 0) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int prog = load_program(vlog, VLOG_MAX);
+
+		if (prog < 0)
+			return prog;
+		cgroup_dev_prog = prog;
+		cgroup_dev_prog_pid = getpid();
+		if (bpf_obj_get_info_by_fd(prog, &info, &len) == 0)
+			cgroup_dev_prog_id = info.id;
+	}
 	*what = "attach";
-	r = attach_program(prog, dir);
-	close(prog);
-	return r;
+	return attach_program(cgroup_dev_prog, cgroup_dev_prog_id, dir);
 }
 
 /* Logs a failure of load_and_attach() once, at the level its consequence deserves. */

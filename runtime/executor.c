@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* executor.c: turns a task into cgroups, directories and a spawned process tree, and follows it. */
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -326,6 +328,36 @@ static int watch_task(struct runtime *rt, struct rt_task *t)
 	return 0;
 }
 
+static void on_pid_exit(struct loop_io *io, uint32_t events);
+
+/* Follows the supervisor's exit through a pidfd on the loop, so that the tick need not look
+ * at every task. Best effort: without one the tick checks liveness. */
+static void watch_pid(struct runtime *rt, struct rt_task *t)
+{
+	int fd;
+
+	if (t->pid_watched || !t->init_pid || !rt->loop)
+		return;
+	fd = pidfd_open(t->init_pid, 0);
+	if (fd < 0)
+		return;
+	if (!spawn_init_alive(t->init_pid, t->init_start) ||
+	    loop_io_start(rt->loop, &t->pid_io, fd, EPOLLIN, on_pid_exit, rt) < 0) {
+		close(fd);
+		return;
+	}
+	t->pid_watched = true;
+}
+
+static void unwatch_pid(struct rt_task *t)
+{
+	if (!t->pid_watched)
+		return;
+	loop_io_stop(&t->pid_io);
+	close(t->pid_io.fd);
+	t->pid_watched = false;
+}
+
 /* Through the zygote (a small early fork, so supervisors do not pin berthd's memory), which is
  * restarted once if it died; without one, straight from berthd. */
 static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
@@ -341,7 +373,7 @@ static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
 	log_warn("runtime: task zygote is gone; starting a new one");
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
-	if (spawn_zygote_start(&rt->zygote) < 0)
+	if (spawn_zygote_start_pool(&rt->zygote, (int)rt->cfg->launch_pool_size) < 0)
 		return spawn_task_start(st, res);
 	return spawn_zygote_task_start(rt->zygote, st, res);
 }
@@ -388,6 +420,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	}
 	t->init_pid = res.init_pid;
 	t->init_start = res.init_starttime;
+	watch_pid(rt, t);
 	log_debug("runtime: task %s: cgroups and directories in %lld ms, supervisor forked in %lld ms",
 		  t->id, (long long)(t1 - t0), (long long)(time_mono_ms() - t1));
 	rt_state_save_task(rt, t);
@@ -488,6 +521,7 @@ static void cleanup(struct runtime *rt, struct rt_task *t)
 
 	rt_task_set_status(rt, t, "DEPROVISIONING");
 	rt_checks_stop(rt, t, SIZE_MAX);
+	unwatch_pid(t);
 	if (t->watch >= 0)
 		inotify_rm_watch(rt->inotify_fd, t->watch);
 	t->watch = -1;
@@ -554,6 +588,7 @@ void rt_exec_adopt(struct runtime *rt, struct rt_task *t)
 		return;
 	if (t->init_pid && spawn_init_alive(t->init_pid, t->init_start)) {
 		watch_task(rt, t);
+		watch_pid(rt, t);
 		log_info("runtime: re-adopted task %s (supervisor pid %d)", t->id, (int)t->init_pid);
 	} else if (!t->init_pid && (!strcmp(t->last_status, "PROVISIONING") ||
 				    !strcmp(t->last_status, "PENDING"))) {
@@ -585,13 +620,27 @@ static void on_inotify(struct loop_io *io, uint32_t events)
 	}
 }
 
-/* Once a second: catch supervisors that died unseen, expire old stopped tasks. */
+/* The supervisor exited: its last status files (or their absence) tell the rest. */
+static void on_pid_exit(struct loop_io *io, uint32_t events)
+{
+	struct rt_task *t = (struct rt_task *)((char *)io - offsetof(struct rt_task, pid_io));
+	struct runtime *rt = io->data;
+
+	(void)events;
+	unwatch_pid(t);
+	rt_exec_poll(rt, t);
+}
+
+/* Once a second: catch supervisors that died unseen (the status files are followed with
+ * inotify, so only liveness is checked here: one read of /proc per task), expire old stopped
+ * tasks. */
 static void on_tick(struct loop_timer *tm)
 {
 	struct runtime *rt = tm->data;
 
 	for (struct rt_task *t = rt->tasks; t; t = t->next) {
-		if (strcmp(t->last_status, "STOPPED") != 0 && t->init_pid)
+		if (strcmp(t->last_status, "STOPPED") != 0 && t->init_pid && !t->pid_watched &&
+		    !spawn_init_alive(t->init_pid, t->init_start))
 			rt_exec_poll(rt, t);
 		if (t->cgroup_left) {
 			char rel[CGROUP_PATH_MAX];
@@ -601,6 +650,49 @@ static void on_tick(struct loop_timer *tm)
 		}
 	}
 	rt_task_expire(rt);
+}
+
+/* Kills and removes task cgroups (and their directories) that no task of the model and no
+ * state file names: what a crash between a supervisor's fork and the task's first save leaves.
+ * A task whose state file was set aside as corrupt is left running, with a warning. */
+static void remove_orphans(struct runtime *rt)
+{
+	char **clusters = NULL, **ids = NULL, rel[CGROUP_PATH_MAX], path[1200];
+
+	if (cgroup_list(&rt->cg, rt->cfg->cgroup_parent, &clusters) < 0)
+		return;
+	for (size_t c = 0; clusters[c]; c++) {
+		snprintf(rel, sizeof(rel), "%s/%s", rt->cfg->cgroup_parent, clusters[c]);
+		if (cgroup_list(&rt->cg, rel, &ids) < 0)
+			continue;
+		for (size_t i = 0; ids[i]; i++) {
+			bool known = false;
+
+			for (struct rt_task *t = rt->tasks; t && !known; t = t->next)
+				known = !strcmp(t->id, ids[i]) && !strcmp(t->cluster, clusters[c]);
+			snprintf(path, sizeof(path), "%s/tasks/%s.json.corrupt", rt->state_dir, ids[i]);
+			if (known || strlen(ids[i]) != 32 || strspn(ids[i], "0123456789abcdef") != 32)
+				continue;
+			if (access(path, F_OK) == 0) {
+				log_warn("runtime: task cgroup %s/%s has only a corrupt state file; "
+					 "left running", rel, ids[i]);
+				continue;
+			}
+			log_warn("runtime: removing task cgroup %s/%s that no state file names "
+				 "(berthd stopped while starting it)", rel, ids[i]);
+			snprintf(rel, sizeof(rel), "%s/%s/%s", rt->cfg->cgroup_parent, clusters[c],
+				 ids[i]);
+			cgroup_kill(&rt->cg, rel);
+			for (int k = 0; k < 50 && cgroup_remove(&rt->cg, rel) == -EBUSY; k++)
+				usleep(10000);
+			snprintf(path, sizeof(path), "%s/%s", rt->tasks_dir, ids[i]);
+			file_remove_tree(path);
+			snprintf(rel, sizeof(rel), "%s/%s", rt->cfg->cgroup_parent, clusters[c]);
+		}
+		cgroup_strv_free(ids);
+		ids = NULL;
+	}
+	cgroup_strv_free(clusters);
 }
 
 int rt_exec_init(struct runtime *rt)
@@ -620,11 +712,14 @@ int rt_exec_init(struct runtime *rt)
 		return ret;
 	for (struct rt_task *t = rt->tasks; t; t = t->next)
 		rt_exec_adopt(rt, t);
+	remove_orphans(rt);
 	return 0;
 }
 
 void rt_exec_close(struct runtime *rt)
 {
+	for (struct rt_task *t = rt->tasks; t; t = t->next)
+		unwatch_pid(t);
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
 	loop_timer_close(&rt->tick);

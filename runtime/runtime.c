@@ -53,7 +53,7 @@ int rt_init(struct runtime *rt, const struct config *cfg, struct loop *loop)
 	if (ret < 0)
 		return ret;
 	/* First, while berthd's heap is small: supervisors forked from it pin little memory. */
-	ret = spawn_zygote_start(&rt->zygote);
+	ret = spawn_zygote_start_pool(&rt->zygote, (int)cfg->launch_pool_size);
 	if (ret < 0)
 		log_warn("runtime: failed to start the task zygote: %s; supervisors fork from berthd",
 			 strerror(-ret));

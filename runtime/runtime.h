@@ -87,6 +87,8 @@ struct rt_task {
 	pid_t init_pid;
 	unsigned long long init_start;
 	int watch;                    /* inotify watch descriptor, -1 when none */
+	bool pid_watched;             /* pid_io watches a pidfd of the supervisor */
+	struct loop_io pid_io;
 	bool oom_killed;
 	bool cgroup_left;             /* removal failed (supervisor still exiting): retried */
 	bool svc_counted;             /* its end was counted by its service (breaker, throttle) */

@@ -238,6 +238,7 @@ void spawn_child_finish(const struct spawn_child_ctx *x)
 	sigset_t none;
 	char **env;
 
+	spawn_launch_unboost(); /* before the ulimits: RLIMIT_NICE may forbid returning later */
 	set_ulimits(x);
 	resolve_user(x, &id);
 	env = build_env(x, &id);

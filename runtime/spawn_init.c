@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -46,6 +47,7 @@ struct sup_ctr {
 	int restarts;       /* restarts by restartPolicy */
 	int exit_code;      /* of the final exit; -1 when it never ran */
 	long long run_start; /* monotonic ms of the last (re)start */
+	unsigned long long starttime; /* of pid, read while the child sets up; 0 if unknown */
 	long long kill_at;  /* monotonic ms of the SIGKILL after a stop, 0 if none */
 	struct spawn_child_error ce;
 };
@@ -63,6 +65,29 @@ struct sup {
 	struct spawn_child_ctx x; /* template for container children */
 	char what[300];           /* the step that failed, for messages */
 };
+
+static pid_t spawn_warm_init; /* a warm supervisor's init, forked ahead */
+static bool spawn_boosted;
+static int spawn_base_nice;
+
+void spawn_launch_boost(void)
+{
+	int nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, 0);
+	if (errno || setpriority(PRIO_PROCESS, 0, nice - SPAWN_LAUNCH_BOOST < -20 ? -20
+					: nice - SPAWN_LAUNCH_BOOST) < 0)
+		return; /* not allowed (no CAP_SYS_NICE): launches run at the daemon's nice */
+	spawn_boosted = true;
+	spawn_base_nice = nice;
+}
+
+void spawn_launch_unboost(void)
+{
+	if (spawn_boosted && setpriority(PRIO_PROCESS, 0, spawn_base_nice) == 0)
+		spawn_boosted = false;
+}
 
 int spawn_cgroup_join(char *const *procs, const char **failed)
 {
@@ -126,6 +151,7 @@ static void __attribute__((noreturn)) run_init(int alive_rd)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (poll(&p, 1, 0) > 0) /* the supervisor died before PDEATHSIG was armed */
 		_exit(0);
+	spawn_launch_unboost();
 	close_range(0, ~0U, 0);
 	/* Not dumpable: container processes must not reach our host root via /proc/1/root. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -163,14 +189,15 @@ static int fork_init(struct sup *s)
 	return 0;
 }
 
-/* Leaves fd 0 and 1 on /dev/null, keeps 2 (our log), run dir on RUN_FD, and nothing else. */
-static int setup_fds(int run_fd)
+/* Leaves fd 0 and 1 on /dev/null, keeps 2 (our log), run dir on RUN_FD, a warm supervisor's
+ * signalfd on SPAWN_WARM_SIG_FD, and nothing else. */
+static int setup_fds(int run_fd, bool warm)
 {
 	int null_fd;
 
 	if (run_fd != RUN_FD && dup2(run_fd, RUN_FD) < 0)
 		return -errno;
-	close_range(RUN_FD + 1, ~0U, 0);
+	close_range(warm ? SPAWN_WARM_ALIVE_FD + 1 : RUN_FD + 1, ~0U, 0);
 	null_fd = open("/dev/null", O_RDWR);
 	if (null_fd < 0)
 		return -errno;
@@ -267,48 +294,86 @@ static int write_etc_files(struct sup *s)
 	return spawn_put_file(RUN_FD, SPAWN_ETC_HOSTS, buf, (size_t)n, false);
 }
 
-/* Creates the namespaces every container of the task shares, and their pid 1. */
-static int setup_namespaces(struct sup *s, const char **what)
+/* The uts, ipc and pid (and unless host_network, net with loopback up) namespaces. */
+static int new_namespaces(bool host_network, const char **what)
+{
+	int rc;
+
+	*what = "create namespaces";
+	if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+		    (host_network ? 0 : CLONE_NEWNET)) < 0)
+		return -errno;
+	*what = "bring up loopback";
+	if (!host_network && (rc = loopback_up()) < 0)
+		return rc;
+	return 0;
+}
+
+/* Creates the namespaces every container of the task shares (a warm supervisor has them
+ * already), and their pid 1. */
+static int setup_namespaces(struct sup *s, bool warm, const char **what)
 {
 	const struct spawn_task *t = s->t;
 	struct statfs sfs;
 	int rc;
 
-	*what = "create namespaces";
-	if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
-		    (t->host_network ? 0 : CLONE_NEWNET)) < 0)
-		return -errno;
+	if (!warm && (rc = new_namespaces(t->host_network, what)) < 0)
+		return rc;
 	*what = "set hostname";
 	if (t->hostname && sethostname(t->hostname, strlen(t->hostname)) < 0)
 		return -errno;
-	*what = "bring up loopback";
-	if (!t->host_network && (rc = loopback_up()) < 0)
-		return rc;
 	*what = "write /etc files";
 	if ((rc = write_etc_files(s)) < 0)
 		return rc;
 	s->x.cgroup2_root = statfs("/sys/fs/cgroup", &sfs) == 0 &&
 			    sfs.f_type == CGROUP2_SUPER_MAGIC;
 	*what = "start init";
-	return fork_init(s);
+	if (!warm)
+		return fork_init(s);
+	/* Forked ahead: it joins the task's cgroups now, as a fresh one would by inheritance. */
+	s->init_pid = spawn_warm_init;
+	s->alive_fd = SPAWN_WARM_ALIVE_FD;
+	for (size_t i = 0; t->init_cgroup_procs && t->init_cgroup_procs[i]; i++) {
+		char pid[24];
+		int fd = open(t->init_cgroup_procs[i], O_WRONLY | O_CLOEXEC), n, ok;
+
+		n = snprintf(pid, sizeof(pid), "%d", (int)s->init_pid);
+		ok = fd >= 0 && write(fd, pid, (size_t)n) == n;
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (!ok) {
+			snprintf(s->what, sizeof(s->what), "move init to cgroup %s",
+				 t->init_cgroup_procs[i]);
+			*what = s->what;
+			return rc;
+		}
+	}
+	return 0;
 }
 
-static int setup_process(struct sup *s, int run_fd, const char **what)
+static int setup_process(struct sup *s, int run_fd, bool warm, const char **what)
 {
 	const char *failed = NULL;
 	char *title = NULL;
 	int rc;
 
-	setsid();
 	*what = "set up file descriptors";
-	if ((rc = setup_fds(run_fd)) < 0)
-		return rc;
-	if (chdir("/") < 0)
-		return -errno;
-	umask(022);
-	*what = "set up signals";
-	if ((rc = setup_signals(s)) < 0)
-		return rc;
+	if (warm) {
+		s->sig_fd = SPAWN_WARM_SIG_FD;
+		if ((rc = setup_fds(run_fd, true)) < 0)
+			return rc;
+	} else {
+		setsid();
+		if ((rc = setup_fds(run_fd, false)) < 0)
+			return rc;
+		if (chdir("/") < 0)
+			return -errno;
+		umask(022);
+		*what = "set up signals";
+		if ((rc = setup_signals(s)) < 0)
+			return rc;
+	}
 	if (asprintf(&title, "berth-task %s", s->t->task_id ? s->t->task_id : "") > 0)
 		spawn_set_title(title, "berth-task");
 	free(title);
@@ -398,9 +463,20 @@ static void read_err(struct sup_ctr *r)
 		return;
 	}
 	r->execd = true;
-	spawn_proc_starttime(r->pid, &st); /* not yet reaped: readable even after an exit */
+	st = r->starttime;
+	if (!st) /* not yet reaped: readable even after an exit */
+		spawn_proc_starttime(r->pid, &st);
 	json = spawn_json_started(r->pid, st, spawn_now_ms(), r->restarts);
 	put_status(r->c->name, ".started", json, false);
+}
+
+/* Back to the daemon's priority once no container is between fork and exec. */
+static void unboost_when_started(struct sup *s)
+{
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		if (s->ctr[i].pid > 0 && s->ctr[i].err_fd >= 0)
+			return;
+	spawn_launch_unboost();
 }
 
 static int exit_code_of(int wstatus)
@@ -614,8 +690,10 @@ static void handle_fds(struct sup *s, const struct pollfd *pfd)
 	for (size_t i = 0; i < s->t->n_containers; i++) {
 		struct sup_ctr *r = &s->ctr[i];
 
-		if (r->err_fd >= 0 && pfd[2 + 2 * i].revents)
+		if (r->err_fd >= 0 && pfd[2 + 2 * i].revents) {
 			read_err(r);
+			unboost_when_started(s);
+		}
 		if (r->out_fd >= 0 && pfd[3 + 2 * i].revents)
 			drain_out(s, r);
 	}
@@ -694,6 +772,10 @@ static void start_container(struct sup *s, struct sup_ctr *r)
 	fcntl(out[0], F_SETFL, O_NONBLOCK); /* only our end: the container's stays blocking */
 	r->run_start = spawn_mono_ms();
 	r->pid = pid;
+	/* Now, while the child sets itself up, rather than after its exec on the way to
+	 * ".started": a start time does not change with exec. */
+	r->starttime = 0;
+	spawn_proc_starttime(pid, &r->starttime);
 	r->out_fd = out[0];
 	r->err_fd = err[0];
 	return;
@@ -804,7 +886,38 @@ static int watch_healthy(struct sup *s)
 	return 0;
 }
 
-void spawn_supervise(const struct spawn_task *t, int run_fd)
+int spawn_warm_prepare(void)
+{
+	struct sup s = { .sig_fd = -1 };
+	const char *what;
+	int rc;
+
+	setsid();
+	if (chdir("/") < 0)
+		return -errno;
+	umask(022);
+	if ((rc = setup_signals(&s)) < 0)
+		return rc;
+	if (s.sig_fd != SPAWN_WARM_SIG_FD) {
+		if (dup2(s.sig_fd, SPAWN_WARM_SIG_FD) < 0)
+			return -errno;
+		close(s.sig_fd);
+		fcntl(SPAWN_WARM_SIG_FD, F_SETFD, FD_CLOEXEC);
+	}
+	if ((rc = new_namespaces(false, &what)) < 0 || (rc = fork_init(&s)) < 0)
+		return rc;
+	if (s.alive_fd != SPAWN_WARM_ALIVE_FD) {
+		if (dup2(s.alive_fd, SPAWN_WARM_ALIVE_FD) < 0)
+			return -errno;
+		close(s.alive_fd);
+		fcntl(SPAWN_WARM_ALIVE_FD, F_SETFD, FD_CLOEXEC);
+	}
+	spawn_warm_init = s.init_pid;
+	return 0;
+}
+
+static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int run_fd,
+						 bool warm)
 {
 	struct sup s = { .t = t, .sig_fd = -1, .ino_fd = -1, .alive_fd = -1 };
 	struct pollfd *pfd;
@@ -814,9 +927,9 @@ void spawn_supervise(const struct spawn_task *t, int run_fd)
 	s.log_max = t->log_max_bytes ? t->log_max_bytes : DEFAULT_LOG_BYTES;
 	s.log_files = t->log_max_files ? t->log_max_files : DEFAULT_LOG_FILES;
 	s.x = (struct spawn_child_ctx){ .t = t, .run_fd = RUN_FD };
-	rc = setup_process(&s, run_fd, &what);
+	rc = setup_process(&s, run_fd, warm, &what);
 	if (rc == 0)
-		rc = setup_namespaces(&s, &what);
+		rc = setup_namespaces(&s, warm, &what);
 	if (rc == 0 && (rc = watch_healthy(&s)) < 0)
 		what = "watch the run directory";
 	s.ctr = calloc(t->n_containers, sizeof(*s.ctr));
@@ -835,4 +948,14 @@ void spawn_supervise(const struct spawn_task *t, int run_fd)
 	start_ready(&s);
 	run_loop(&s, pfd);
 	finish(&s, pfd);
+}
+
+void spawn_supervise(const struct spawn_task *t, int run_fd)
+{
+	supervise(t, run_fd, false);
+}
+
+void spawn_supervise_warm(const struct spawn_task *t, int run_fd)
+{
+	supervise(t, run_fd, true);
 }

@@ -69,6 +69,33 @@ int spawn_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups
 /* Runs in the forked supervisor; never returns. run_fd is an open fd of t->run_dir. */
 void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
 
+/* Launches run at a higher priority than the daemon's (nice - SPAWN_LAUNCH_BOOST) from the
+ * zygote's wake-up to the container's exec: on a busy host most of a launch is waiting for a
+ * CPU at each hand-over between processes. Containers never keep it: the child returns to the
+ * daemon's nice before exec, init at once, the supervisor once its containers have exec'd. */
+#define SPAWN_LAUNCH_BOOST 10
+
+/* Raises this process's priority for launches (the zygote, at start); the nice value before
+ * is what spawn_launch_unboost() returns to in this process and its forks. */
+void spawn_launch_boost(void);
+void spawn_launch_unboost(void);
+
+/* Warm supervisors: set up before their task is known (own session, signals, fresh uts, ipc,
+ * pid and net namespaces with loopback up, and the namespace's init already forked), so that a
+ * launch skips that work. Where the signalfd of a warm supervisor and the pipe its init watches
+ * live; fds above them are closed when its task arrives. */
+#define SPAWN_WARM_SIG_FD 4
+#define SPAWN_WARM_ALIVE_FD 5
+
+/* In a fresh fork that holds no fd at or above SPAWN_WARM_SIG_FD that it needs (fd 3 may be
+ * the run dir later): everything a supervisor does before it looks at its task, for a task
+ * with its own network. Returns 0 or -errno (then exit: the process is not usable). */
+int spawn_warm_prepare(void);
+
+/* spawn_supervise() in a process prepared by spawn_warm_prepare(); t must not use the host
+ * network. Never returns. */
+void spawn_supervise_warm(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
+
 /* Runs in a forked container child: sets it up and execs; never returns. */
 void spawn_child_exec(const struct spawn_child_ctx *x) __attribute__((noreturn));
 

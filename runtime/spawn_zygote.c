@@ -2,6 +2,7 @@
 /* spawn_zygote.c: a small early fork of the daemon that forks task supervisors, so they do not pin the daemon's heap. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,10 +21,24 @@
 #define NONE UINT32_MAX
 #define MAX_REQUEST (16u << 20)
 
+#define POOL_MAX 64
+#define WARM_SOCK_FD (SPAWN_WARM_ALIVE_FD + 1)
+#define REFILL_DELAY_MS 20
+
 struct spawn_zygote {
 	int fd;
 	pid_t pid;
 };
+
+/* In the zygote: warm supervisors waiting for a task, each on its socket. */
+struct zy_warm {
+	int fd;
+	pid_t pid;
+	unsigned long long starttime;
+};
+
+static struct zy_warm zy_pool[POOL_MAX];
+static int zy_pool_n, zy_pool_size;
 
 struct zy_reply {
 	int32_t err;
@@ -357,26 +372,115 @@ static struct zy_reply zy_start(const struct spawn_task *t)
 	return rep;
 }
 
+/* A warm supervisor: waits on its socket for a request (as the zygote gets it), then
+ * supervises that task. EOF (the zygote ended) or a bad request ends it. */
+static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
+{
+	struct zy_task d = { 0 };
+	uint32_t len;
+	int run_fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != zygote)
+		_exit(0);
+	if (dup2(sock, WARM_SOCK_FD) < 0)
+		_exit(1);
+	close_range(3, WARM_SOCK_FD - 1, 0);
+	close_range(WARM_SOCK_FD + 1, ~0U, 0);
+	if (spawn_warm_prepare() < 0)
+		_exit(1);
+	spawn_set_title("berth-task (warm)", "berth-task");
+	if (io_full(WARM_SOCK_FD, &len, sizeof(len), false) < 0 || len > MAX_REQUEST ||
+	    !(d.buf = malloc(len ? len : 1)) || io_full(WARM_SOCK_FD, d.buf, len, false) < 0 ||
+	    rd_task(&d, len) < 0)
+		_exit(0);
+	/* From here on the task outlives the zygote and berthd. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	run_fd = open(d.t.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (run_fd < 0)
+		_exit(1);
+	spawn_supervise_warm(&d.t, run_fd);
+}
+
+/* Forks warm supervisors until the pool is full. */
+static void pool_fill(void)
+{
+	pid_t self = getpid();
+
+	while (zy_pool_n < zy_pool_size) {
+		struct zy_warm *w = &zy_pool[zy_pool_n];
+		int sv[2];
+		pid_t pid;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return;
+		pid = fork();
+		if (pid == 0)
+			warm_main(sv[1], self);
+		close(sv[1]);
+		if (pid < 0) {
+			close(sv[0]);
+			return;
+		}
+		w->fd = sv[0];
+		w->pid = pid;
+		w->starttime = 0;
+		spawn_proc_starttime(pid, &w->starttime);
+		zy_pool_n++;
+	}
+}
+
+/* Hands the request (len bytes at buf, decoded as t) to a live warm supervisor. Returns false
+ * when none took it. */
+static bool pool_start(const struct spawn_task *t, const char *buf, uint32_t len,
+		       struct zy_reply *rep)
+{
+	if (t->host_network)
+		return false;
+	while (zy_pool_n > 0) {
+		struct zy_warm w = zy_pool[--zy_pool_n];
+		bool ok = w.starttime && spawn_init_alive(w.pid, w.starttime) &&
+			  io_full(w.fd, &len, sizeof(len), true) == 0 &&
+			  io_full(w.fd, (void *)buf, len, true) == 0;
+
+		close(w.fd);
+		if (ok) {
+			*rep = (struct zy_reply){ .err = 0, .pid = w.pid, .starttime = w.starttime };
+			return true;
+		}
+	}
+	return false;
+}
+
 static int zy_serve_one(void)
 {
 	struct zy_task d = { 0 };
 	struct zy_reply rep = { .err = -EBADMSG };
+	struct pollfd p = { .fd = ZY_FD, .events = POLLIN };
 	uint32_t len;
 	int rc;
 
+	/* Refill a little after a launch, so that the fork does not compete with it. */
+	while (zy_pool_n < zy_pool_size && poll(&p, 1, REFILL_DELAY_MS) == 0) {
+		int before = zy_pool_n;
+
+		pool_fill();
+		if (zy_pool_n == before)
+			break; /* cannot fork now: the next request starts cold */
+	}
 	rc = io_full(ZY_FD, &len, sizeof(len), false);
 	if (rc < 0)
 		return rc;
 	if (len > MAX_REQUEST || !(d.buf = malloc(len ? len : 1)))
 		return -ENOMEM;
 	rc = io_full(ZY_FD, d.buf, len, false);
-	if (rc == 0 && rd_task(&d, len) == 0)
+	if (rc == 0 && rd_task(&d, len) == 0 && !pool_start(&d.t, d.buf, len, &rep))
 		rep = zy_start(&d.t);
 	zy_task_free(&d);
 	return rc < 0 ? rc : io_full(ZY_FD, &rep, sizeof(rep), true);
 }
 
-static void __attribute__((noreturn)) zy_main(int sock, pid_t parent)
+static void __attribute__((noreturn)) zy_main(int sock, pid_t parent, int pool)
 {
 	static const char title[] = "berth-zygote";
 	sigset_t none;
@@ -394,12 +498,20 @@ static void __attribute__((noreturn)) zy_main(int sock, pid_t parent)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	spawn_set_title(title, title);
+	spawn_launch_boost();
+	zy_pool_size = pool < 0 ? 0 : pool > POOL_MAX ? POOL_MAX : pool;
+	pool_fill();
 	while (zy_serve_one() == 0)
 		;
-	_exit(0);
+	_exit(0); /* warm supervisors see EOF (and PDEATHSIG) and end */
 }
 
 int spawn_zygote_start(struct spawn_zygote **out)
+{
+	return spawn_zygote_start_pool(out, 0);
+}
+
+int spawn_zygote_start_pool(struct spawn_zygote **out, int pool)
 {
 	struct spawn_zygote *z = calloc(1, sizeof(*z));
 	pid_t parent = getpid();
@@ -415,7 +527,7 @@ int spawn_zygote_start(struct spawn_zygote **out)
 	}
 	z->pid = fork();
 	if (z->pid == 0)
-		zy_main(sv[1], parent);
+		zy_main(sv[1], parent, pool);
 	rc = z->pid < 0 ? -errno : 0;
 	close(sv[1]);
 	if (rc < 0) {

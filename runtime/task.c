@@ -53,10 +53,21 @@ struct rt_task *rt_task_find(struct runtime *rt, const struct rt_cluster *c, con
 	return NULL;
 }
 
+/* Between RunTask and the supervisor's fork nothing runs that a state file could name: the
+ * task is saved (durably) right after the fork, before RunTask answers, and a task cgroup that
+ * a crash left without a state file is killed at the next start (rt_exec_init). Keeping fsync
+ * off that path is most of a launch's cost on a busy disk. */
+static bool unstarted(const struct rt_task *t)
+{
+	return !t->init_pid && !strcmp(t->desired_status, "RUNNING") &&
+	       (!strcmp(t->last_status, "PROVISIONING") || !strcmp(t->last_status, "PENDING"));
+}
+
 static void task_notify(struct runtime *rt, struct rt_task *t)
 {
 	t->version++;
-	rt_state_save_task(rt, t);
+	if (!unstarted(t))
+		rt_state_save_task(rt, t);
 	if (rt->listener)
 		rt->listener(rt, t, rt->listener_data);
 }
@@ -232,8 +243,7 @@ int rt_task_run(struct runtime *rt, struct rt_cluster *c, struct taskdef *td,
 		rt->tasks = t;
 		rt->n_tasks++;
 		list[i] = t;
-		rt_state_save_task(rt, t);
-		rt_exec_start(rt, t);
+		rt_exec_start(rt, t); /* saves the task once its supervisor runs, or it stopped */
 	}
 	taskdef_overrides_free(ov);
 	*out = list;

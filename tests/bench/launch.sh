@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # launch.sh: RunTask -> RUNNING latency of berthd (p50, p99 over N tasks, from the tasks' own
-# createdAt/startedAt) against `runc run --detach` of an equivalent busybox bundle, in one run.
+# createdAt/startedAt, one task at a time) against `runc run --detach` of an equivalent busybox
+# bundle, in one run.
 # Usage: BERTH_BUILD=build tests/bench/launch.sh [N]    (prints figures; asserts nothing)
 . "$(dirname "$0")/../integration/lib.sh"
 N=${1:-100}
@@ -13,18 +14,16 @@ cat >"$WORK/td.json" <<'J'
  "containerDefinitions":[{"name":"c","image":"busybox","command":["sleep","3600"],"stopTimeout":2}]}
 J
 ecs register-task-definition --cli-input-json "file://$WORK/td.json" >/dev/null
-# Tasks are started 10 at a time through the API, then described; latency is server-side.
+# One task at a time, as `runc run` below: RunTask (count 1) through curl's SigV4, wait for
+# RUNNING, then the next. Latency is server-side, from the task's own createdAt to startedAt;
+# the stops are sent after all launches so that teardown does not overlap a launch.
 arns=()
-for _ in $(seq 1 $((N / 10))); do
-	out=$(ecs run-task --cluster bench --task-definition bench --count 10)
-	mapfile -t -O "${#arns[@]}" arns < <(echo "$out" | jget "'\n'.join(t['taskArn'] for t in d['tasks'])")
-	wait_for 30 bash -c "[ \"\$(ecs list-tasks --cluster bench --desired-status RUNNING | jget \"len(d['taskArns'])\")\" -ge ${#arns[@]} ]"
-	sleep 0.2
-	pids=()
-	for a in "${arns[@]: -10}"; do ecs stop-task --cluster bench --task "$a" >/dev/null & pids+=($!); done
-	wait "${pids[@]}"   # not a bare wait: berthd is a background job of this shell too
+for _ in $(seq 1 "$N"); do
+	a=$(ecs_raw RunTask '{"cluster":"bench","taskDefinition":"bench"}' | jget "d['tasks'][0]['taskArn']")
+	arns+=("$a")
+	wait_for 30 bash -c "ecs_raw DescribeTasks '{\"cluster\":\"bench\",\"tasks\":[\"$a\"]}' | grep -q '\"lastStatus\": *\"RUNNING\"'"
+	sleep 0.1  # let the warm pool refill, as between real launches
 done
-sleep 1
 berth=$(rest GET /v1/tasks | python3 -c '
 import json, sys
 dec = json.JSONDecoder(); s = sys.stdin.read(); i = 0; lat = []
@@ -35,6 +34,8 @@ while i < len(s):
     lat += [(t["startedAt"] - t["createdAt"]) * 1000 for t in d["tasks"] if "startedAt" in t and t.get("group") == "family:bench"]
 lat.sort()
 print("%.2f %.2f %d" % (lat[len(lat)//2], lat[min(len(lat)-1, int(len(lat)*0.99))], len(lat)))')
+for a in "${arns[@]}"; do ecs_raw StopTask "{\"cluster\":\"bench\",\"task\":\"$a\"}" >/dev/null; done
+wait_for 60 bash -c "[ \"\$(ecs_raw ListTasks '{\"cluster\":\"bench\"}' | jget \"len(d['taskArns'])\")\" = 0 ]"
 # runc baseline: the same busybox rootfs, `runc run --detach` until it returns (started).
 B=$WORK/bundle; mkdir -p "$B"
 bash "$ROOT/tests/lib/mkimage-busybox.sh" "$B/rootfs" >/dev/null
@@ -63,3 +64,4 @@ read -r rp50 rp99 <<<"$runc_lat"
 echo "# launch: berth RunTask->RUNNING over $bn tasks: p50 ${bp50} ms, p99 ${bp99} ms"
 echo "# launch: runc run --detach over $N containers: p50 ${rp50} ms, p99 ${rp99} ms"
 python3 -c "print('# launch: ratio berth/runc p50 %.2f, p99 %.2f' % ($bp50/$rp50, $bp99/$rp99))"
+echo "# launch: load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -50,3 +50,19 @@ check "daemon starts with a corrupt state file" curl -sf "$ENDPOINT/healthz"
 check "corrupt file kept aside" test -f "$WORK/data/state/tasks/broken.json.corrupt"
 check "corruption is reported naming the file" grep -q "broken.json" "$WORK/berthd.log"
 expect_eq "other tasks still there" "$(ecs list-tasks --cluster rs --desired-status STOPPED | jget "len(d['taskArns'])")" 2
+
+# A task cgroup that no state file names (berthd died between a supervisor's fork and the task's
+# first save) is killed and removed at the next start; the tasks it knows are left alone.
+berth_stop
+ORPHAN=0123456789abcdef0123456789abcdef
+UNI=/sys/fs/cgroup/unified/$PARENT/rs/$ORPHAN
+[ -d /sys/fs/cgroup/unified ] || UNI=/sys/fs/cgroup/$PARENT/rs/$ORPHAN
+mkdir -p "$UNI"
+sleep 3600 &
+ORPHAN_PID=$!
+echo "$ORPHAN_PID" >"$UNI/cgroup.procs"
+berth_start
+check "orphan task cgroup's process is killed" wait_for 10 bash -c "! kill -0 $ORPHAN_PID 2>/dev/null || grep -q '^State:.*Z' /proc/$ORPHAN_PID/status"
+wait "$ORPHAN_PID" 2>/dev/null
+check "orphan task cgroup is removed" wait_for 10 test ! -d "$UNI"
+check "the removal is logged" grep -q "removing task cgroup.*$ORPHAN" "$WORK/berthd.log"

@@ -380,6 +380,50 @@ static void test_window_query(void)
 	world_free(&w);
 }
 
+/* The window past its first chunks: every cycle's exact values read back from the compressed
+ * chunks (constant, changing and missing values), the oldest cycles drop out, and the window
+ * of a sleeping task costs far less than 4 bytes per value. */
+static void test_window_chunks(void)
+{
+	struct world w;
+	struct col_series *s;
+	int cycles = 5 * COL_CHUNK + 17, bad = 0; /* past the 601-cycle window */
+	size_t cols = 0;
+
+	if (world_make(&w) < 0) {
+		UNIT_FAIL("cannot set up the fixture world");
+		return;
+	}
+	collector_sample(&w.col, 1000);
+	for (int i = 1; i <= cycles; i++) {
+		/* Busy, then idle for a while, then busy with a changing working set. */
+		advance(&w, i % 200 < 100 ? 1000ull * (uint64_t)(i % 7 + 1) : 0,
+			i % 3 ? 4096 : 0);
+		collector_sample(&w.col, 1000 + i);
+	}
+	s = collector_series_find(&w.col, COL_TASK, "m", TASK_ID, NULL);
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	for (int i = 1; i <= cycles; i++) {
+		/* Recompute what the cycle stored: CPU units from the usage step of that second. */
+		double want = (i % 200 < 100 ? 1000.0 * (i % 7 + 1) : 0) * 1e3 / 1e9 * 1024.0;
+		float got = collector_value(&w.col, s, w.col.cycle - (uint64_t)(cycles - i), COL_CPU);
+
+		if (i > 1 && fabs(got - want) > 1e-3 * (want + 1))
+			bad++;
+		cols++;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(isnan(collector_value(&w.col, s, w.col.cycle + 1, COL_CPU)));
+	CHECK(isnan(collector_value(&w.col, s, w.col.cycle - w.col.cap, COL_CPU)));
+	CHECK(!isnan(collector_value(&w.col, s, w.col.cycle - w.col.cap + 1, COL_CPU_RES)));
+	/* Compressed: well under the 4 bytes per value of a raw ring. */
+	CHECK_INT(w.col.self.window_bytes, <, w.col.cap * 4 * (6 + 2 + 3 * COL_METRIC_COUNT));
+out:
+	world_free(&w);
+}
+
 static void test_rrd_roundtrip(void)
 {
 	struct world w;
@@ -594,5 +638,6 @@ static void test_real_cgroup_gone(void)
 }
 
 UNIT_MAIN(test_parse_v1, test_parse_v2, test_parse_malformed, test_sample_cycle,
-	  test_window_query, test_rrd_roundtrip, test_rrd_batches, test_rrd_skips, test_rrd_truncated,
+	  test_window_query, test_window_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_skips,
+	  test_rrd_truncated,
 	  test_rrd_zeroed, test_rrd_cap, test_cgroup_gone, test_real_cgroup_gone)
