@@ -41,16 +41,18 @@ double alarm_period_end(const struct alarms *a, const struct alarm *al, double n
 	return floor((now + half) / al->period) * al->period;
 }
 
-static double window_value(const struct col_series *s, const struct col_metric_info *m,
-			   size_t slot)
+static double window_value(struct collector *c, const struct col_series *s,
+			   const struct col_metric_info *m, uint64_t k)
 {
-	const float *row = s->ring + slot * (size_t)s->n_cols;
+	double v, den;
 
 	if (m->col >= s->n_cols || (m->den >= 0 && m->den >= s->n_cols))
 		return NAN;
-	if (m->den >= 0)
-		return row[m->den] > 0 ? 100.0 * row[m->col] / row[m->den] : NAN;
-	return row[m->col];
+	v = collector_value(c, s, k, m->col);
+	if (m->den < 0)
+		return v;
+	den = collector_value(c, s, k, m->den);
+	return den > 0 ? 100.0 * v / den : NAN;
 }
 
 /* Reads the window's samples in [start, end) newest first into the range's slots. */
@@ -66,23 +68,22 @@ static void from_window(struct alarms *a, const struct alarm *al, struct col_ser
 		lo = s->first_cycle;
 	if (c->cycle < lo)
 		return;
-	/* Newest first; the slot index wraps by hand (a division per sample costs more than the
-	 * rest of the loop), and the bucket changes only when t crosses its start. */
-	size_t slot = (size_t)(c->cycle % c->cap), left = (size_t)(c->cycle - lo) + 1;
+	/* Newest first, cycle by cycle (collector_value keeps the last unpacked chunk, so a
+	 * walk through the window unpacks each chunk once); the bucket changes only when t
+	 * crosses its start. */
 	double bstart = INFINITY;
 	int b = -1;
 	bool pct = al->stat == ALARM_STAT_PERCENTILE;
 	const struct col_metric_info *m = al->metric;
 	bool plain = m->den < 0 && m->col < s->n_cols;
 
-	for (; left > 0; left--, slot = slot ? slot - 1 : c->cap - 1) {
-		double t = c->ts[slot], v;
+	for (uint64_t k = c->cycle; k >= lo && k > 0; k--) {
+		double t = c->ts[k % c->cap], v;
 		if (t >= end)
 			continue;
 		if (t < r->start)
 			break;
-		v = plain ? s->ring[slot * (size_t)s->n_cols + (size_t)m->col]
-			  : window_value(s, m, slot);
+		v = plain ? collector_value(c, s, k, m->col) : window_value(c, s, m, k);
 		if (isnan(v))
 			continue;
 		if (t < bstart) {
