@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "alarms/actions.h"
 #include "collector/collector.h"
 #include "runtime/runtime.h"
 #include "runtime/service.h"
@@ -26,6 +27,7 @@ struct daemon {
 	struct runtime rt;
 	struct rt_services services;
 	struct collector collector;
+	struct alarm_actions *actions;
 	struct app app;
 	struct loop_io sig_io;
 	int sig_fd;
@@ -140,7 +142,15 @@ int main(int argc, char **argv)
 	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
 		d.app.collector = &d.collector;
 	d.app.cfg = &d.cfg;
+	{
+		struct alarm_actions_deps ad = { .cfg = &d.cfg, .loop = &d.loop, .rt = &d.rt,
+						 .services = &d.services,
+						 .collector = d.app.collector };
+		if (actions_init(&d.actions, &ad) == 0)
+			d.app.actions = d.actions;
+	}
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
+		actions_close(d.actions);
 		collector_close(&d.collector);
 		svc_close(&d.services);
 		rt_close(&d.rt);
@@ -151,6 +161,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
+	actions_close(d.actions);
 	collector_close(&d.collector);
 	svc_close(&d.services);
 	rt_close(&d.rt);

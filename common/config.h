@@ -32,6 +32,13 @@ struct config {
 	int64_t metrics_window;               /* seconds of raw samples kept in memory */
 	char rrdcached_address[CONFIG_STR_MAX]; /* "" = write RRD files directly */
 	int64_t rrd_max_bytes;                /* cap on the RRD directory, 0 = none */
+	int64_t webhook_connect_timeout_ms;   /* per delivery attempt */
+	int64_t webhook_timeout_ms;           /* whole attempt, answer included */
+	int64_t webhook_retry_initial_ms;     /* first retry delay; doubles up to the max */
+	int64_t webhook_retry_max_ms;
+	int64_t webhook_max_age;              /* seconds a notification is retried */
+	char webhook_allow_hosts[CONFIG_STR_MAX]; /* link-local/metadata addresses allowed */
+	int64_t scaling_alarm_period;         /* seconds: target tracking's managed alarms */
 };
 
 /* Fills c with the defaults. */
