@@ -9,6 +9,7 @@
 
 #include "alarms/actions_internal.h"
 #include "collector/collector.h"
+#include "common/fileio.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "runtime/service.h"
@@ -312,6 +313,7 @@ int actions_dispatch(struct alarm_actions *a, const struct alarm_event *ev,
 int actions_init(struct alarm_actions **out, const struct alarm_actions_deps *deps)
 {
 	struct alarm_actions *a = calloc(1, sizeof(*a));
+	char state[600];
 	int ret;
 
 	*out = NULL;
@@ -323,7 +325,10 @@ int actions_init(struct alarm_actions **out, const struct alarm_actions_deps *de
 	snprintf(a->scaling_path, sizeof(a->scaling_path), "%s/state/scaling.json",
 		 deps->cfg->data_dir);
 	a->activities = json_array();
-	ret = wh_endpoints_load(a);
+	snprintf(state, sizeof(state), "%s/state", deps->cfg->data_dir);
+	ret = file_mkdir_p(state, 0700);
+	if (ret == 0)
+		ret = wh_endpoints_load(a);
 	if (ret == 0)
 		ret = sc_load(a);
 	if (ret == 0)
