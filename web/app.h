@@ -63,5 +63,10 @@ bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *
 bool alarms_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool webhooks_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool billing_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* Application Auto Scaling's JSON 1.1 API (web/webhooks_api.c): POST / with X-Amz-Target
+ * AnyScaleFrontendService.<Operation>, already authenticated; ecs_handle hands it over. */
+#define SCALING_TARGET_PREFIX "AnyScaleFrontendService."
+void scaling_json_handle(struct app *a, struct web_request *rq, struct web_response *rs,
+			 const char *operation);
 
 #endif

@@ -193,6 +193,29 @@ static void scaling_route(struct app *a, struct web_request *rq, struct web_resp
 	web_respond_aws_error(rs, 404, "NotFoundException", "No route %s.", rq->path);
 }
 
+void scaling_json_handle(struct app *a, struct web_request *rq, struct web_response *rs,
+			 const char *operation)
+{
+	struct berr e = { { 0 }, { 0 }, 400 };
+	json_t *req = NULL, *out = NULL;
+	char *s;
+
+	if (!a->actions) {
+		web_respond_aws_error(rs, 503, "ServiceUnavailableException",
+				      "Alarm actions are not running on this server.");
+		return;
+	}
+	if (json_decode_request(rq->body, rq->body_len, (int)a->cfg->max_json_depth, &req, &e) < 0 ||
+	    actions_scaling_call(a->actions, operation, req, &out, &e) < 0) {
+		json_decref(req);
+		respond_err(rs, &e);
+		return;
+	}
+	json_decref(req);
+	s = json_steal_dumps(out);
+	web_respond(rs, 200, "application/x-amz-json-1.1", s, s ? strlen(s) : 0);
+}
+
 bool webhooks_api_handle(struct app *a, struct web_request *rq, struct web_response *rs)
 {
 	const char *p = rq->path;
