@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "alarms/actions.h"
+#include "alarms/alarms.h"
 #include "collector/collector.h"
 #include "runtime/runtime.h"
 #include "runtime/service.h"
@@ -141,16 +142,31 @@ int main(int argc, char **argv)
 	}
 	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
 		d.app.collector = &d.collector;
+	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
+		log_error("berthd: alarms are off");
 	d.app.cfg = &d.cfg;
 	{
 		struct alarm_actions_deps ad = { .cfg = &d.cfg, .loop = &d.loop, .rt = &d.rt,
 						 .services = &d.services,
 						 .collector = d.app.collector };
-		if (actions_init(&d.actions, &ad) == 0)
+		if (d.app.alarms) {
+			ad.alarms = d.app.alarms;
+			ad.history = alarms_history_action;
+			ad.history_ctx = d.app.alarms;
+			ad.put_metric_alarm = alarms_put_metric_alarm;
+			ad.delete_alarm = alarms_delete;
+		}
+		if (actions_init(&d.actions, &ad) == 0) {
 			d.app.actions = d.actions;
+			if (d.app.alarms)
+				alarms_set_actions(d.app.alarms, d.actions);
+		}
 	}
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
+		if (d.app.alarms)
+			alarms_set_actions(d.app.alarms, NULL);
 		actions_close(d.actions);
+		alarms_close(d.app.alarms);
 		collector_close(&d.collector);
 		svc_close(&d.services);
 		rt_close(&d.rt);
@@ -161,7 +177,10 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
+	if (d.app.alarms)
+		alarms_set_actions(d.app.alarms, NULL);
 	actions_close(d.actions);
+	alarms_close(d.app.alarms);
 	collector_close(&d.collector);
 	svc_close(&d.services);
 	rt_close(&d.rt);

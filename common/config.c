@@ -65,6 +65,8 @@ static const struct key keys[] = {
 	  "webhooks may call although they are link-local or cloud metadata addresses"),
 	I(scaling_alarm_period, 1, 3600, "Period in seconds of the alarms a target tracking "
 	  "policy creates (Application Auto Scaling: 60)"),
+	I(alarm_max_count, 1, 10000000, "metric and composite alarms berthd keeps at most "
+	  "(PutMetricAlarm answers LimitExceeded past it)"),
 };
 
 void config_defaults(struct config *c)
@@ -97,6 +99,7 @@ void config_defaults(struct config *c)
 	c->webhook_retry_max_ms = 3600000;
 	c->webhook_max_age = 86400;
 	c->scaling_alarm_period = 60;
+	c->alarm_max_count = 100000;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

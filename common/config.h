@@ -39,6 +39,7 @@ struct config {
 	int64_t webhook_max_age;              /* seconds a notification is retried */
 	char webhook_allow_hosts[CONFIG_STR_MAX]; /* link-local/metadata addresses allowed */
 	int64_t scaling_alarm_period;         /* seconds: target tracking's managed alarms */
+	int64_t alarm_max_count;              /* alarms kept at most */
 };
 
 /* Fills c with the defaults. */

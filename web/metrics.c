@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "alarms/actions.h"
+#include "alarms/alarms.h"
 #include "collector/collector.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -420,6 +421,16 @@ static void render_self(struct buf *b, struct collector *c)
 }
 
 /* Renders the whole exposition into b; exposed for the scrape benchmark through /metrics. */
+/* The alarms' block (states and evaluation self-metrics). */
+static void render_alarms(struct buf *b, struct app *a)
+{
+	char *text = a->alarms ? alarms_prometheus(a->alarms) : NULL;
+
+	if (text)
+		put(b, text, strlen(text));
+	free(text);
+}
+
 static void render(struct app *a, struct buf *b)
 {
 	struct collector *c = a->collector;
@@ -435,6 +446,7 @@ static void render(struct app *a, struct buf *b)
 			puts_(b, text);
 		free(text);
 	}
+	render_alarms(b, a);
 	if (!c)
 		return;
 	render_containers(b, c);
