@@ -65,6 +65,9 @@ static const struct key keys[] = {
 	  "webhooks may call although they are link-local or cloud metadata addresses"),
 	I(scaling_alarm_period, 1, 3600, "Period in seconds of the alarms a target tracking "
 	  "policy creates (Application Auto Scaling: 60)"),
+	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
+	  "Fargate us-east-1 Linux list prices"),
+	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
 };
 
 void config_defaults(struct config *c)
@@ -97,6 +100,7 @@ void config_defaults(struct config *c)
 	c->webhook_retry_max_ms = 3600000;
 	c->webhook_max_age = 86400;
 	c->scaling_alarm_period = 60;
+	c->ledger_retention_months = 13;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

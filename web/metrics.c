@@ -14,6 +14,7 @@
 
 #include "alarms/actions.h"
 #include "collector/collector.h"
+#include "collector/ledger.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "web/app.h"
@@ -434,6 +435,13 @@ static void render(struct app *a, struct buf *b)
 		else if (text)
 			puts_(b, text);
 		free(text);
+	}
+	if (a->ledger) {
+		size_t n;
+		char *s = ledger_prometheus(a->ledger, &n);
+		if (s)
+			put(b, s, n);
+		free(s);
 	}
 	if (!c)
 		return;
