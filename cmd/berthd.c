@@ -18,6 +18,7 @@
 #include "alarms/actions.h"
 #include "alarms/alarms.h"
 #include "collector/collector.h"
+#include "collector/ledger.h"
 #include "runtime/runtime.h"
 #include "runtime/service.h"
 #include "web/app.h"
@@ -29,6 +30,7 @@ struct daemon {
 	struct rt_services services;
 	struct collector collector;
 	struct alarm_actions *actions;
+	struct ledger ledger;
 	struct app app;
 	struct loop_io sig_io;
 	int sig_fd;
@@ -144,6 +146,16 @@ int main(int argc, char **argv)
 		d.app.collector = &d.collector;
 	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
 		log_error("berthd: alarms are off");
+	ret = d.app.collector ? ledger_open_config(&d.ledger, &d.cfg, time_now()) : -ENODEV;
+	if (ret == 0 && collector_on_cycle(&d.collector, ledger_observe, &d.ledger) == 0)
+		d.app.ledger = &d.ledger;
+	if (ret == -EINVAL) { /* a price file that does not parse: said, and nothing runs */
+		alarms_close(d.app.alarms);
+		collector_close(&d.collector);
+		svc_close(&d.services);
+		rt_close(&d.rt);
+		return 1;
+	}
 	d.app.cfg = &d.cfg;
 	{
 		struct alarm_actions_deps ad = { .cfg = &d.cfg, .loop = &d.loop, .rt = &d.rt,
@@ -168,6 +180,7 @@ int main(int argc, char **argv)
 		actions_close(d.actions);
 		alarms_close(d.app.alarms);
 		collector_close(&d.collector);
+		ledger_close(&d.ledger, time_now());
 		svc_close(&d.services);
 		rt_close(&d.rt);
 		return 1;
@@ -182,6 +195,7 @@ int main(int argc, char **argv)
 	actions_close(d.actions);
 	alarms_close(d.app.alarms);
 	collector_close(&d.collector);
+	ledger_close(&d.ledger, time_now());
 	svc_close(&d.services);
 	rt_close(&d.rt);
 	loop_io_stop(&d.sig_io);

@@ -67,6 +67,9 @@ static const struct key keys[] = {
 	  "policy creates (Application Auto Scaling: 60)"),
 	I(alarm_max_count, 1, 10000000, "metric and composite alarms berthd keeps at most "
 	  "(PutMetricAlarm answers LimitExceeded past it)"),
+	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
+	  "Fargate us-east-1 Linux list prices"),
+	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
 };
 
 void config_defaults(struct config *c)
@@ -100,6 +103,7 @@ void config_defaults(struct config *c)
 	c->webhook_max_age = 86400;
 	c->scaling_alarm_period = 60;
 	c->alarm_max_count = 100000;
+	c->ledger_retention_months = 13;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

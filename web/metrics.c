@@ -15,6 +15,7 @@
 #include "alarms/actions.h"
 #include "alarms/alarms.h"
 #include "collector/collector.h"
+#include "collector/ledger.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "web/app.h"
@@ -447,6 +448,13 @@ static void render(struct app *a, struct buf *b)
 		free(text);
 	}
 	render_alarms(b, a);
+	if (a->ledger) {
+		size_t n;
+		char *s = ledger_prometheus(a->ledger, &n);
+		if (s)
+			put(b, s, n);
+		free(s);
+	}
 	if (!c)
 		return;
 	render_containers(b, c);

@@ -52,8 +52,8 @@ expect_match "target tracking needs a metric" "$out" "PredefinedMetricSpecificat
 expect_eq "describe-scaling-policies" \
 	"$(CTL describe-scaling-policies --resource-id $RID | jget "[(p['PolicyName'], p['PolicyType'], len(p['StepScalingPolicyConfiguration']['StepAdjustments'])) for p in d['ScalingPolicies']]")" \
 	"[('out', 'StepScaling', 2)]"
-expect_eq "REST GET with a query" \
-	"$(rest GET "/v1/scaling/policies?ResourceId=service%2Fsc%2Fweb&PolicyName=out" | jget "[p['PolicyARN'] for p in d['ScalingPolicies']]")" "['$ARN']"
+expect_eq "REST GET with a PolicyName query" \
+	"$(rest GET "/v1/scaling/policies?PolicyName=out" | jget "[p['PolicyARN'] for p in d['ScalingPolicies']]")" "['$ARN']"
 expect_eq "no activities yet" "$(CTL describe-scaling-activities --resource-id $RID | jget "len(d['ScalingActivities'])")" 0
 
 # The aws CLI's own commands, signed for application-autoscaling.
