@@ -65,6 +65,10 @@ static const struct key keys[] = {
 	  "webhooks may call although they are link-local or cloud metadata addresses"),
 	I(scaling_alarm_period, 1, 3600, "Period in seconds of the alarms a target tracking "
 	  "policy creates (Application Auto Scaling: 60)"),
+	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
+	  "run from its build directory, else /usr/share/berth/web"),
+	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),
+	I(session_ttl, 60, 30 * 86400, "seconds a dashboard sign-in lasts"),
 	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
 	  "Fargate us-east-1 Linux list prices"),
 	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
@@ -100,6 +104,8 @@ void config_defaults(struct config *c)
 	c->webhook_retry_max_ms = 3600000;
 	c->webhook_max_age = 86400;
 	c->scaling_alarm_period = 60;
+	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
+	c->session_ttl = 12 * 3600;
 	c->ledger_retention_months = 13;
 }
 
