@@ -67,6 +67,10 @@ static const struct key keys[] = {
 	  "policy creates (Application Auto Scaling: 60)"),
 	I(alarm_max_count, 1, 10000000, "metric and composite alarms berthd keeps at most "
 	  "(PutMetricAlarm answers LimitExceeded past it)"),
+	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
+	  "run from its build directory, else /usr/share/berth/web"),
+	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),
+	I(session_ttl, 60, 30 * 86400, "seconds a dashboard sign-in lasts"),
 	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
 	  "Fargate us-east-1 Linux list prices"),
 	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
@@ -103,6 +107,8 @@ void config_defaults(struct config *c)
 	c->webhook_max_age = 86400;
 	c->scaling_alarm_period = 60;
 	c->alarm_max_count = 100000;
+	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
+	c->session_ttl = 12 * 3600;
 	c->ledger_retention_months = 13;
 }
 

@@ -40,6 +40,9 @@ struct config {
 	char webhook_allow_hosts[CONFIG_STR_MAX]; /* link-local/metadata addresses allowed */
 	int64_t scaling_alarm_period;         /* seconds: target tracking's managed alarms */
 	int64_t alarm_max_count;              /* alarms kept at most */
+	char web_root[CONFIG_STR_MAX];        /* dashboard assets; "" = found at run time */
+	char javascript_root[CONFIG_STR_MAX]; /* Debian's packaged JavaScript libraries */
+	int64_t session_ttl;                  /* seconds a dashboard session lasts */
 	char price_sheet[CONFIG_STR_MAX];     /* billing price file; "" = Fargate list prices */
 	int64_t ledger_retention_months;      /* months of ledger segments kept */
 };
