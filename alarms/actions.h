@@ -49,6 +49,10 @@ struct alarm_actions_deps {
 	struct alarms *alarms;        /* the evaluator, for alarms that target tracking manages */
 	alarm_history_fn history;
 	void *history_ctx;
+	/* Target tracking's managed alarms, through the evaluator (alarms_put_metric_alarm and
+	 * alarms_delete); NULL: target tracking policies are refused. */
+	int (*put_metric_alarm)(struct alarms *al, const json_t *request, struct berr *e);
+	int (*delete_alarm)(struct alarms *al, const char *name, struct berr *e);
 };
 
 /* Loads the webhook endpoints, scaling policies and the outbox (DATA_DIR/outbox), and resumes
@@ -69,5 +73,39 @@ int actions_validate_arn(struct alarm_actions *a, const char *arn, struct berr *
  * recorded through deps->history. Returns the number of actions issued. */
 int actions_dispatch(struct alarm_actions *a, const struct alarm_event *ev,
 		     const char *const *arns, size_t n);
+
+/* ---- webhook endpoints (REST /v1/webhooks) ------------------------------------------------ */
+
+/* Creates or replaces the endpoint described by rq ({name, url, format, secret, previousSecret,
+ * headers, enabled}); durable before it returns. *out (new reference) is the endpoint as GET
+ * shows it, secrets left out. 0, or -EINVAL with e set (nothing changed). */
+int actions_webhook_put(struct alarm_actions *a, const json_t *rq, json_t **out, struct berr *e);
+/* {"webhooks": [...]} with counters and recent deliveries; new reference. */
+json_t *actions_webhook_list(struct alarm_actions *a);
+/* One endpoint (new reference) or NULL when there is none by that name. */
+json_t *actions_webhook_get(struct alarm_actions *a, const char *name);
+/* {"deliveries": [...], "pending": [...]} of one endpoint, or NULL when unknown. */
+json_t *actions_webhook_deliveries(struct alarm_actions *a, const char *name);
+/* Removes an endpoint; what is pending for it moves to DATA_DIR/outbox/dead. 0, or -ENOENT
+ * with e set. */
+int actions_webhook_delete(struct alarm_actions *a, const char *name, struct berr *e);
+/* Queues a test notification to one endpoint; *out (new reference) names its webhook-id.
+ * 0, or -ENOENT / -EIO with e set. */
+int actions_webhook_test(struct alarm_actions *a, const char *name, json_t **out,
+			 struct berr *e);
+
+/* The webhook and action counters in Prometheus text format: *buf (NULL on entry) becomes a
+ * malloc'd NUL-terminated string of *len bytes the caller frees. 0 or -ENOMEM (*buf freed). */
+int actions_metrics_render(struct alarm_actions *a, char **buf, size_t *len);
+
+/* ---- service scaling (Application Auto Scaling, REST /v1/scaling) ------------------------- */
+
+/* Runs one Application Auto Scaling operation (RegisterScalableTarget,
+ * DescribeScalableTargets, DeregisterScalableTarget, PutScalingPolicy,
+ * DescribeScalingPolicies, DeleteScalingPolicy, DescribeScalingActivities) on its request
+ * shape. 0 and *out (new reference, the response shape), or -EINVAL / -ENOENT with e set
+ * (ValidationException, ObjectNotFoundException, ...) and nothing changed. */
+int actions_scaling_call(struct alarm_actions *a, const char *operation, const json_t *rq,
+			 json_t **out, struct berr *e);
 
 #endif

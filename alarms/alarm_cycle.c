@@ -12,10 +12,6 @@
 #include "alarms/alarms_internal.h"
 #include "common/log.h"
 
-/* The actions module may not be linked in (tests, tools): then nothing is issued. */
-extern int actions_dispatch(struct alarm_actions *a, const struct alarm_event *ev,
-			    const char *const *arns, size_t n) __attribute__((weak));
-
 /* One evaluation range: per slot the statistic, its sample count, and whether it has one. */
 struct range {
 	int n;
@@ -358,7 +354,7 @@ static void dispatch(struct alarms *a, struct alarm *al, enum alarm_state old, b
 	const char *list[8];
 	size_t n = 0, i;
 
-	if (!al->actions_enabled || !a->actions || !actions_dispatch || !json_array_size(arns))
+	if (!al->actions_enabled || !a->actions || !json_array_size(arns))
 		return;
 	json_array_foreach(arns, i, v)
 		if (n < ARRAY_SIZE(list))

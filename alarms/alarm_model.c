@@ -10,10 +10,6 @@
 #include "alarms/actions.h"
 #include "alarms/alarms_internal.h"
 
-/* The actions module may not be linked in (tests, tools): then ARNs are checked for syntax. */
-extern int actions_validate_arn(struct alarm_actions *a, const char *arn, struct berr *e)
-	__attribute__((weak));
-
 #define NS_CI "ECS/ContainerInsights"
 
 static const char *const units[] = {
@@ -127,7 +123,7 @@ static int check_arn(struct alarms *a, const char *arn, bool full, struct berr *
 		colons += *p == ':';
 	if (strncmp(arn, "arn:", 4) != 0 || colons < 5 || has_ctl(arn))
 		return berr_set(e, 400, "ValidationError", "Invalid arn syntax: %.300s", arn);
-	if (full && a && a->actions && actions_validate_arn)
+	if (full && a && a->actions)
 		return actions_validate_arn(a->actions, arn, e);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "alarms/actions.h"
 #include "alarms/alarms.h"
 #include "collector/collector.h"
 #include "collector/ledger.h"
@@ -28,6 +29,7 @@ struct daemon {
 	struct runtime rt;
 	struct rt_services services;
 	struct collector collector;
+	struct alarm_actions *actions;
 	struct ledger ledger;
 	struct app app;
 	struct loop_io sig_io;
@@ -142,19 +144,40 @@ int main(int argc, char **argv)
 	}
 	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
 		d.app.collector = &d.collector;
+	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
+		log_error("berthd: alarms are off");
 	ret = d.app.collector ? ledger_open_config(&d.ledger, &d.cfg, time_now()) : -ENODEV;
 	if (ret == 0 && collector_on_cycle(&d.collector, ledger_observe, &d.ledger) == 0)
 		d.app.ledger = &d.ledger;
 	if (ret == -EINVAL) { /* a price file that does not parse: said, and nothing runs */
+		alarms_close(d.app.alarms);
 		collector_close(&d.collector);
 		svc_close(&d.services);
 		rt_close(&d.rt);
 		return 1;
 	}
-	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
-		log_error("berthd: alarms are off");
 	d.app.cfg = &d.cfg;
+	{
+		struct alarm_actions_deps ad = { .cfg = &d.cfg, .loop = &d.loop, .rt = &d.rt,
+						 .services = &d.services,
+						 .collector = d.app.collector };
+		if (d.app.alarms) {
+			ad.alarms = d.app.alarms;
+			ad.history = alarms_history_action;
+			ad.history_ctx = d.app.alarms;
+			ad.put_metric_alarm = alarms_put_metric_alarm;
+			ad.delete_alarm = alarms_delete;
+		}
+		if (actions_init(&d.actions, &ad) == 0) {
+			d.app.actions = d.actions;
+			if (d.app.alarms)
+				alarms_set_actions(d.app.alarms, d.actions);
+		}
+	}
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
+		if (d.app.alarms)
+			alarms_set_actions(d.app.alarms, NULL);
+		actions_close(d.actions);
 		alarms_close(d.app.alarms);
 		collector_close(&d.collector);
 		ledger_close(&d.ledger, time_now());
@@ -167,6 +190,9 @@ int main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
+	if (d.app.alarms)
+		alarms_set_actions(d.app.alarms, NULL);
+	actions_close(d.actions);
 	alarms_close(d.app.alarms);
 	collector_close(&d.collector);
 	ledger_close(&d.ledger, time_now());

@@ -53,6 +53,20 @@ static const struct key keys[] = {
 	  "directly"),
 	I(rrd_max_bytes, 0, 1LL << 50, "cap on the size of DATA_DIR/rrd, 0 = none; past it the "
 	  "least recently written files of stopped tasks go first"),
+	I(webhook_connect_timeout_ms, 100, 600000, "milliseconds a webhook delivery may take to "
+	  "connect"),
+	I(webhook_timeout_ms, 100, 600000, "milliseconds a webhook delivery attempt may take in "
+	  "all, answer included"),
+	I(webhook_retry_initial_ms, 10, 3600000, "delay before the first retry of a failed webhook "
+	  "delivery; it doubles (with jitter) up to webhook_retry_max_ms"),
+	I(webhook_retry_max_ms, 10, 86400000, "longest delay between two webhook delivery "
+	  "attempts"),
+	I(webhook_max_age, 1, 7 * 86400, "seconds a webhook notification is retried before it is "
+	  "given up (moved to DATA_DIR/outbox/dead)"),
+	S(webhook_allow_hosts, "comma-separated addresses or CIDRs (169.254.10.1, fe80::/10) that "
+	  "webhooks may call although they are link-local or cloud metadata addresses"),
+	I(scaling_alarm_period, 1, 3600, "Period in seconds of the alarms a target tracking "
+	  "policy creates (Application Auto Scaling: 60)"),
 	I(alarm_max_count, 1, 10000000, "metric and composite alarms berthd keeps at most "
 	  "(PutMetricAlarm answers LimitExceeded past it)"),
 	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
@@ -89,6 +103,12 @@ void config_defaults(struct config *c)
 	c->collect_interval = 5;
 	c->metrics_window = 3 * 3600;
 	c->rrd_max_bytes = 10LL << 30;
+	c->webhook_connect_timeout_ms = 5000;
+	c->webhook_timeout_ms = 15000;
+	c->webhook_retry_initial_ms = 5000;
+	c->webhook_retry_max_ms = 3600000;
+	c->webhook_max_age = 86400;
+	c->scaling_alarm_period = 60;
 	c->alarm_max_count = 100000;
 	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
 	c->session_ttl = 12 * 3600;

@@ -33,6 +33,13 @@ struct config {
 	int64_t metrics_window;               /* seconds of raw samples kept in memory */
 	char rrdcached_address[CONFIG_STR_MAX]; /* "" = write RRD files directly */
 	int64_t rrd_max_bytes;                /* cap on the RRD directory, 0 = none */
+	int64_t webhook_connect_timeout_ms;   /* per delivery attempt */
+	int64_t webhook_timeout_ms;           /* whole attempt, answer included */
+	int64_t webhook_retry_initial_ms;     /* first retry delay; doubles up to the max */
+	int64_t webhook_retry_max_ms;
+	int64_t webhook_max_age;              /* seconds a notification is retried */
+	char webhook_allow_hosts[CONFIG_STR_MAX]; /* link-local/metadata addresses allowed */
+	int64_t scaling_alarm_period;         /* seconds: target tracking's managed alarms */
 	int64_t alarm_max_count;              /* alarms kept at most */
 	char web_root[CONFIG_STR_MAX];        /* dashboard assets; "" = found at run time */
 	char javascript_root[CONFIG_STR_MAX]; /* Debian's packaged JavaScript libraries */

@@ -75,8 +75,14 @@ int app_authenticate(struct app *a, const struct web_request *rq, struct berr *e
 	static const char *const required[] = { "X-Amz-Target", NULL };
 	struct sigv4_key key = { a->access_key_id, a->secret_key, NULL };
 	struct sigv4_header hdrs[WEB_MAX_HEADERS];
+	const char *target = web_header(rq, "X-Amz-Target");
 	struct sigv4_verifier v = {
-		.region = a->cfg->region, .service = "ecs", .keys = &key, .n_keys = 1,
+		/* Application Auto Scaling's clients sign for their own service name. */
+		.region = a->cfg->region,
+		.service = target && strncmp(target, SCALING_TARGET_PREFIX,
+					     strlen(SCALING_TARGET_PREFIX)) == 0
+				   ? "application-autoscaling" : "ecs",
+		.keys = &key, .n_keys = 1,
 		.max_skew = (long)a->cfg->signature_max_skew,
 		.required_signed = web_header(rq, "X-Amz-Target") ? required : NULL,
 	};

@@ -67,6 +67,11 @@ bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *
 bool alarms_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool webhooks_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool billing_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* Application Auto Scaling's JSON 1.1 API (web/webhooks_api.c): POST / with X-Amz-Target
+ * AnyScaleFrontendService.<Operation>, already authenticated; ecs_handle hands it over. */
+#define SCALING_TARGET_PREFIX "AnyScaleFrontendService."
+void scaling_json_handle(struct app *a, struct web_request *rq, struct web_response *rs,
+			 const char *operation);
 /* The dashboard (web/dashboard.c): the token store and sessions, the assets' directory.
  * 0 or -errno; a token store that cannot be read leaves a->auth NULL (logged), not an error. */
 int dashboard_init(struct app *a);

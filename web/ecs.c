@@ -633,6 +633,10 @@ void ecs_handle(struct app *a, struct web_request *rq, struct web_response *rs)
 		respond_error(rs, &e);
 		return;
 	}
+	if (target && strncmp(target, SCALING_TARGET_PREFIX, strlen(SCALING_TARGET_PREFIX)) == 0) {
+		scaling_json_handle(a, rq, rs, target + strlen(SCALING_TARGET_PREFIX));
+		return;
+	}
 	if (!target || strncmp(target, ECS_TARGET_PREFIX, strlen(ECS_TARGET_PREFIX)) != 0 ||
 	    !(op = op_find(target + strlen(ECS_TARGET_PREFIX)))) {
 		web_respond_aws_error(rs, 400, "UnknownOperationException",

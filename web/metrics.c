@@ -12,6 +12,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "alarms/actions.h"
 #include "alarms/alarms.h"
 #include "collector/collector.h"
 #include "collector/ledger.h"
@@ -437,6 +438,15 @@ static void render(struct app *a, struct buf *b)
 
 	render_task_counts(b, a);
 	render_health(b, a);
+	if (a->actions) {
+		char *text = NULL;
+		size_t n = 0;
+		if (actions_metrics_render(a->actions, &text, &n) < 0)
+			b->failed = true;
+		else if (text)
+			puts_(b, text);
+		free(text);
+	}
 	render_alarms(b, a);
 	if (a->ledger) {
 		size_t n;
