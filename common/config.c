@@ -8,10 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/fileio.h"
 
-enum key_type { KEY_STR, KEY_INT };
+enum key_type { KEY_STR, KEY_INT, KEY_BOOL };
 
 struct key {
 	const char *name;
@@ -23,6 +24,7 @@ struct key {
 
 #define S(n, h) { #n, KEY_STR, offsetof(struct config, n), 0, 0, h }
 #define I(n, lo, hi, h) { #n, KEY_INT, offsetof(struct config, n), lo, hi, h }
+#define B(n, h) { #n, KEY_BOOL, offsetof(struct config, n), 0, 1, h }
 
 static const struct key keys[] = {
 	S(listen, "address and port the API, dashboard and /metrics listen on"),
@@ -51,7 +53,29 @@ static const struct key keys[] = {
 	  "directly"),
 	I(rrd_max_bytes, 0, 1LL << 50, "cap on the size of DATA_DIR/rrd, 0 = none; past it the "
 	  "least recently written files of stopped tasks go first"),
+	B(bpf, "load the eBPF probes (false: cgroup statistics alone)"),
+	B(bpf_network, "eBPF: bytes and packets per task (cgroup_skb ingress/egress)"),
+	B(bpf_sched, "eBPF: run-queue latency and on-CPU time per task"),
+	B(bpf_oom, "eBPF: the kernel's OOM kills, as they happen"),
+	B(bpf_procs, "eBPF: forks, execs and exits per task"),
+	B(bpf_blkio, "eBPF: block I/O bytes and latency per task"),
+	I(bpf_max_cgroups, 64, 1 << 20, "cgroups the eBPF maps can follow (two to three per task)"),
 };
+
+/* true/false, yes/no, on/off, 1/0; -1 for anything else. */
+static int parse_bool(const char *v)
+{
+	static const char *const t[] = { "true", "yes", "on", "1" }, *const f[] = { "false", "no",
+										  "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(v, t[i]))
+			return 1;
+		if (!strcasecmp(v, f[i]))
+			return 0;
+	}
+	return -1;
+}
 
 void config_defaults(struct config *c)
 {
@@ -77,6 +101,8 @@ void config_defaults(struct config *c)
 	c->collect_interval = 5;
 	c->metrics_window = 3 * 3600;
 	c->rrd_max_bytes = 10LL << 30;
+	c->bpf = c->bpf_network = c->bpf_sched = c->bpf_oom = c->bpf_procs = c->bpf_blkio = 1;
+	c->bpf_max_cgroups = 16384;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)
@@ -112,6 +138,16 @@ static int key_set(struct config *c, const struct key *k, const char *val, const
 			return -EINVAL;
 		}
 		snprintf(field, CONFIG_STR_MAX, "%s", val);
+		return 0;
+	}
+	if (k->type == KEY_BOOL) {
+		int b = parse_bool(val);
+		if (b < 0) {
+			snprintf(err, errlen, "%s: '%s' must be true or false, got '%s'", where,
+				 k->name, val);
+			return -EINVAL;
+		}
+		*(int64_t *)field = b;
 		return 0;
 	}
 	errno = 0;
@@ -278,6 +314,9 @@ void config_usage(const char *prog)
 		flag[j] = '\0';
 		if (k->type == KEY_STR)
 			snprintf(def, sizeof(def), "%s", (char *)&d + k->offset);
+		else if (k->type == KEY_BOOL)
+			snprintf(def, sizeof(def), "%s",
+				 *(int64_t *)((char *)&d + k->offset) ? "true" : "false");
 		else
 			snprintf(def, sizeof(def), "%lld", (long long)*(int64_t *)((char *)&d + k->offset));
 		printf("  --%-26s %s (default: %s)\n", flag, k->help, def[0] ? def : "-");

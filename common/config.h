@@ -32,6 +32,9 @@ struct config {
 	int64_t metrics_window;               /* seconds of raw samples kept in memory */
 	char rrdcached_address[CONFIG_STR_MAX]; /* "" = write RRD files directly */
 	int64_t rrd_max_bytes;                /* cap on the RRD directory, 0 = none */
+	int64_t bpf;                          /* booleans (0/1): all eBPF probes, then each */
+	int64_t bpf_network, bpf_sched, bpf_oom, bpf_procs, bpf_blkio;
+	int64_t bpf_max_cgroups;              /* entries of each per-cgroup map */
 };
 
 /* Fills c with the defaults. */
