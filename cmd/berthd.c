@@ -137,8 +137,10 @@ int main(int argc, char **argv)
 		rt_close(&d.rt);
 		return 1;
 	}
-	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
+	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0) {
 		d.app.collector = &d.collector;
+		collector_bpf_init(&d.collector);
+	}
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
 		collector_close(&d.collector);

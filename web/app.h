@@ -63,5 +63,9 @@ bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *
 bool alarms_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool webhooks_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool billing_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* The eBPF probes (web/metrics_bpf.c): their /metrics families as text (malloc'd, *len bytes;
+ * NULL when memory runs out), and each probe's {up, reason} for /healthz (new reference). */
+char *metrics_bpf_text(struct app *a, size_t *len);
+json_t *metrics_bpf_health(struct app *a);
 
 #endif

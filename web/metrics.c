@@ -418,6 +418,19 @@ static void render_self(struct buf *b, struct collector *c)
 	gauge(b, "berth_rrd_bytes", "Size of the RRD directory at the last scan.", (double)r->bytes);
 }
 
+static void render_bpf(struct buf *b, struct app *a)
+{
+	size_t len = 0;
+	char *text = metrics_bpf_text(a, &len);
+
+	if (!text) {
+		b->failed = true;
+		return;
+	}
+	put(b, text, len);
+	free(text);
+}
+
 /* Renders the whole exposition into b; exposed for the scrape benchmark through /metrics. */
 static void render(struct app *a, struct buf *b)
 {
@@ -425,6 +438,7 @@ static void render(struct app *a, struct buf *b)
 
 	render_task_counts(b, a);
 	render_health(b, a);
+	render_bpf(b, a);
 	if (!c)
 		return;
 	render_containers(b, c);
