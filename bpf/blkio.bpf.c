@@ -66,21 +66,24 @@ int BPF_PROG(berth_blk_rq_complete, struct request *rq, blk_status_t error, unsi
 	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
 	struct rq_start *st = bpf_map_lookup_elem(&rq_start, &key);
 	struct blk_stats *s;
+	bool last;
 	__u32 op, slot;
 
 	if (!st)
 		return 0;
+	/* A request may complete in parts: bytes count each time, latency once at the end. */
+	last = nr_bytes >= BPF_CORE_READ(rq, __data_len);
 	s = bpf_map_lookup_elem(&blk_stats, &st->cgroup_id);
 	if (s) {
 		op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
 		if (op == REQ_OP_READ) {
 			s->read_bytes += nr_bytes;
-			s->reads += 1;
+			s->reads += last;
 		} else if (op == REQ_OP_WRITE) {
 			s->write_bytes += nr_bytes;
-			s->writes += 1;
+			s->writes += last;
 		}
-		if (now > st->ts) {
+		if (last && now > st->ts) {
 			slot = log2_u64((now - st->ts) / 1000);
 			if (slot >= BLK_SLOTS)
 				slot = BLK_SLOTS - 1;
@@ -89,7 +92,8 @@ int BPF_PROG(berth_blk_rq_complete, struct request *rq, blk_status_t error, unsi
 			s->sum_ns += now - st->ts;
 		}
 	}
-	bpf_map_delete_elem(&rq_start, &key);
+	if (last)
+		bpf_map_delete_elem(&rq_start, &key);
 	return 0;
 }
 

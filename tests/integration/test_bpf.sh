@@ -41,7 +41,7 @@ MIB10=10485760
 RX=$(run "sleep 3600 | nc -l -p $P | wc -c; sleep 3600")
 TX=$(run "until head -c $MIB10 /dev/zero | nc 127.0.0.1 $P; do sleep 0.2; done; echo sent; sleep 3600")
 SPIN=$(run 'while :; do :; done & while :; do :; done')
-IDLE=$(run 'while :; do sleep 0.05; done')
+IDLE=$(run 'while :; do sleep 1; done')
 LOOP=$(run 'i=0; while [ $i -lt 40 ]; do /bin/busybox true; sh -c \"exit 3\"; i=$((i+1)); done; echo looped; sleep 3600')
 
 check "receiver got 10 MiB" wait_for 30 bash -c "rest GET '/v1/tasks/$RX/logs?cluster=bpf' | grep -q '^$MIB10'"
@@ -65,7 +65,7 @@ TXR=$(query "ClusterName=bpf&TaskId=$RX&end=$((NOW + 1))&metric=NetworkTxBytes&p
 check "the receiver sent only ACKs ($TXR)" in_range "$TXR" 1 $((MIB10 / 10))
 
 # Run-queue latency: two spinners on half a CPU wait for each other and for the quota; an idle
-# task waking every 50 ms barely waits. The p99 metric, and the histogram's total wait per second
+# task waking every second barely waits. The p99 metric, and the histogram's total wait per second
 # over the same seconds: a busy host (a shared CI machine) delays every wakeup, so single waits of
 # an idle task may be long too, but the spinners wait nearly all the time.
 hist() { curl -s "$ENDPOINT/metrics" | awk -v id="$1" 'index($1, id) && index($1, "berth_runqueue_latency_seconds_sum{") == 1 { s = $2 } index($1, id) && index($1, "berth_runqueue_latency_seconds_count{") == 1 { c = $2 } END { print s, c }'; }
@@ -81,7 +81,6 @@ PI=$(query "ClusterName=bpf&TaskId=$IDLE&end=$((NOW + 1))&metric=RunQueueLatency
 echo "# run-queue latency: spinners p99 $PS ms, mean $MS ms, waiting $WS s/s; idle p99 $PI ms, mean $MI ms, waiting $WI s/s"
 check "spinners' run-queue p99 above 1 ms ($PS)" in_range "$PS" 1 100000
 check "spinners wait in the run queue far more than the idle task ($WS vs $WI s/s)" python3 -c "import sys; sys.exit(0 if $WS > 5 * $WI and $WS > 0.5 else 1)"
-check "spinners' p99 above the idle task's ($PS vs $PI ms)" python3 -c "import sys; sys.exit(0 if $PS > $PI else 1)"
 expect_match "berth_runqueue_latency_seconds histogram" "$(curl -s "$ENDPOINT/metrics" | grep "^berth_runqueue_latency_seconds_count.*$SPIN")" ' [1-9][0-9]* '
 # Alarms and the API: the cluster aggregate carries the slowest task's p99.
 PC=$(query "ClusterName=bpf&end=$((NOW + 1))&metric=RunQueueLatencyP99&period=60&start=$((NOW - 3))&statistics=Maximum" | max_of)
