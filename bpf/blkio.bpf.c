@@ -10,7 +10,6 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct blk_stats);
 } blk_stats SEC(".maps");
@@ -35,6 +34,20 @@ struct {
 	__type(value, struct rq_start);
 } rq_start SEC(".maps");
 
+/* Kernels from 6.5: a request starts in the context of the task that submitted its first bio
+ * (also when it comes from the plug's cache of requests, which block_getrq misses). */
+SEC("tp_btf/block_io_start")
+int BPF_PROG(berth_blk_io_start, struct request *rq)
+{
+	__u64 id = bpf_get_current_cgroup_id(), key = (__u64)rq;
+	struct rq_start s = { .ts = 0, .cgroup_id = id };
+
+	if (bpf_map_lookup_elem(&blk_stats, &id))
+		bpf_map_update_elem(&rq_start, &key, &s, BPF_ANY);
+	return 0;
+}
+
+/* Older kernels: the bio a new request is made for, in the submitter's context. */
 SEC("tp_btf/block_getrq")
 int BPF_PROG(berth_blk_getrq, struct bio *bio)
 {
@@ -48,9 +61,14 @@ int BPF_PROG(berth_blk_getrq, struct bio *bio)
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(berth_blk_rq_issue, struct request *rq)
 {
-	__u64 bio = (__u64)BPF_CORE_READ(rq, bio), key = (__u64)rq, *id;
-	struct rq_start s;
+	__u64 bio, key = (__u64)rq, *id;
+	struct rq_start *st = bpf_map_lookup_elem(&rq_start, &key), s;
 
+	if (st) {
+		st->ts = bpf_ktime_get_ns();
+		return 0;
+	}
+	bio = (__u64)BPF_CORE_READ(rq, bio);
 	if (!bio || !(id = bpf_map_lookup_elem(&bio_cgroup, &bio)))
 		return 0;
 	s.ts = bpf_ktime_get_ns();
@@ -83,7 +101,7 @@ int BPF_PROG(berth_blk_rq_complete, struct request *rq, blk_status_t error, unsi
 			s->write_bytes += nr_bytes;
 			s->writes += last;
 		}
-		if (last && now > st->ts) {
+		if (last && st->ts && now > st->ts) {
 			slot = log2_u64((now - st->ts) / 1000);
 			if (slot >= BLK_SLOTS)
 				slot = BLK_SLOTS - 1;

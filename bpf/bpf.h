@@ -72,8 +72,9 @@ struct bpf_link;
 struct ring_buffer;
 
 struct bpf_loader_stats {
-	uint64_t reads;                       /* bpf_loader_read calls answered */
-	double read_seconds;                  /* time spent in them */
+	uint64_t reads;                       /* counter reads answered */
+	uint64_t refreshes;                   /* bpf_loader_refresh calls */
+	double read_seconds;                  /* time spent reading the maps */
 	uint64_t events, oom_events, exit_events;
 	uint64_t cgroups;                     /* cgroups followed now */
 	uint64_t map_full;                    /* cgroups not followed: a map was full */
@@ -96,6 +97,8 @@ struct bpf_loader {
 	int ncpu;
 	void *scratch;                        /* per-CPU values of one lookup */
 	size_t scratch_len;
+	void *batch_keys, *batch_vals;        /* bpf_loader_refresh's buffers */
+	size_t batch_cap, batch_vals_len;
 	struct bpf_cgroup *cgroups;           /* followed, in a list (few thousand at most) */
 	struct bpf_cgroup **cg_hash;          /* by cgroup id */
 	size_t cg_hash_size;
@@ -140,9 +143,16 @@ int bpf_loader_cgroup_remove(struct bpf_loader *l, const char *path);
 /* Whether cgroup id is followed. */
 bool bpf_loader_follows(const struct bpf_loader *l, uint64_t id);
 
-/* Sums the per-CPU counters of cgroup id into *out. Returns 0, or -ENOENT when id is not
- * followed (out zeroed). */
+/* Sums the per-CPU counters of cgroup id into *out, read from the maps now (a lookup per
+ * probe). Returns 0, or -ENOENT when id is not followed (out zeroed). */
 int bpf_loader_read(struct bpf_loader *l, uint64_t id, struct bpf_counters *out);
+/* Reads every followed cgroup's counters in one pass: each map in batches of whole buckets (a
+ * few system calls for thousands of cgroups), summed into a cache that bpf_loader_cached()
+ * answers from. Returns 0 or -errno (the cache then holds what was read). */
+int bpf_loader_refresh(struct bpf_loader *l);
+/* The counters of cgroup id as of the last bpf_loader_refresh (OOM kills as of now). Returns 0,
+ * or -ENOENT when id is not followed (out zeroed). */
+int bpf_loader_cached(struct bpf_loader *l, uint64_t id, struct bpf_counters *out);
 
 /* The cgroup2 id of an absolute cgroup2 directory path; 0 or -errno. */
 int bpf_cgroup_id_of(const char *path, uint64_t *id);

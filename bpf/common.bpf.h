@@ -9,10 +9,12 @@
 #include <bpf/bpf_tracing.h>
 
 /* The cgroup2 id of a task: the inode number of its directory in the unified tree, what
- * bpf_get_current_cgroup_id() returns for the current task. */
+ * bpf_get_current_cgroup_id() returns for the current task. p is a BTF pointer (tp_btf
+ * argument): plain loads, relocated by CO-RE, which the JIT turns into guarded moves - no helper
+ * call per pointer, as this runs at every wakeup. */
 static __always_inline __u64 task_cgroup_id(struct task_struct *p)
 {
-	return BPF_CORE_READ(p, cgroups, dfl_cgrp, kn, id);
+	return p->cgroups->dfl_cgrp->kn->id;
 }
 
 /* log2 of v, rounded down; 0 for 0 and 1. */

@@ -129,10 +129,31 @@ static int oom_variant(struct bpf_loader *l, struct bpf_object *obj)
 	return 0;
 }
 
+/* block_io_start where the kernel has it (6.5), else block_getrq. */
+static int blk_variant(struct bpf_loader *l, struct bpf_object *obj)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool io_start;
+
+	if (!btf) {
+		why(l, BPF_PROBE_BLKIO, "no kernel BTF", errno);
+		return -ENOENT;
+	}
+	io_start = btf__find_by_name_kind(btf, "btf_trace_block_io_start", BTF_KIND_TYPEDEF) > 0;
+	btf__free(btf);
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "berth_blk_io_start"),
+				  io_start);
+	bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "berth_blk_getrq"),
+				  !io_start);
+	return 0;
+}
+
 static int probe_prepare(struct bpf_loader *l, enum bpf_probe p, struct bpf_object *obj)
 {
 	if (p == BPF_PROBE_OOM)
 		return oom_variant(l, obj);
+	if (p == BPF_PROBE_BLKIO)
+		return blk_variant(l, obj);
 	return 0;
 }
 
@@ -258,7 +279,7 @@ static const char *const attached[BPF_PROBE_COUNT] = {
 	"tp_btf sched_wakeup, sched_wakeup_new, sched_switch",
 	"tp_btf oom/mark_victim",
 	"tp_btf sched_process_fork, sched_process_exec, sched_process_exit",
-	"tp_btf block_getrq, block_rq_issue, block_rq_complete",
+	"tp_btf block_io_start (or block_getrq), block_rq_issue, block_rq_complete",
 };
 
 int bpf_loader_init(struct bpf_loader *l, const struct config *cfg, struct loop *loop)
@@ -272,7 +293,7 @@ int bpf_loader_init(struct bpf_loader *l, const struct config *cfg, struct loop 
 
 	memset(l, 0, sizeof(*l));
 	l->loop = loop;
-	l->max_cgroups = cfg && cfg->bpf_max_cgroups > 0 ? (size_t)cfg->bpf_max_cgroups : 16384;
+	l->max_cgroups = cfg && cfg->bpf_max_cgroups > 0 ? (size_t)cfg->bpf_max_cgroups : 4096;
 	ret = bpf_loader_tables_init(l);
 	if (ret < 0)
 		return ret;

@@ -292,8 +292,12 @@ void bpf_loader_tables_close(struct bpf_loader *l)
 	}
 	free(l->cg_hash);
 	free(l->scratch);
+	free(l->batch_keys);
+	free(l->batch_vals);
 	l->cg_hash = NULL;
 	l->scratch = NULL;
+	l->batch_keys = l->batch_vals = NULL;
+	l->batch_cap = l->batch_vals_len = 0;
 }
 
 void bpf_loader_count_oom(struct bpf_loader *l, uint64_t id)
@@ -304,21 +308,96 @@ void bpf_loader_count_oom(struct bpf_loader *l, uint64_t id)
 		c->oom_kills++;
 }
 
-/* Sums the per-CPU copies of one value (all u64 fields) into out. */
-static int lookup_sum(struct bpf_loader *l, int fd, uint64_t id, void *out, size_t size)
+static void from_net(struct bpf_counters *o, const void *v)
+{
+	const struct net_stats *n = v;
+
+	o->have |= 1u << BPF_PROBE_NETWORK;
+	o->net_rx_bytes = n->rx_bytes;
+	o->net_rx_packets = n->rx_packets;
+	o->net_tx_bytes = n->tx_bytes;
+	o->net_tx_packets = n->tx_packets;
+}
+
+static void from_runq(struct bpf_counters *o, const void *v)
+{
+	const struct runq_stats *r = v;
+
+	o->have |= 1u << BPF_PROBE_SCHED;
+	memcpy(o->runq, r->slots, sizeof(o->runq));
+	o->runq_count = r->count;
+	o->runq_sum_ns = r->sum_ns;
+	o->oncpu_ns = r->oncpu_ns;
+}
+
+static void from_procs(struct bpf_counters *o, const void *v)
+{
+	const struct proc_stats *p = v;
+
+	o->have |= 1u << BPF_PROBE_PROCS;
+	o->forks = p->forks;
+	o->execs = p->execs;
+	o->exits = p->exits;
+	o->exits_signaled = p->exits_signaled;
+	o->exits_failed = p->exits_failed;
+}
+
+static void from_blk(struct bpf_counters *o, const void *v)
+{
+	const struct blk_stats *b = v;
+
+	o->have |= 1u << BPF_PROBE_BLKIO;
+	o->blk_read_bytes = b->read_bytes;
+	o->blk_write_bytes = b->write_bytes;
+	o->blk_reads = b->reads;
+	o->blk_writes = b->writes;
+	memcpy(o->blk, b->slots, sizeof(o->blk));
+	o->blk_count = b->count;
+	o->blk_sum_ns = b->sum_ns;
+}
+
+typedef void (*from_fn)(struct bpf_counters *o, const void *v);
+
+/* The per-cgroup maps of the probes that are up, their value sizes and converters. */
+static int maps_of(const struct bpf_loader *l, int *fds, size_t *sizes, from_fn *fns)
+{
+	int n = 0;
+
+	if (l->net) {
+		fds[n] = bpf_map__fd(l->net->maps.net_stats);
+		sizes[n] = sizeof(struct net_stats);
+		fns[n++] = from_net;
+	}
+	if (l->runq) {
+		fds[n] = bpf_map__fd(l->runq->maps.runq_stats);
+		sizes[n] = sizeof(struct runq_stats);
+		fns[n++] = from_runq;
+	}
+	if (l->procs) {
+		fds[n] = bpf_map__fd(l->procs->maps.proc_stats);
+		sizes[n] = sizeof(struct proc_stats);
+		fns[n++] = from_procs;
+	}
+	if (l->blk) {
+		fds[n] = bpf_map__fd(l->blk->maps.blk_stats);
+		sizes[n] = sizeof(struct blk_stats);
+		fns[n++] = from_blk;
+	}
+	return n;
+}
+
+/* Sums ncpu copies (stride bytes apart) of a value of all-u64 fields into out. */
+static void sum_cpus(const struct bpf_loader *l, const void *vals, size_t size, void *out)
 {
 	size_t stride = (size + 7) & ~(size_t)7, words = size / sizeof(uint64_t);
 	uint64_t *sum = out;
 
-	if (bpf_map_lookup_elem(fd, &id, l->scratch) < 0)
-		return -errno;
 	memset(out, 0, size);
 	for (int cpu = 0; cpu < l->ncpu; cpu++) {
-		const uint64_t *v = (const uint64_t *)((const char *)l->scratch + stride * (size_t)cpu);
+		const uint64_t *v = (const uint64_t *)((const char *)vals + stride * (size_t)cpu);
 		for (size_t w = 0; w < words; w++)
 			sum[w] += v[w];
 	}
-	return 0;
 }
 
 static double mono(void)
@@ -332,46 +411,21 @@ static double mono(void)
 int bpf_loader_read(struct bpf_loader *l, uint64_t id, struct bpf_counters *out)
 {
 	struct bpf_cgroup *c = find(l, id);
+	int fds[4];
+	size_t sizes[4];
+	from_fn fns[4];
+	int n = maps_of(l, fds, sizes, fns);
+	char sum[sizeof(struct runq_stats) + sizeof(struct blk_stats)];
 	double t0 = mono();
-	struct net_stats n;
-	struct runq_stats r;
-	struct proc_stats p;
-	struct blk_stats b;
 
 	memset(out, 0, sizeof(*out));
 	if (!c)
 		return -ENOENT;
-	if (l->net && lookup_sum(l, bpf_map__fd(l->net->maps.net_stats), id, &n, sizeof(n)) == 0) {
-		out->have |= 1u << BPF_PROBE_NETWORK;
-		out->net_rx_bytes = n.rx_bytes;
-		out->net_rx_packets = n.rx_packets;
-		out->net_tx_bytes = n.tx_bytes;
-		out->net_tx_packets = n.tx_packets;
-	}
-	if (l->runq && lookup_sum(l, bpf_map__fd(l->runq->maps.runq_stats), id, &r, sizeof(r)) == 0) {
-		out->have |= 1u << BPF_PROBE_SCHED;
-		memcpy(out->runq, r.slots, sizeof(out->runq));
-		out->runq_count = r.count;
-		out->runq_sum_ns = r.sum_ns;
-		out->oncpu_ns = r.oncpu_ns;
-	}
-	if (l->procs && lookup_sum(l, bpf_map__fd(l->procs->maps.proc_stats), id, &p, sizeof(p)) == 0) {
-		out->have |= 1u << BPF_PROBE_PROCS;
-		out->forks = p.forks;
-		out->execs = p.execs;
-		out->exits = p.exits;
-		out->exits_signaled = p.exits_signaled;
-		out->exits_failed = p.exits_failed;
-	}
-	if (l->blk && lookup_sum(l, bpf_map__fd(l->blk->maps.blk_stats), id, &b, sizeof(b)) == 0) {
-		out->have |= 1u << BPF_PROBE_BLKIO;
-		out->blk_read_bytes = b.read_bytes;
-		out->blk_write_bytes = b.write_bytes;
-		out->blk_reads = b.reads;
-		out->blk_writes = b.writes;
-		memcpy(out->blk, b.slots, sizeof(out->blk));
-		out->blk_count = b.count;
-		out->blk_sum_ns = b.sum_ns;
+	for (int i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fds[i], &id, l->scratch) < 0)
+			continue;
+		sum_cpus(l, l->scratch, sizes[i], sum);
+		fns[i](out, sum);
 	}
 	if (l->oom) {
 		out->have |= 1u << BPF_PROBE_OOM;
@@ -379,5 +433,99 @@ int bpf_loader_read(struct bpf_loader *l, uint64_t id, struct bpf_counters *out)
 	}
 	l->stats.reads++;
 	l->stats.read_seconds += mono() - t0;
+	return 0;
+}
+
+/* Grows the batch buffers to hold cap entries of stride bytes. */
+static int batch_room(struct bpf_loader *l, size_t cap, size_t stride)
+{
+	void *k, *v;
+
+	if (cap <= l->batch_cap && cap * stride <= l->batch_vals_len)
+		return 0;
+	k = realloc(l->batch_keys, cap * sizeof(uint64_t));
+	if (!k)
+		return -ENOMEM;
+	l->batch_keys = k;
+	v = realloc(l->batch_vals, cap * stride);
+	if (!v)
+		return -ENOMEM;
+	l->batch_vals = v;
+	l->batch_cap = cap;
+	l->batch_vals_len = cap * stride;
+	return 0;
+}
+
+/* One map in batches of whole hash buckets; fills the caches of the followed cgroups. */
+static int refresh_map(struct bpf_loader *l, int fd, size_t size, from_fn fn)
+{
+	size_t stride = ((size + 7) & ~(size_t)7) * (size_t)l->ncpu, got = 0, cap;
+	char sum[sizeof(struct runq_stats) + sizeof(struct blk_stats)];
+	uint64_t out_batch = 0;
+	void *in = NULL;
+	int ret;
+
+	cap = l->stats.cgroups + 64;
+	for (;;) {
+		__u32 count;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		if ((ret = batch_room(l, cap, stride)) < 0)
+			return ret;
+		count = (__u32)(cap - got);
+		ret = bpf_map_lookup_batch(fd, in, &out_batch, (uint64_t *)l->batch_keys + got,
+					   (char *)l->batch_vals + got * stride, &count, &opts);
+		got += count;
+		if (ret < 0 && errno == ENOENT)
+			break;                  /* the whole map */
+		if (ret < 0 && errno == ENOSPC) {
+			cap = cap * 2;          /* a bucket larger than the room left */
+			continue;
+		}
+		if (ret < 0)
+			return -errno;
+		in = &out_batch;
+		if (got >= cap)
+			cap = cap * 2;
+	}
+	for (size_t i = 0; i < got; i++) {
+		struct bpf_cgroup *c = find(l, ((uint64_t *)l->batch_keys)[i]);
+		if (!c)
+			continue;
+		sum_cpus(l, (char *)l->batch_vals + i * stride, size, sum);
+		fn(&c->cache, sum);
+	}
+	return 0;
+}
+
+int bpf_loader_refresh(struct bpf_loader *l)
+{
+	int fds[4], n, ret = 0;
+	size_t sizes[4];
+	from_fn fns[4];
+	double t0 = mono();
+
+	n = maps_of(l, fds, sizes, fns);
+	for (struct bpf_cgroup *c = l->cgroups; c; c = c->next) {
+		c->cache.have = l->oom ? 1u << BPF_PROBE_OOM : 0;
+		c->cache.oom_kills = c->oom_kills;
+	}
+	for (int i = 0; i < n && ret == 0; i++)
+		ret = refresh_map(l, fds[i], sizes[i], fns[i]);
+	l->stats.refreshes++;
+	l->stats.read_seconds += mono() - t0;
+	return ret;
+}
+
+int bpf_loader_cached(struct bpf_loader *l, uint64_t id, struct bpf_counters *out)
+{
+	struct bpf_cgroup *c = find(l, id);
+
+	if (!c) {
+		memset(out, 0, sizeof(*out));
+		return -ENOENT;
+	}
+	*out = c->cache;
+	out->oom_kills = c->oom_kills;
+	l->stats.reads++;
 	return 0;
 }

@@ -24,6 +24,7 @@ struct bpf_cgroup {
 	struct bpf_cgroup *owner;             /* the directory bpf_loader_cgroup_add was given */
 	struct bpf_link *links[2];            /* network ingress/egress (owners only) */
 	uint64_t oom_kills;
+	struct bpf_counters cache;            /* as of the last bpf_loader_refresh */
 	struct bpf_cgroup *next, *hnext;
 };
 

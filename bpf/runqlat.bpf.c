@@ -8,21 +8,20 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct runq_stats);
 } runq_stats SEC(".maps");
 
-/* Wakeup times of runnable tasks of followed cgroups; LRU so that a lost switch-in cannot
- * fill it. */
+/* When each runnable task of a followed cgroup was woken or preempted (0: not waiting). Task
+ * storage lives on the task itself: no global hash, no lock, freed when the task goes. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u64);
 } runq_start SEC(".maps");
 
-/* When the running task of each CPU was switched in. */
+/* When the running task of each CPU was switched in, if it belongs to a followed cgroup. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -32,13 +31,13 @@ struct {
 
 static __always_inline void enqueued(struct task_struct *p)
 {
-	__u64 id = task_cgroup_id(p), ts;
-	__u32 pid = BPF_CORE_READ(p, pid);
+	__u64 id = task_cgroup_id(p), *ts;
 
-	if (!pid || !bpf_map_lookup_elem(&runq_stats, &id))
+	if (!bpf_map_lookup_elem(&runq_stats, &id))
 		return;
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&runq_start, &pid, &ts, BPF_ANY);
+	ts = bpf_task_storage_get(&runq_start, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		*ts = bpf_ktime_get_ns();
 }
 
 SEC("tp_btf/sched_wakeup")
@@ -59,40 +58,46 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(berth_runq_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u64 now = bpf_ktime_get_ns(), id, *since, *start;
-	__u32 zero = 0, pid;
-	struct runq_stats *s;
+	/* The tracepoint fires before the switch: prev is still current. */
+	__u64 prev_id = bpf_get_current_cgroup_id(), next_id = task_cgroup_id(next), now, *since, *ts;
+	struct runq_stats *ps = bpf_map_lookup_elem(&runq_stats, &prev_id);
+	struct runq_stats *ns = bpf_map_lookup_elem(&runq_stats, &next_id);
+	__u32 zero = 0;
 
+	/* Neither side followed: the rest of the host costs two lookups. (The barrier keeps
+	 * clang from OR-ing the two pointers, which the verifier refuses.) */
+	barrier_var(ps);
+	if (!ps && !ns)
+		return 0;
+	now = bpf_ktime_get_ns();
 	since = bpf_map_lookup_elem(&oncpu_since, &zero);
-	if (since) {
-		id = task_cgroup_id(prev);
-		s = bpf_map_lookup_elem(&runq_stats, &id);
-		if (s && *since && now > *since)
-			s->oncpu_ns += now - *since;
-		*since = now;
+	if (ps) {
+		if (since && *since && now > *since)
+			ps->oncpu_ns += now - *since;
 		/* Preempted while runnable: it waits in the run queue from now. */
-		if (s && prev_state == TASK_RUNNING) {
-			pid = BPF_CORE_READ(prev, pid);
-			if (pid)
-				bpf_map_update_elem(&runq_start, &pid, &now, BPF_ANY);
+		if (prev_state == TASK_RUNNING) {
+			ts = bpf_task_storage_get(&runq_start, prev, 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (ts)
+				*ts = now;
 		}
 	}
-	pid = BPF_CORE_READ(next, pid);
-	start = bpf_map_lookup_elem(&runq_start, &pid);
-	if (!start)
+	if (since)
+		*since = ns ? now : 0;
+	if (!ns)
 		return 0;
-	id = task_cgroup_id(next);
-	s = bpf_map_lookup_elem(&runq_stats, &id);
-	if (s && now > *start) {
-		__u64 d = now - *start;
+	ts = bpf_task_storage_get(&runq_start, next, 0, 0);
+	if (ts && *ts && now > *ts) {
+		__u64 d = now - *ts;
 		__u32 slot = log2_u64(d / 1000);
 		if (slot >= RUNQ_SLOTS)
 			slot = RUNQ_SLOTS - 1;
-		s->slots[slot] += 1;
-		s->count += 1;
-		s->sum_ns += d;
+		ns->slots[slot] += 1;
+		ns->count += 1;
+		ns->sum_ns += d;
 	}
-	bpf_map_delete_elem(&runq_start, &pid);
+	if (ts)
+		*ts = 0;
 	return 0;
 }
 

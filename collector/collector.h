@@ -169,6 +169,7 @@ struct collector {
 	struct col_bpf_self {
 		uint64_t cycles;
 		double seconds;       /* time spent reading the probes' maps */
+		uint64_t refreshed;   /* the cycle whose counters the loader's cache holds */
 	} bpf_self;
 };
 

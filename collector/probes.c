@@ -160,15 +160,22 @@ static bool container_bpf_read(struct collector *c, struct col_task *t, struct c
 								   &b->cgroup_id) < 0))
 		return false;
 	if (!bpf_loader_follows(c->bpf, b->cgroup_id)) {
-		/* Made before the probes were loaded, or a child made after the hook ran. */
+		/* Made before the probes were loaded, or a child made after the hook ran: its
+		 * counters start now, read from the next cycle on. */
 		char rel[CGROUP_PATH_MAX];
 		snprintf(rel, sizeof(rel), "%s/%s/%s", c->cfg->cgroup_parent, t->cluster, t->id);
 		follow(c, rel);
+		return false;
+	}
+	/* One batched pass over the maps per cycle, then every container from the cache. */
+	if (c->bpf_self.refreshed != c->cycle) {
+		c->bpf_self.refreshed = c->cycle;
+		bpf_loader_refresh(c->bpf);
 	}
 	b->prev = b->cur;
 	b->t_prev = b->t_cur;
 	b->have_prev = b->have_cur;
-	if (bpf_loader_read(c->bpf, b->cgroup_id, &b->cur) < 0) {
+	if (bpf_loader_cached(c->bpf, b->cgroup_id, &b->cur) < 0) {
 		b->have_cur = b->have_prev = false;
 		return false;
 	}

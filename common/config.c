@@ -102,7 +102,7 @@ void config_defaults(struct config *c)
 	c->metrics_window = 3 * 3600;
 	c->rrd_max_bytes = 10LL << 30;
 	c->bpf = c->bpf_network = c->bpf_sched = c->bpf_oom = c->bpf_procs = c->bpf_blkio = 1;
-	c->bpf_max_cgroups = 16384;
+	c->bpf_max_cgroups = 4096;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

@@ -157,11 +157,12 @@ static void render_status(FILE *f, struct collector *c)
 		return;
 	head(f, "berth_bpf_cgroups", "gauge", "Cgroups the eBPF probes follow.");
 	fprintf(f, "berth_bpf_cgroups %llu\n", (unsigned long long)l->stats.cgroups);
-	head(f, "berth_bpf_map_reads_total", "counter", "Per-cgroup counter reads from the eBPF maps.");
-	fprintf(f, "berth_bpf_map_reads_total %llu\n", (unsigned long long)l->stats.reads);
+	head(f, "berth_bpf_map_reads_total", "counter",
+	     "Batched passes over the eBPF maps (one per collector cycle).");
+	fprintf(f, "berth_bpf_map_reads_total %llu\n", (unsigned long long)l->stats.refreshes);
 	head(f, "berth_bpf_map_read_seconds_total", "counter",
 	     "Time berthd spent reading the eBPF maps.");
-	fprintf(f, "berth_bpf_map_read_seconds_total %.9f\n", c->bpf_self.seconds);
+	fprintf(f, "berth_bpf_map_read_seconds_total %.9f\n", l->stats.read_seconds);
 	head(f, "berth_bpf_events_total", "counter", "Events read from the eBPF ring buffers.");
 	fprintf(f, "berth_bpf_events_total{type=\"oom_kill\"} %llu\n",
 		(unsigned long long)l->stats.oom_events);

@@ -337,15 +337,32 @@ static void test_loader_real(void)
 	}
 	CHECK(!isnan(bpf_hist_quantile(c.runq, BPF_HIST_SLOTS, 0.99)));
 
-	/* Block I/O: 4 MiB written and 1 MiB read with O_DIRECT. */
-	snprintf(file, sizeof(file), "/var/tmp/berth-ut-bpf-%d", (int)getpid());
-	st = run_in_leaf(direct_io, file);
-	CHECK_EQ(st, 0);
-	unlink(file);
-	CHECK_EQ(bpf_loader_read(&l, id, &c), 0);
-	CHECK_INT(c.blk_write_bytes, >=, 4 << 20);
-	CHECK_INT(c.blk_read_bytes, >=, 1 << 20);
-	CHECK_INT(c.blk_count, >, 0);
+	/* Block I/O: 4 MiB written and 1 MiB read with O_DIRECT. ext4 may fall back to buffered
+	 * I/O for a direct write (the flusher thread then writes the pages, charged to nobody's
+	 * task): such a round is run again, up to three times. */
+	{
+		uint64_t w0 = 0, r0 = 0;
+		bool seen_io = false;
+		for (int round = 0; round < 3 && !seen_io; round++) {
+			CHECK_EQ(bpf_loader_read(&l, id, &c), 0);
+			w0 = c.blk_write_bytes;
+			r0 = c.blk_read_bytes;
+			snprintf(file, sizeof(file), "/var/tmp/berth-ut-bpf-%d", (int)getpid());
+			st = run_in_leaf(direct_io, file);
+			CHECK_EQ(st, 0);
+			unlink(file);
+			CHECK_EQ(bpf_loader_read(&l, id, &c), 0);
+			seen_io = c.blk_write_bytes - w0 >= 4 << 20 && c.blk_read_bytes - r0 >= 1 << 20;
+			if (!seen_io)
+				fprintf(stderr, "  # direct I/O round %d: %llu bytes written, %llu read\n",
+					round + 1, (unsigned long long)(c.blk_write_bytes - w0),
+					(unsigned long long)(c.blk_read_bytes - r0));
+		}
+		CHECK_INT(c.blk_write_bytes - w0, >=, 4 << 20);
+		CHECK_INT(c.blk_write_bytes - w0, <, 5 << 20);
+		CHECK_INT(c.blk_read_bytes - r0, >=, 1 << 20);
+		CHECK_INT(c.blk_count, >, 0);
+	}
 
 	/* OOM: 256 MiB touched under a 48 MiB limit. */
 	st = run_in_leaf(eat_memory, NULL);
@@ -358,6 +375,21 @@ static void test_loader_real(void)
 	CHECK_EQ(seen.oom_cg, id);
 	CHECK_EQ(bpf_loader_read(&l, id, &c), 0);
 	CHECK_EQ(c.oom_kills, 1);
+
+	/* The batched pass agrees with the direct lookups. */
+	{
+		struct bpf_counters cached;
+		CHECK_EQ(bpf_loader_refresh(&l), 0);
+		CHECK_EQ(bpf_loader_cached(&l, id, &cached), 0);
+		CHECK_EQ(bpf_loader_read(&l, id, &c), 0);
+		CHECK_EQ(cached.net_tx_bytes, c.net_tx_bytes);
+		CHECK_EQ(cached.execs, c.execs);
+		CHECK_EQ(cached.blk_write_bytes, c.blk_write_bytes);
+		CHECK_EQ(cached.oom_kills, 1);
+		CHECK_EQ(cached.have, c.have);
+		CHECK(cached.runq_count > 0 && cached.runq_count <= c.runq_count);
+		CHECK_EQ(bpf_loader_cached(&l, 12345, &cached), -ENOENT);
+	}
 
 	/* Removal forgets the cgroups and their entries. */
 	CHECK_EQ(bpf_loader_cgroup_remove(&l, task_path), 0);
