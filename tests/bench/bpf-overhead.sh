@@ -31,12 +31,25 @@ attach() {
 	wait_for 60 grep -q attached "$WORK/helper.out" || { echo "probes did not attach:"; cat "$WORK/helper.out"; exit 1; }
 }
 
+# The kernel's own account of the programs' run time (kernel.bpf_stats_enabled) while attached.
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null
+trap 'sysctl -qw kernel.bpf_stats_enabled=$STATS_WAS 2>/dev/null; stop_helper; rmdir "$CG/app" "$CG" 2>/dev/null; berth_cleanup' EXIT
+prog_stats() {
+	bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith(("berth_net", "berth_runq", "berth_oom", "berth_proc", "berth_blk")) and p.get("run_cnt"):
+        print("%s %d %d" % (p["name"], p["run_time_ns"], p["run_cnt"]))'
+}
+: >"$WORK/progstats"
 echo "# pingpong, $ROUNDS round trips, $PAIRS pairs (detached, attached) alternating"
 OFF=() ON=()
 for i in $(seq 1 "$PAIRS"); do
 	OFF+=("$(pp)")
 	attach
 	ON+=("$(pp)")
+	prog_stats >>"$WORK/progstats"
 	stop_helper
 	echo "pair $i: detached ${OFF[-1]}/s, attached ${ON[-1]}/s"
 done
@@ -50,6 +63,16 @@ print("detached median %.0f round trips/s, attached median %.0f/s: slowdown %.2f
       % (mo, mn, (mo - mn) / mo * 100, ", ".join("%.1f" % p for p in pairs)))
 P
 
+echo "# the probes' run time per event (kernel.bpf_stats_enabled, all CPUs, while attached):"
+python3 - "$WORK/progstats" "$ROUNDS" "$PAIRS" <<'P'
+import collections, sys
+t, n = collections.Counter(), collections.Counter()
+for line in open(sys.argv[1]):
+    name, ns, cnt = line.split()
+    t[name] += int(ns); n[name] += int(cnt)
+for name in sorted(t):
+    print("  %-24s %8d runs  %6.0f ns per run" % (name, n[name], t[name] / n[name]))
+P
 echo "# draining the maps: $TASKS task cgroups with one container each, ${DRAIN_SECONDS} s per interval"
 for iv in 1 5; do
 	"$BUILD/tests/bench/bpf_probes" drain "$CG" "$TASKS" "$DRAIN_SECONDS" "$iv"
