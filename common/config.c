@@ -60,6 +60,9 @@ static const struct key keys[] = {
 	B(bpf_procs, "eBPF: forks, execs and exits per task"),
 	B(bpf_blkio, "eBPF: block I/O bytes and latency per task"),
 	I(bpf_max_cgroups, 64, 1 << 20, "cgroups the eBPF maps can follow (two to three per task)"),
+	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
+	  "Fargate us-east-1 Linux list prices"),
+	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
 };
 
 /* true/false, yes/no, on/off, 1/0; -1 for anything else. */
@@ -103,6 +106,7 @@ void config_defaults(struct config *c)
 	c->rrd_max_bytes = 10LL << 30;
 	c->bpf = c->bpf_network = c->bpf_sched = c->bpf_oom = c->bpf_procs = c->bpf_blkio = 1;
 	c->bpf_max_cgroups = 4096;
+	c->ledger_retention_months = 13;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)
