@@ -109,9 +109,9 @@ check "the probe reported the kill in the task's container" grep -q "runtime: ta
 OE=$(curl -s "$ENDPOINT/metrics" | awk '$1 == "berth_bpf_events_total{type=\"oom_kill\"}" { print $2 }')
 check "berth_bpf_events_total counts the OOM kill ($OE)" in_range "${OE:-0}" 1 2
 
-# promtool has nothing to say about the probes' families.
+# promtool has nothing to say about the exposition with the probes' families in it.
 curl -s "$ENDPOINT/metrics" >"$WORK/metrics.txt"
-check "promtool check metrics: the probes' families are clean" bash -c "promtool check metrics <'$WORK/metrics.txt' 2>&1 | tee '$WORK/promtool.log' | grep -E 'container_network|berth_runqueue|berth_task_|berth_blkio|berth_bpf|berth_container_oncpu|container_oom' && exit 1 || exit 0"
+check "promtool check metrics is clean" bash -c "promtool check metrics <'$WORK/metrics.txt' 2>&1 | tee '$WORK/promtool.log' | grep -q . && exit 1 || exit 0"
 
 # Without BPF: berthd re-adopts the tasks and samples them from cgroups alone.
 berth_stop
