@@ -60,6 +60,10 @@ static const struct key keys[] = {
 	B(bpf_procs, "eBPF: forks, execs and exits per task"),
 	B(bpf_blkio, "eBPF: block I/O bytes and latency per task"),
 	I(bpf_max_cgroups, 64, 1 << 20, "cgroups the eBPF maps can follow (two to three per task)"),
+	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
+	  "run from its build directory, else /usr/share/berth/web"),
+	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),
+	I(session_ttl, 60, 30 * 86400, "seconds a dashboard sign-in lasts"),
 	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
 	  "Fargate us-east-1 Linux list prices"),
 	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
@@ -106,6 +110,8 @@ void config_defaults(struct config *c)
 	c->rrd_max_bytes = 10LL << 30;
 	c->bpf = c->bpf_network = c->bpf_sched = c->bpf_oom = c->bpf_procs = c->bpf_blkio = 1;
 	c->bpf_max_cgroups = 4096;
+	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
+	c->session_ttl = 12 * 3600;
 	c->ledger_retention_months = 13;
 }
 

@@ -35,6 +35,9 @@ struct config {
 	int64_t bpf;                          /* booleans (0/1): all eBPF probes, then each */
 	int64_t bpf_network, bpf_sched, bpf_oom, bpf_procs, bpf_blkio;
 	int64_t bpf_max_cgroups;              /* entries of each per-cgroup map */
+	char web_root[CONFIG_STR_MAX];        /* dashboard assets; "" = found at run time */
+	char javascript_root[CONFIG_STR_MAX]; /* Debian's packaged JavaScript libraries */
+	int64_t session_ttl;                  /* seconds a dashboard session lasts */
 	char price_sheet[CONFIG_STR_MAX];     /* billing price file; "" = Fargate list prices */
 	int64_t ledger_retention_months;      /* months of ledger segments kept */
 };
