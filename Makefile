@@ -18,7 +18,7 @@ say =
 endif
 
 BERTH_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
-                 -D_GNU_SOURCE -I. -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+                 -D_GNU_SOURCE -iquote . -iquote $(BUILD) -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 BERTH_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 ifneq ($(SAN),)
 BERTH_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -33,6 +33,11 @@ collector_SRC := $(wildcard collector/*.c)
 alarms_SRC    := $(wildcard alarms/*.c)
 web_SRC       := $(wildcard web/*.c)
 bpf_SRC       := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
+# eBPF programs (CO-RE, libbpf-tools layout): bpf/x.bpf.c + bpf/x.h -> $(BUILD)/bpf/x.skel.h.
+BPF_PROGS     := $(wildcard bpf/*.bpf.c)
+BPF_SKELS     := $(BPF_PROGS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+CLANG         ?= clang
+BPFTOOL       ?= bpftool
 LIB_SRC       := $(common_SRC) $(runtime_SRC) $(bpf_SRC) $(collector_SRC) $(alarms_SRC) $(web_SRC)
 LIB_OBJ       := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC      := $(wildcard tests/unit/test_*.c)
@@ -54,6 +59,16 @@ $(BUILD)/.flags: FORCE
 $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(CFLAGS) $(BERTH_CFLAGS) -c -o $@ $<
+
+# BPF objects are never sanitized: the kernel runs them.
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/common.bpf.h bpf/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(call say,BPF,$<)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ibpf -c -o $@ $<
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call say,GEN,$@)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(patsubst %.c,$(BUILD)/obj/%.o,$(bpf_SRC)): $(BPF_SKELS)
 
 $(BUILD)/libberth.a: $(LIB_OBJ)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^

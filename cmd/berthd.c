@@ -142,8 +142,10 @@ int main(int argc, char **argv)
 		rt_close(&d.rt);
 		return 1;
 	}
-	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
+	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0) {
 		d.app.collector = &d.collector;
+		collector_bpf_init(&d.collector);
+	}
 	if (alarms_init(&d.app.alarms, &d.cfg, &d.loop, d.app.collector, &d.rt) < 0)
 		log_error("berthd: alarms are off");
 	ret = d.app.collector ? ledger_open_config(&d.ledger, &d.cfg, time_now()) : -ENODEV;

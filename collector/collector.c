@@ -2,6 +2,7 @@
 /* collector.c: the sampling cycle - tasks and containers from the runtime, their cgroup files,
  * Container Insights metrics per container/task/service/family/cluster, window and RRD writes. */
 #include "collector/collector.h"
+#include "collector/probes.h"
 
 #include <errno.h>
 #include <math.h>
@@ -24,7 +25,7 @@
 #define MEM_STAT_MASK (1u << CGSTAT_MEM_STAT)
 
 static const int kind_cols[COL_KIND_COUNT] = {
-	[COL_CONTAINER] = 2, [COL_TASK] = 6, [COL_SERVICE] = COL_METRIC_COUNT,
+	[COL_CONTAINER] = 2, [COL_TASK] = COL_TASK_COLS, [COL_SERVICE] = COL_METRIC_COUNT,
 	[COL_FAMILY] = COL_METRIC_COUNT, [COL_CLUSTER] = COL_METRIC_COUNT,
 };
 
@@ -345,6 +346,8 @@ static void task_free(struct col_task *t)
 	}
 	if (t->series)
 		t->series->active = false;
+	for (size_t i = 0; i < t->n_containers; i++)
+		free(t->containers[i].bpf);
 	free(t->containers);
 	free(t);
 }
@@ -517,6 +520,8 @@ static void task_sample(struct collector *c, struct col_task *t, double now)
 	}
 	v[COL_CPU_RES] = t->cpu_units;
 	v[COL_MEM_RES] = t->memory_mib;
+	if (c->bpf)
+		collector_bpf_task(c, t, now);
 	t->series->active = true;
 }
 
@@ -549,8 +554,12 @@ static void aggregate_add(struct collector *c, const struct rt_task *rt_t, const
 		agg[i]->active = true;
 		agg[i]->last[running ? COL_RUNNING : COL_PENDING] += 1;
 		agg[i]->last[COL_TASKS] += 1;
-		for (int m = 0; task_v && m <= COL_WRITE; m++)
+		for (int m = 0; task_v && m < COL_RUNQ_P99; m++)
 			add(&agg[i]->last[m], task_v[m]);
+		/* The slowest task's p99 stands for the group. */
+		if (task_v && !isnan(task_v[COL_RUNQ_P99]) &&
+		    !(agg[i]->last[COL_RUNQ_P99] >= task_v[COL_RUNQ_P99]))
+			agg[i]->last[COL_RUNQ_P99] = task_v[COL_RUNQ_P99];
 	}
 }
 
@@ -706,7 +715,8 @@ static void window_write(struct collector *c, double now)
 void collector_ds_name(int col, int container, char *out, size_t len)
 {
 	static const char *const names[COL_METRIC_COUNT] = {
-		"cpu", "mem", "cpu_res", "mem_res", "rd", "wr", "running", "pending", "desired",
+		"cpu", "mem", "cpu_res", "mem_res", "rd", "wr", "net_rx", "net_tx", "net_rxp",
+		"net_txp", "runq_p99", "running", "pending", "desired",
 		"tasks", "services",
 	};
 
@@ -728,7 +738,7 @@ static void task_row(struct collector *c, const void *owner, uint64_t k, double 
 	const struct col_task *t = owner;
 	size_t n = 0;
 
-	for (int m = 0; m < 6; m++)
+	for (int m = 0; m < COL_TASK_COLS; m++)
 		row[n++] = ring_at(c, t->series, k, m);
 	for (size_t i = 0; i < t->n_containers && n + 2 <= COL_TASK_MAX_DS; i++)
 		for (int m = 0; m < 2; m++)
@@ -767,7 +777,7 @@ static void task_flush(struct collector *c, struct col_task *t, uint64_t upto)
 	const char *ds[COL_TASK_MAX_DS];
 	size_t n = 0;
 
-	for (int m = 0; m < 6; m++, n++)
+	for (int m = 0; m < COL_TASK_COLS; m++, n++)
 		collector_ds_name(m, -1, names[n], sizeof(names[n]));
 	for (size_t i = 0; i < t->n_containers && n + 2 <= COL_TASK_MAX_DS; i++)
 		for (int m = 0; m < 2; m++, n++)
@@ -924,6 +934,7 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 
 void collector_close(struct collector *c)
 {
+	collector_bpf_close(c);
 	if (c->timer_ready)
 		loop_timer_close(&c->timer);
 	c->timer_ready = false;

@@ -11,6 +11,7 @@
 #include "collector/rrd_store.h"
 #include "common/config.h"
 #include "common/loop.h"
+#include "bpf/bpf.h"
 #include "runtime/runtime.h"
 
 /*
@@ -26,7 +27,8 @@
  * writes everything.
  */
 
-/* Columns of a series; containers have the first 2, tasks the first 6, aggregates all. */
+/* Columns of a series; containers have the first 2, tasks the first COL_TASK_COLS, aggregates
+ * all. The network and run-queue columns come from the eBPF probes (NaN without them). */
 enum col_metric {
 	COL_CPU,          /* CpuUtilized: CPU units (1024 = one CPU) over the last interval */
 	COL_MEM,          /* MemoryUtilized: working set, MiB */
@@ -34,6 +36,11 @@ enum col_metric {
 	COL_MEM_RES,      /* MemoryReserved: MiB */
 	COL_READ,         /* StorageReadBytes: bytes in the last interval */
 	COL_WRITE,        /* StorageWriteBytes */
+	COL_NET_RX,       /* NetworkRxBytes: bytes/second over the last interval */
+	COL_NET_TX,       /* NetworkTxBytes */
+	COL_NET_RX_PKT,   /* NetworkRxPackets: packets/second */
+	COL_NET_TX_PKT,   /* NetworkTxPackets */
+	COL_RUNQ_P99,     /* RunQueueLatencyP99: milliseconds, over the last interval */
 	COL_RUNNING,      /* RunningTaskCount */
 	COL_PENDING,      /* PendingTaskCount */
 	COL_DESIRED,      /* DesiredTaskCount (services; from the hook) */
@@ -41,6 +48,8 @@ enum col_metric {
 	COL_SERVICES,     /* ServiceCount (clusters) */
 	COL_METRIC_COUNT,
 };
+
+#define COL_TASK_COLS (COL_RUNQ_P99 + 1)
 
 enum col_kind { COL_CONTAINER, COL_TASK, COL_SERVICE, COL_FAMILY, COL_CLUSTER, COL_KIND_COUNT };
 
@@ -67,6 +76,14 @@ struct col_series {
 	struct col_series *hnext;     /* hash chain */
 };
 
+/* What the eBPF probes counted for one container (collector/probes.c). */
+struct col_bpf {
+	uint64_t cgroup_id;           /* cgroup2 id of the container's cgroup, 0 until known */
+	bool have_cur, have_prev;
+	struct bpf_counters cur, prev;
+	double t_cur, t_prev;
+};
+
 /* One container being sampled. */
 struct col_container {
 	char name[256];
@@ -80,6 +97,7 @@ struct col_container {
 	int cpu_units, memory_mib;    /* from the task definition */
 	double started_at;
 	struct col_series *series;
+	struct col_bpf *bpf;          /* NULL without eBPF probes */
 };
 
 struct col_task {
@@ -109,7 +127,7 @@ struct col_self {
 #define COL_HASH_SIZE 4096
 #define COL_CHUNK 128                 /* cycles per window chunk */
 #define COL_MAX_OBSERVERS 8
-#define COL_TASK_MAX_DS 32            /* 6 task columns + 2 per container, at most 13 containers */
+#define COL_TASK_MAX_DS 32            /* 11 task columns + 2 per container, at most 10 containers */
 
 struct collector {
 	const struct config *cfg;
@@ -155,6 +173,12 @@ struct collector {
 		void *ctx;
 	} observers[COL_MAX_OBSERVERS];
 	size_t n_observers;
+	struct bpf_loader *bpf;       /* the eBPF probes (collector_bpf_init), NULL without */
+	struct col_bpf_self {
+		uint64_t cycles;
+		double seconds;       /* time spent reading the probes' maps */
+		uint64_t refreshed;   /* the cycle whose counters the loader's cache holds */
+	} bpf_self;
 };
 
 /* Sets c up on loop for rt: the window, the RRD store under DATA_DIR/rrd (or through
@@ -164,6 +188,12 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 		   struct loop *loop);
 /* Stops sampling and frees everything; idempotent (a zeroed collector is fine). */
 void collector_close(struct collector *c);
+
+/* Loads the eBPF probes that c->cfg enables (collector/probes.c) after collector_init: follows
+ * every task cgroup the runtime makes from then on (and those already there), reads their
+ * counters each cycle, and hands OOM kills to the runtime as they happen. A probe that cannot
+ * load is reported and skipped (berthd runs on cgroup statistics); returns 0, or -ENOMEM. */
+int collector_bpf_init(struct collector *c);
 
 /* Registers fn (after collector_init) to run at the end of every cycle, after the window holds the cycle's values (the
  * alarm evaluator, the usage ledger, ...), in registration order. 0, or -ENOSPC when

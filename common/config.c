@@ -8,10 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/fileio.h"
 
-enum key_type { KEY_STR, KEY_INT };
+enum key_type { KEY_STR, KEY_INT, KEY_BOOL };
 
 struct key {
 	const char *name;
@@ -23,6 +24,7 @@ struct key {
 
 #define S(n, h) { #n, KEY_STR, offsetof(struct config, n), 0, 0, h }
 #define I(n, lo, hi, h) { #n, KEY_INT, offsetof(struct config, n), lo, hi, h }
+#define B(n, h) { #n, KEY_BOOL, offsetof(struct config, n), 0, 1, h }
 
 static const struct key keys[] = {
 	S(listen, "address and port the API, dashboard and /metrics listen on"),
@@ -69,6 +71,13 @@ static const struct key keys[] = {
 	  "policy creates (Application Auto Scaling: 60)"),
 	I(alarm_max_count, 1, 10000000, "metric and composite alarms berthd keeps at most "
 	  "(PutMetricAlarm answers LimitExceeded past it)"),
+	B(bpf, "load the eBPF probes (false: cgroup statistics alone)"),
+	B(bpf_network, "eBPF: bytes and packets per task (cgroup_skb ingress/egress)"),
+	B(bpf_sched, "eBPF: run-queue latency and on-CPU time per task"),
+	B(bpf_oom, "eBPF: the kernel's OOM kills, as they happen"),
+	B(bpf_procs, "eBPF: forks, execs and exits per task"),
+	B(bpf_blkio, "eBPF: block I/O bytes and latency per task"),
+	I(bpf_max_cgroups, 64, 1 << 20, "cgroups the eBPF maps can follow (two to three per task)"),
 	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
 	  "run from its build directory, else /usr/share/berth/web"),
 	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),
@@ -77,6 +86,21 @@ static const struct key keys[] = {
 	  "Fargate us-east-1 Linux list prices"),
 	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
 };
+
+/* true/false, yes/no, on/off, 1/0; -1 for anything else. */
+static int parse_bool(const char *v)
+{
+	static const char *const t[] = { "true", "yes", "on", "1" }, *const f[] = { "false", "no",
+										  "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(v, t[i]))
+			return 1;
+		if (!strcasecmp(v, f[i]))
+			return 0;
+	}
+	return -1;
+}
 
 void config_defaults(struct config *c)
 {
@@ -110,6 +134,8 @@ void config_defaults(struct config *c)
 	c->webhook_max_age = 86400;
 	c->scaling_alarm_period = 60;
 	c->alarm_max_count = 100000;
+	c->bpf = c->bpf_network = c->bpf_sched = c->bpf_oom = c->bpf_procs = c->bpf_blkio = 1;
+	c->bpf_max_cgroups = 4096;
 	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
 	c->session_ttl = 12 * 3600;
 	c->ledger_retention_months = 13;
@@ -148,6 +174,16 @@ static int key_set(struct config *c, const struct key *k, const char *val, const
 			return -EINVAL;
 		}
 		snprintf(field, CONFIG_STR_MAX, "%s", val);
+		return 0;
+	}
+	if (k->type == KEY_BOOL) {
+		int b = parse_bool(val);
+		if (b < 0) {
+			snprintf(err, errlen, "%s: '%s' must be true or false, got '%s'", where,
+				 k->name, val);
+			return -EINVAL;
+		}
+		*(int64_t *)field = b;
 		return 0;
 	}
 	errno = 0;
@@ -314,6 +350,9 @@ void config_usage(const char *prog)
 		flag[j] = '\0';
 		if (k->type == KEY_STR)
 			snprintf(def, sizeof(def), "%s", (char *)&d + k->offset);
+		else if (k->type == KEY_BOOL)
+			snprintf(def, sizeof(def), "%s",
+				 *(int64_t *)((char *)&d + k->offset) ? "true" : "false");
 		else
 			snprintf(def, sizeof(def), "%lld", (long long)*(int64_t *)((char *)&d + k->offset));
 		printf("  --%-26s %s (default: %s)\n", flag, k->help, def[0] ? def : "-");

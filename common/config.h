@@ -41,6 +41,9 @@ struct config {
 	char webhook_allow_hosts[CONFIG_STR_MAX]; /* link-local/metadata addresses allowed */
 	int64_t scaling_alarm_period;         /* seconds: target tracking's managed alarms */
 	int64_t alarm_max_count;              /* alarms kept at most */
+	int64_t bpf;                          /* booleans (0/1): all eBPF probes, then each */
+	int64_t bpf_network, bpf_sched, bpf_oom, bpf_procs, bpf_blkio;
+	int64_t bpf_max_cgroups;              /* entries of each per-cgroup map */
 	char web_root[CONFIG_STR_MAX];        /* dashboard assets; "" = found at run time */
 	char javascript_root[CONFIG_STR_MAX]; /* Debian's packaged JavaScript libraries */
 	int64_t session_ttl;                  /* seconds a dashboard session lasts */

@@ -37,6 +37,17 @@ static void run_dir(const struct runtime *rt, const struct rt_task *t, char *out
 	snprintf(out, len, "%s/%s/run", rt->tasks_dir, t->id);
 }
 
+/* Tells the cgroup hook (the eBPF probes) that t's cgroups are made or about to go. */
+static void cgroups_told(struct runtime *rt, struct rt_task *t, bool up)
+{
+	char rel[CGROUP_PATH_MAX];
+
+	if (!rt->cgroup_hook)
+		return;
+	task_rel(rt, t, NULL, rel, sizeof(rel));
+	rt->cgroup_hook(rt, t, rel, up);
+}
+
 /* Ends a task that could not start: every container gets the reason. */
 static void fail_start(struct runtime *rt, struct rt_task *t, const char *reason)
 {
@@ -49,6 +60,7 @@ static void fail_start(struct runtime *rt, struct rt_task *t, const char *reason
 				 reason);
 	snprintf(t->stop_code, sizeof(t->stop_code), "TaskFailedToStart");
 	snprintf(t->stopped_reason, sizeof(t->stopped_reason), "%s", reason);
+	cgroups_told(rt, t, false);
 	task_rel(rt, t, NULL, rel, sizeof(rel));
 	cgroup_kill(&rt->cg, rel);
 	cgroup_remove(&rt->cg, rel);
@@ -107,6 +119,8 @@ static int make_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
 		task_rel(rt, t, t->containers[i].name, rel, sizeof(rel));
 		ret = cgroup_create(&rt->cg, rel, &lim);
 	}
+	if (ret == 0)
+		cgroups_told(rt, t, true);
 	return ret;
 }
 
@@ -495,7 +509,8 @@ static bool apply_container(struct runtime *rt, struct rt_task *t, size_t i, con
 	ct->has_exit_code = true;
 	ct->exit_code = st.exit_code;
 	task_rel(rt, t, ct->name, rel, sizeof(rel));
-	if (st.signal == SIGKILL && cgroup_oom_kills(&rt->cg, rel, &ooms) == 0 && ooms > 0) {
+	if (st.signal == SIGKILL &&
+	    (ct->oom_seen || (cgroup_oom_kills(&rt->cg, rel, &ooms) == 0 && ooms > 0))) {
 		snprintf(ct->reason, sizeof(ct->reason), OOM_REASON);
 		t->oom_killed = true;
 	}
@@ -525,6 +540,7 @@ static void cleanup(struct runtime *rt, struct rt_task *t)
 	if (t->watch >= 0)
 		inotify_rm_watch(rt->inotify_fd, t->watch);
 	t->watch = -1;
+	cgroups_told(rt, t, false);
 	task_rel(rt, t, NULL, rel, sizeof(rel));
 	cgroup_kill(&rt->cg, rel);
 	/* The supervisor writes task.done just before it exits: its cgroup may still be busy
@@ -580,6 +596,16 @@ void rt_exec_poll(struct runtime *rt, struct rt_task *t)
 		rt_task_set_status(rt, t, "RUNNING");
 	else if (changed)
 		rt_state_save_task(rt, t);
+}
+
+void rt_exec_oom_kill(struct runtime *rt, struct rt_task *t, size_t i, pid_t pid)
+{
+	if (i >= t->n_containers || !strcmp(t->last_status, "STOPPED"))
+		return;
+	log_info("runtime: task %s: the kernel killed pid %d of container %s for memory", t->id,
+		 (int)pid, t->containers[i].name);
+	t->containers[i].oom_seen = true;
+	t->oom_killed = true;
 }
 
 void rt_exec_adopt(struct runtime *rt, struct rt_task *t)

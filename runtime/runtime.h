@@ -57,6 +57,7 @@ struct rt_container {
 	char health_status[16];       /* HEALTHY, UNHEALTHY, UNKNOWN */
 	int restart_count;            /* restarts in place by restartPolicy */
 	struct rt_check *check;       /* its running health check, or NULL */
+	bool oom_seen;                /* the kernel OOM-killed one of its processes (rt_exec_oom_kill) */
 };
 
 struct rt_task {
@@ -126,6 +127,10 @@ struct runtime {
 	/* Set by the service scheduler for service ARNs. */
 	json_t *(*resource_tags_hook)(struct runtime *rt, const char *arn);
 	int (*resource_save_hook)(struct runtime *rt, const char *arn);
+	/* Told when a task's cgroups exist, before its processes start (up), and just before they
+	 * are removed (!up); rel is the task cgroup. NULL = nobody (the eBPF probes set it). */
+	void (*cgroup_hook)(struct runtime *rt, struct rt_task *t, const char *rel, bool up);
+	void *cgroup_hook_data;
 };
 
 /* Detects cgroups, opens the image store, loads state and re-adopts surviving tasks.
@@ -194,6 +199,10 @@ int rt_exec_stop(struct runtime *rt, struct rt_task *t);
 void rt_exec_adopt(struct runtime *rt, struct rt_task *t);
 /* Reads the status files of a task and moves its lifecycle on. */
 void rt_exec_poll(struct runtime *rt, struct rt_task *t);
+/* The kernel OOM-killed a process of container i of t (told by the eBPF probe as it happens):
+ * when the container's main process ends by SIGKILL, the task stops with OutOfMemoryError
+ * without waiting for the cgroup's counters. */
+void rt_exec_oom_kill(struct runtime *rt, struct rt_task *t, size_t i, pid_t pid);
 
 /* Internal helpers shared by the runtime's files. */
 void rt_task_set_status(struct runtime *rt, struct rt_task *t, const char *status);

@@ -131,8 +131,10 @@ static void health(struct app *a, struct web_response *rs)
 			      "bpf", "available", a->bpf_available, "reason", a->bpf_reason,
 			      "uptimeSeconds", time_now() - a->started_at, "tasks",
 			      (json_int_t)a->rt->n_tasks, "region", a->cfg->region);
-	char *s = json_steal_dumps_pretty(o);
+	char *s;
 
+	json_object_set_new(json_object_get(o, "bpf"), "probes", metrics_bpf_health(a));
+	s = json_steal_dumps_pretty(o);
 	web_respond(rs, 200, "application/json", s, s ? strlen(s) : 0);
 }
 

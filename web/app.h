@@ -72,6 +72,10 @@ bool billing_api_handle(struct app *a, struct web_request *rq, struct web_respon
 #define SCALING_TARGET_PREFIX "AnyScaleFrontendService."
 void scaling_json_handle(struct app *a, struct web_request *rq, struct web_response *rs,
 			 const char *operation);
+/* The eBPF probes (web/metrics_bpf.c): their /metrics families as text (malloc'd, *len bytes;
+ * NULL when memory runs out), and each probe's {up, reason} for /healthz (new reference). */
+char *metrics_bpf_text(struct app *a, size_t *len);
+json_t *metrics_bpf_health(struct app *a);
 /* The dashboard (web/dashboard.c): the token store and sessions, the assets' directory.
  * 0 or -errno; a token store that cannot be read leaves a->auth NULL (logged), not an error. */
 int dashboard_init(struct app *a);

@@ -421,6 +421,19 @@ static void render_self(struct buf *b, struct collector *c)
 	gauge(b, "berth_rrd_bytes", "Size of the RRD directory at the last scan.", (double)r->bytes);
 }
 
+static void render_bpf(struct buf *b, struct app *a)
+{
+	size_t len = 0;
+	char *text = metrics_bpf_text(a, &len);
+
+	if (!text) {
+		b->failed = true;
+		return;
+	}
+	put(b, text, len);
+	free(text);
+}
+
 /* Renders the whole exposition into b; exposed for the scrape benchmark through /metrics. */
 /* The alarms' block (states and evaluation self-metrics). */
 static void render_alarms(struct buf *b, struct app *a)
@@ -448,6 +461,7 @@ static void render(struct app *a, struct buf *b)
 		free(text);
 	}
 	render_alarms(b, a);
+	render_bpf(b, a);
 	if (a->ledger) {
 		size_t n;
 		char *s = ledger_prometheus(a->ledger, &n);

@@ -51,7 +51,7 @@ check "the idle task's alarm is OK" wait_for 20 state_is cpu-idle OK
 OUT=$(ctl describe-alarms --alarm-names cpu-high)
 expect_match "ALARM reason in CloudWatch's wording" \
 	"$(echo "$OUT" | jget "d['MetricAlarms'][0]['StateReason']")" \
-	'^Threshold Crossed: [23] out of the last 3 datapoints \[[0-9.]+ \([0-9]{2}/[0-9]{2}/[0-9]{2} [0-9:]{8}\).*\] were greater than the threshold \(50\.0\) \(minimum 2 datapoints for OK -> ALARM transition\)\.$'
+	'^Threshold Crossed: [23] out of the last [23] datapoints \[[0-9.]+ \([0-9]{2}/[0-9]{2}/[0-9]{2} [0-9:]{8}\).*\] were greater than the threshold \(50\.0\) \(minimum 2 datapoints for OK -> ALARM transition\)\.$'
 expect_eq "StateReasonData lists the evaluated datapoints" \
 	"$(echo "$OUT" | jget "(lambda r: [r['statistic'], r['period'], len(r['evaluatedDatapoints']) >= 2])(json.loads(d['MetricAlarms'][0]['StateReasonData']))")" \
 	"['Average', 2, True]"

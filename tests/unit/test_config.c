@@ -127,4 +127,24 @@ static void test_validate(void)
 	CHECK_CONTAINS(err, "cgroup_parent");
 }
 
-UNIT_MAIN(test_defaults, test_file, test_file_errors, test_flags, test_config_flag_then_override, test_validate)
+/* Boolean keys: true/false, yes/no, on/off, 1/0 in any case; anything else names the key. */
+static void test_bools(void)
+{
+	struct config c;
+	char err[256];
+	char *argv[] = { "berthd", "--bpf", "FALSE", "--bpf-network=no", "--bpf-oom", "on", NULL };
+	char *bad[] = { "berthd", "--bpf-sched", "maybe", NULL };
+
+	config_defaults(&c);
+	CHECK_EQ(c.bpf, 1);
+	CHECK_EQ(c.bpf_blkio, 1);
+	CHECK_EQ(config_parse_args(&c, 6, argv, err, sizeof(err)), 6);
+	CHECK_EQ(c.bpf, 0);
+	CHECK_EQ(c.bpf_network, 0);
+	CHECK_EQ(c.bpf_oom, 1);
+	CHECK(config_parse_args(&c, 3, bad, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "'bpf_sched' must be true or false, got 'maybe'");
+}
+
+UNIT_MAIN(test_defaults, test_file, test_file_errors, test_flags, test_config_flag_then_override, test_validate,
+	  test_bools)
