@@ -93,8 +93,8 @@ run: deps all
 	$(Q)packaging/demo/run.sh $(BUILD) $(RUN_LISTEN)
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all tests
-	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all tests
+	$(Q)$(MAKE) --no-print-directory -j$$(nproc) all tests
+	$(Q)$(MAKE) --no-print-directory -j$$(nproc) BUILD=build/asan SAN=1 all tests
 	$(Q)tests/run.sh build build/asan
 
 fuzz: deps

@@ -184,7 +184,10 @@ static CHILD_FN int waiter_main(void *arg)
 	int ws;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	setpgid(0, 0);
+	/* Its own group, or nothing: the group is what the kill below ends, and an inherited one
+	 * would be the daemon's (and so every supervisor's and container's forked from it). */
+	if (setpgid(0, 0) < 0)
+		_exit(126);
 	pid = clone(check_main, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, e);
 	if (pid < 0)
 		_exit(126);
@@ -194,7 +197,8 @@ static CHILD_FN int waiter_main(void *arg)
 	ws = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status & 0x7f;
 	__atomic_store_n(&e->wstatus, ws, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->reported, 1, __ATOMIC_RELEASE);
-	kill(0, SIGKILL); /* whatever the check left in its group, and the waiter */
+	/* Whatever the check left in its group, and the waiter: the group is named, not 0. */
+	kill(-(pid_t)syscall(SYS_getpid), SIGKILL);
 	_exit(0);
 }
 

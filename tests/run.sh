@@ -2,19 +2,56 @@
 # SPDX-License-Identifier: MIT
 # run.sh: runs every test suite against each build directory given (plain, then sanitized)
 # and ends with one line "N passed, N failed".
+#
+# Suites run TEST_JOBS at a time (default 3: most of a suite's time is spent waiting on tasks
+# and timers, not on the CPU). A suite whose file has a line "# test: alone" measures CPU
+# shares or timing-sensitive behaviour and runs with nothing else running, after the others.
+# A suite with "# test: first-build" runs only against the first build directory.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 failures=()
 log_dir=build/test-logs
+jobs=${TEST_JOBS:-3}
 mkdir -p "$log_dir"
+rm -f "$log_dir"/*.rc "$log_dir"/*.time
 
-# Runs one TAP-printing command; counts its "ok"/"not ok" lines. A command that exits
-# non-zero without printing a failure counts as one failure (a crash, a sanitizer report).
-run_suite() {
-	local name=$1; shift
-	local out="$log_dir/${name//\//_}.log" rc p f
-	timeout "${SUITE_TIMEOUT:-600}" "$@" >"$out" 2>&1
-	rc=$?
+first=$1
+builds=("$@")
+
+# Environment of a suite for a build: the first build's integration tests drive the real aws
+# CLI; later (sanitizer) passes repeat them through berthctl, which speaks the same flags and
+# starts 100x faster.
+suite_env() {
+	local build=$1
+	export BERTH_BUILD=$build
+	if [ "$build" = "$first" ]; then unset BERTH_ECS_CLIENT; else export BERTH_ECS_CLIENT=berthctl; fi
+	# Sanitizers: leaks are errors; the task supervisor is a fork without exec and exits
+	# with _exit, which LeakSanitizer does not check.
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+}
+
+# Runs one suite in the background: "name build command...". Its TAP goes to the log; its
+# exit status and seconds to .rc and .time beside it.
+start_suite() {
+	local name=$1 build=$2; shift 2
+	local out="$log_dir/${name//\//_}.log"
+	(
+		suite_env "$build"
+		t0=$(date +%s)
+		timeout "${SUITE_TIMEOUT:-600}" "$@" >"$out" 2>&1
+		echo $? >"$out.rc"
+		echo $(($(date +%s) - t0)) >"$out.time"
+	) &
+}
+
+# Counts a finished suite's "ok"/"not ok" lines. A command that exits non-zero without
+# printing a failure counts as one failure (a crash, a sanitizer report).
+tally() {
+	local name=$1
+	local out="$log_dir/${name//\//_}.log" rc p f secs
+	rc=$(cat "$out.rc" 2>/dev/null || echo 1)
+	secs=$(cat "$out.time" 2>/dev/null || echo '?')
 	p=$(grep -cE '^ok ' "$out")
 	f=$(grep -cE '^not ok ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -25,45 +62,90 @@ run_suite() {
 	failed=$((failed + f))
 	if [ "$f" -gt 0 ]; then
 		failures+=("$name")
-		echo "FAIL $name ($p passed, $f failed; log: $out)"
+		echo "FAIL $name ($p passed, $f failed, ${secs}s; log: $out)"
 		grep -E '^not ok |^  |ERROR|runtime error|AddressSanitizer|LeakSanitizer' "$out" | head -40 | sed 's/^/    /'
 	else
-		echo "ok   $name ($p passed)"
+		echo "ok   $name ($p passed, ${secs}s)"
 	fi
 }
 
-first=$1
-for build in "$@"; do
+# The queue: "name|build|command words", shared and alone suites apart.
+shared=() alone=()
+for build in "${builds[@]}"; do
 	tag=$(basename "$build")
-	export BERTH_BUILD=$build
-	# The first build's integration tests drive the real aws CLI; later (sanitizer) passes
-	# repeat them through berthctl, which speaks the same flags and starts 100x faster.
-	if [ "$build" = "$first" ]; then unset BERTH_ECS_CLIENT; else export BERTH_ECS_CLIENT=berthctl; fi
-	# Sanitizers: leaks are errors; the task supervisor is a fork without exec and exits
-	# with _exit, which LeakSanitizer does not check.
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
-	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	for t in "$build"/tests/unit/test_*; do
 		[ -x "$t" ] || continue
-		run_suite "$tag/unit/$(basename "$t")" "$t"
+		shared+=("$tag/unit/$(basename "$t")|$build|$t")
 	done
 	for t in "$build"/tests/fuzz/fuzz_*; do
 		[ -x "$t" ] || continue
 		corpus=tests/fuzz/corpus/$(basename "$t" | sed 's/^fuzz_//')
 		[ -d "$corpus" ] || continue
-		run_suite "$tag/fuzz/$(basename "$t")" "$t" "$corpus"
+		shared+=("$tag/fuzz/$(basename "$t")|$build|$t $corpus")
 	done
 	for t in tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
-		run_suite "$tag/integration/$(basename "$t" .sh)" bash "$t"
+		if grep -q '^# test: first-build' "$t" && [ "$build" != "$first" ]; then
+			continue
+		fi
+		entry="$tag/integration/$(basename "$t" .sh)|$build|bash $t"
+		if grep -q '^# test: alone' "$t"; then alone+=("$entry"); else shared+=("$entry"); fi
 	done
 done
+
+running=()
+run_pool() {
+	local max=$1; shift
+	local entry name build cmd
+	for entry in "$@"; do
+		IFS='|' read -r name build cmd <<<"$entry"
+		while [ "${#running[@]}" -ge "$max" ]; do
+			wait_one
+		done
+		# shellcheck disable=SC2086
+		start_suite "$name" "$build" $cmd
+		running+=("$name")
+	done
+	while [ "${#running[@]}" -gt 0 ]; do
+		wait_one
+	done
+}
+
+# Waits for a suite to end and tallies it. With no child left (127), whatever is still listed
+# ended without a word and is tallied as such.
+wait_one() {
+	local name out
+	wait -n 2>/dev/null
+	if [ $? -eq 127 ]; then
+		for name in "${running[@]}"; do
+			out="$log_dir/${name//\//_}.log"
+			[ -f "$out.time" ] || echo '?' >"$out.time"
+		done
+	fi
+	reap
+}
+
+# Tallies the suites of `running` that have finished and drops them from it.
+reap() {
+	local still=() name out
+	for name in "${running[@]}"; do
+		out="$log_dir/${name//\//_}.log"
+		if [ -f "$out.time" ]; then tally "$name"; else still+=("$name"); fi
+	done
+	running=("${still[@]+"${still[@]}"}")
+}
+
+start=$(date +%s)
+run_pool "$jobs" "${shared[@]+"${shared[@]}"}"
+run_pool 1 "${alone[@]+"${alone[@]}"}"
+
 if [ -n "${BERTH_BENCH:-}" ]; then
 	for b in tests/bench/*.sh; do
 		[ -f "$b" ] && BERTH_BUILD=$1 bash "$b"
 	done
 fi
 echo
+echo "tests took $(($(date +%s) - start)) s"
 [ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

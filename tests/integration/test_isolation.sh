@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: alone (it measures CPU shares: other suites running beside it would skew them)
 # test_isolation.sh: inside a running container - namespaces, privileges, masked paths, fds,
 # and the kernel enforcing memory (OOM) and CPU limits.
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: alone (it measures CPU shares: other suites running beside it would skew them)
 # test_metrics.sh: container insights against known loads - a spinning container capped at half a
 # CPU, a container holding 200 MiB, one writing 100 MiB with O_DIRECT - through the REST query API,
 # /metrics (promtool-clean, gzip), the RRD files (direct and through rrdcached) and a corrupt file.
