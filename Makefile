@@ -131,7 +131,8 @@ install: all $(GEN)/berthd.conf $(GEN)/berthd.conf.5
 $(GEN)/berthd.conf: $(BUILD)/berthd packaging/gen-config.sh
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)packaging/gen-config.sh conf $(BUILD)/berthd \
-		data_dir=/var/lib/berth log_dir=/var/log/berth/tasks >$@.tmp && mv $@.tmp $@
+		data_dir=/var/lib/berth log_dir=/var/log/berth/tasks '?web_root=$(prefix)/share/berth/web' \
+		>$@.tmp && mv $@.tmp $@
 $(GEN)/berthd.conf.5: $(BUILD)/berthd packaging/gen-config.sh packaging/man/berthd.conf.5.in
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)packaging/gen-config.sh man $(BUILD)/berthd <packaging/man/berthd.conf.5.in >$@.tmp \

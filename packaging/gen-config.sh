@@ -3,6 +3,7 @@
 # gen-config.sh: writes the installed berthd.conf, or the key list of berthd.conf(5), from the
 # key table berthd prints with --help, so neither can drift from the daemon.
 #   gen-config.sh conf BERTHD [KEY=VALUE]...   commented defaults; the KEY=VALUEs set, uncommented
+#                                              (?KEY=VALUE: only when berthd has that key)
 #   gen-config.sh man BERTHD <TEMPLATE         TEMPLATE with its @KEYS@ line replaced
 set -eu
 mode=$1 berthd=$2
@@ -23,9 +24,15 @@ fi
 
 case $mode in
 conf)
+	known=$(keys | cut -f1)
 	for kv in "$@"; do
-		keys | cut -f1 | grep -qx "${kv%%=*}" ||
-			{ echo "gen-config.sh: '${kv%%=*}' is not a berthd key" >&2; exit 1; }
+		shift
+		case $kv in
+		\?*) kv=${kv#\?}; printf '%s\n' "$known" | grep -qx "${kv%%=*}" || continue ;;
+		*) printf '%s\n' "$known" | grep -qx "${kv%%=*}" ||
+			{ echo "gen-config.sh: '${kv%%=*}' is not a berthd key" >&2; exit 1; } ;;
+		esac
+		set -- "$@" "$kv"
 	done
 	cat <<'HEAD'
 # berthd.conf: configuration of berthd, the berth daemon; see berthd.conf(5).
