@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "collector/collector.h"
+#include "collector/ledger.h"
 #include "runtime/runtime.h"
 #include "runtime/service.h"
 #include "web/app.h"
@@ -26,6 +27,7 @@ struct daemon {
 	struct runtime rt;
 	struct rt_services services;
 	struct collector collector;
+	struct ledger ledger;
 	struct app app;
 	struct loop_io sig_io;
 	int sig_fd;
@@ -139,9 +141,19 @@ int main(int argc, char **argv)
 	}
 	if (collector_init(&d.collector, &d.cfg, &d.rt, &d.loop) == 0)
 		d.app.collector = &d.collector;
+	ret = d.app.collector ? ledger_open_config(&d.ledger, &d.cfg, time_now()) : -ENODEV;
+	if (ret == 0 && collector_on_cycle(&d.collector, ledger_observe, &d.ledger) == 0)
+		d.app.ledger = &d.ledger;
+	if (ret == -EINVAL) { /* a price file that does not parse: said, and nothing runs */
+		collector_close(&d.collector);
+		svc_close(&d.services);
+		rt_close(&d.rt);
+		return 1;
+	}
 	d.app.cfg = &d.cfg;
 	if (app_credentials_init(&d.app) < 0 || app_start(&d.app, &d.cfg, &d.rt, &d.loop) < 0) {
 		collector_close(&d.collector);
+		ledger_close(&d.ledger, time_now());
 		svc_close(&d.services);
 		rt_close(&d.rt);
 		return 1;
@@ -152,6 +164,7 @@ int main(int argc, char **argv)
 	ret = loop_run(&d.loop);
 	app_stop(&d.app);
 	collector_close(&d.collector);
+	ledger_close(&d.ledger, time_now());
 	svc_close(&d.services);
 	rt_close(&d.rt);
 	loop_io_stop(&d.sig_io);

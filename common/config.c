@@ -51,6 +51,9 @@ static const struct key keys[] = {
 	  "directly"),
 	I(rrd_max_bytes, 0, 1LL << 50, "cap on the size of DATA_DIR/rrd, 0 = none; past it the "
 	  "least recently written files of stopped tasks go first"),
+	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
+	  "Fargate us-east-1 Linux list prices"),
+	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
 };
 
 void config_defaults(struct config *c)
@@ -77,6 +80,7 @@ void config_defaults(struct config *c)
 	c->collect_interval = 5;
 	c->metrics_window = 3 * 3600;
 	c->rrd_max_bytes = 10LL << 30;
+	c->ledger_retention_months = 13;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

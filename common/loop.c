@@ -48,8 +48,14 @@ int loop_io_modify(struct loop_io *io, uint32_t events)
 
 void loop_io_stop(struct loop_io *io)
 {
-	if (io->loop && io->fd >= 0)
-		epoll_ctl(io->loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	struct loop *l = io->loop;
+
+	if (l && io->fd >= 0)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	if (l)
+		for (int i = 0; i < l->batch_n; i++)
+			if (l->batch[i].data.ptr == io)
+				l->batch[i].data.ptr = NULL;
 	io->loop = NULL;
 }
 
@@ -106,16 +112,21 @@ void loop_timer_close(struct loop_timer *t)
 
 int loop_run_once(struct loop *l, int timeout_ms)
 {
-	struct epoll_event evs[64];
+	struct epoll_event evs[LOOP_BATCH];
 	int n;
 
-	n = epoll_wait(l->epfd, evs, 64, timeout_ms);
+	n = epoll_wait(l->epfd, evs, LOOP_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	l->batch = evs;
+	l->batch_n = n;
 	for (int i = 0; i < n; i++) {
 		struct loop_io *io = evs[i].data.ptr;
-		io->cb(io, evs[i].events);
+		if (io)   /* NULL: stopped by an earlier callback of this batch */
+			io->cb(io, evs[i].events);
 	}
+	l->batch = NULL;
+	l->batch_n = 0;
 	return n;
 }
 

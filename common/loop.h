@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 struct loop;
 struct loop_io;
@@ -25,9 +26,15 @@ struct loop_timer {
 	void *data;
 };
 
+#define LOOP_BATCH 64
+
 struct loop {
 	int epfd;
 	bool stop;
+	/* The events being dispatched: a watcher stopped by a callback is struck out of it, so
+	 * an event already fetched for it is never delivered to freed memory. */
+	struct epoll_event *batch;
+	int batch_n;
 };
 
 /* Returns 0 or -errno. */

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "collector/collector.h"
+#include "collector/ledger.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "web/app.h"
@@ -425,6 +426,13 @@ static void render(struct app *a, struct buf *b)
 
 	render_task_counts(b, a);
 	render_health(b, a);
+	if (a->ledger) {
+		size_t n;
+		char *s = ledger_prometheus(a->ledger, &n);
+		if (s)
+			put(b, s, n);
+		free(s);
+	}
 	if (!c)
 		return;
 	render_containers(b, c);

@@ -112,6 +112,12 @@ berth_cleanup() {
 	if [ "$T_FAILED" -gt 0 ] && [ -f "$WORK/berthd.log" ]; then
 		echo "# berthd log (tail):"; tail -30 "$WORK/berthd.log" | sed 's/^/# /'
 	fi
+	# A sanitizer report is kept whole, whatever else failed.
+	if [ -f "$WORK/berthd.log" ] && grep -qE '^==[0-9]+==ERROR|runtime error:' "$WORK/berthd.log"; then
+		echo "# sanitizer report:"
+		grep -E -A60 '^==[0-9]+==ERROR|runtime error:' "$WORK/berthd.log" | head -120 | sed 's/^/# /'
+		[ "$T_FAILED" -gt 0 ] || echo "not ok - berthd's sanitizer report"
+	fi
 	umount -R "$WORK"/data/tasks/*/c/*/merged 2>/dev/null
 	rm -rf "$WORK"
 }

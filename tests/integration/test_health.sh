@@ -19,8 +19,8 @@ ecs register-task-definition --cli-input-json "file://$WORK/sick.json" >/dev/nul
 
 # Standalone: HEALTHY, then UNHEALTHY, and it keeps running.
 T=$(ecs run-task --cluster hc --task-definition sick | jget "d['tasks'][0]['taskArn']")
-check "task becomes HEALTHY" wait_for 15 bash -c "[ \"\$(task_field hc $T \"d['tasks'][0]['healthStatus']\")\" = HEALTHY ]"
-expect_eq "container healthStatus" "$(task_field hc "$T" "d['tasks'][0]['containers'][0]['healthStatus']")" HEALTHY
+# Task and container in one answer: the healthy window is short on a loaded host.
+check "task and its container become HEALTHY" wait_for 15 bash -c "[ \"\$(task_field hc $T \"d['tasks'][0]['healthStatus'] + '/' + d['tasks'][0]['containers'][0]['healthStatus']\")\" = HEALTHY/HEALTHY ]"
 check "task turns UNHEALTHY" wait_for 30 bash -c "[ \"\$(task_field hc $T \"d['tasks'][0]['healthStatus']\")\" = UNHEALTHY ]"
 expect_eq "an unhealthy standalone task keeps running" "$(task_field hc "$T" "d['tasks'][0]['lastStatus']")" RUNNING
 ecs stop-task --cluster hc --task "$T" >/dev/null
