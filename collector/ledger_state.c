@@ -358,14 +358,14 @@ static void per_group(FILE *f, const struct ledger *l, const char *name, const c
 		double v = which == 0 ? (double)t->reserved_pico / PRICE_PICO
 			 : which == 1 ? (double)t->used_pico / PRICE_PICO
 			 : which == 2 ? (double)t->cpu_unit_seconds / 1024.0
-				      : (double)t->mib_seconds / 1024.0;
+				      : (double)t->mib_seconds * 1048576.0;
 		fprintf(f, "%s{cluster=\"", name);
 		esc(f, t->cluster);
 		fputs("\",service=\"", f);
 		esc(f, t->service);
 		fputs("\",family=\"", f);
 		esc(f, t->family);
-		fprintf(f, "\"} %.6f\n", v);
+		fprintf(f, which == 3 ? "\"} %.0f\n" : "\"} %.6f\n", v);
 	}
 }
 
@@ -383,8 +383,8 @@ char *ledger_prometheus(const struct ledger *l, size_t *len)
 		  "Cost of the CPU and memory tasks used since berthd started, in dollars.", 1);
 	per_group(f, l, "berth_billing_reserved_vcpu_seconds_total",
 		  "Reserved vCPU-seconds accrued since berthd started.", 2);
-	per_group(f, l, "berth_billing_reserved_memory_gb_seconds_total",
-		  "Reserved memory GB-seconds accrued since berthd started.", 3);
+	per_group(f, l, "berth_billing_reserved_memory_byte_seconds_total",
+		  "Reserved memory byte-seconds accrued since berthd started.", 3);
 	ledger_health_sum(l, &corrupt, &damaged);
 	family_of(f, "berth_billing_open_tasks", "gauge", "Tasks the ledger is accruing or remembers.");
 	fprintf(f, "berth_billing_open_tasks %zu\n", l->n_open);
