@@ -78,7 +78,7 @@ tests: $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
 DEPS := build-essential pkg-config clang llvm bpftool libbpf-dev libmicrohttpd-dev libjansson-dev \
         librrd-dev rrdtool rrdcached libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev \
         libsystemd-dev awscli busybox-static runc valgrind curl python3 iproute2 util-linux \
-        prometheus collectd-core
+        prometheus collectd-core libjs-chart.js chromium nodejs
 DEPS += debhelper dpkg-dev fakeroot lintian debootstrap systemd zstd
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -87,6 +87,9 @@ deps:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >$(BUILD).deps.log 2>&1 \
 	    || { cat $(BUILD).deps.log; exit 1; }; \
 	fi
+	@# npm for the browser tests' playwright-core: Debian's package, unless node already brings one.
+	@command -v npm >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  --no-install-recommends npm >>$(BUILD).deps.log 2>&1 || { cat $(BUILD).deps.log; exit 1; }; }
 
 RUN_LISTEN ?= 127.0.0.1:8080
 run: deps all

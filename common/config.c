@@ -51,6 +51,10 @@ static const struct key keys[] = {
 	  "directly"),
 	I(rrd_max_bytes, 0, 1LL << 50, "cap on the size of DATA_DIR/rrd, 0 = none; past it the "
 	  "least recently written files of stopped tasks go first"),
+	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
+	  "run from its build directory, else /usr/share/berth/web"),
+	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),
+	I(session_ttl, 60, 30 * 86400, "seconds a dashboard sign-in lasts"),
 	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
 	  "Fargate us-east-1 Linux list prices"),
 	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
@@ -80,6 +84,8 @@ void config_defaults(struct config *c)
 	c->collect_interval = 5;
 	c->metrics_window = 3 * 3600;
 	c->rrd_max_bytes = 10LL << 30;
+	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
+	c->session_ttl = 12 * 3600;
 	c->ledger_retention_months = 13;
 }
 

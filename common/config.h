@@ -32,6 +32,9 @@ struct config {
 	int64_t metrics_window;               /* seconds of raw samples kept in memory */
 	char rrdcached_address[CONFIG_STR_MAX]; /* "" = write RRD files directly */
 	int64_t rrd_max_bytes;                /* cap on the RRD directory, 0 = none */
+	char web_root[CONFIG_STR_MAX];        /* dashboard assets; "" = found at run time */
+	char javascript_root[CONFIG_STR_MAX]; /* Debian's packaged JavaScript libraries */
+	int64_t session_ttl;                  /* seconds a dashboard session lasts */
 	char price_sheet[CONFIG_STR_MAX];     /* billing price file; "" = Fargate list prices */
 	int64_t ledger_retention_months;      /* months of ledger segments kept */
 };

@@ -87,6 +87,9 @@ int app_authenticate(struct app *a, const struct web_request *rq, struct berr *e
 	void *map = NULL;
 	int ret;
 
+	ret = dashboard_authenticate(a, rq, e);
+	if (ret <= 0)
+		return ret;
 	for (size_t i = 0; i < rq->n_headers; i++) {
 		hdrs[i].name = rq->headers[i].name;
 		hdrs[i].value = rq->headers[i].value;
@@ -140,6 +143,8 @@ void app_handle(void *app, struct web_request *rq, struct web_response *rs)
 		metrics_prometheus(a, rq, rs);
 		return;
 	}
+	if (dashboard_handle(a, rq, rs))
+		return;
 	if (strcmp(rq->path, "/") == 0 && strcmp(rq->method, "POST") == 0) {
 		ecs_handle(a, rq, rs);
 		return;
@@ -169,6 +174,7 @@ int app_start(struct app *a, const struct config *cfg, struct runtime *rt, struc
 		.upload_dir = rt->images_dir,
 	};
 	char tmp[600];
+	int ret;
 
 	a->cfg = cfg;
 	a->rt = rt;
@@ -182,11 +188,19 @@ int app_start(struct app *a, const struct config *cfg, struct runtime *rt, struc
 	lim.upload_dir = strdup(tmp);
 	if (!lim.upload_dir)
 		return -ENOMEM;
-	return web_server_start(&a->server, loop, cfg->listen, &lim, app_handle, app_is_upload, a);
+	if (dashboard_init(a) < 0) {
+		free((char *)lim.upload_dir);
+		return -ENOMEM;
+	}
+	ret = web_server_start(&a->server, loop, cfg->listen, &lim, app_handle, app_is_upload, a);
+	if (ret < 0)
+		dashboard_close(a);
+	return ret;
 }
 
 void app_stop(struct app *a)
 {
 	free((char *)a->server.limits.upload_dir);
 	web_server_stop(&a->server);
+	dashboard_close(a);
 }

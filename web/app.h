@@ -17,6 +17,7 @@ struct collector;
 struct alarms;
 struct alarm_actions;
 struct ledger;
+struct auth;
 
 struct app {
 	const struct config *cfg;
@@ -33,6 +34,9 @@ struct app {
 	double started_at;
 	bool bpf_available;
 	char bpf_reason[160];         /* what the probe found */
+	struct auth *auth;            /* dashboard tokens and sessions; NULL: store unreadable */
+	char auth_error[400];         /* why auth is NULL */
+	char web_root[CONFIG_STR_MAX];/* the dashboard's assets, resolved at start */
 };
 
 /* Loads DATA_DIR/state/credentials, generating it (0600) on first start. 0 or -errno. */
@@ -63,5 +67,18 @@ bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *
 bool alarms_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool webhooks_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 bool billing_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* The dashboard (web/dashboard.c): the token store and sessions, the assets' directory.
+ * 0 or -errno; a token store that cannot be read leaves a->auth NULL (logged), not an error. */
+int dashboard_init(struct app *a);
+void dashboard_close(struct app *a);
+/* Pages, assets and /v1/session (sign-in, sign-out); true when the path was one of them. */
+bool dashboard_handle(struct app *a, struct web_request *rq, struct web_response *rs);
+/* A request carrying a dashboard session cookie (and no SigV4): 0 when the session allows it
+ * (CSRF header on changes, role), -EACCES with e set when not; 1 when the request has no
+ * session cookie and SigV4 applies. */
+int dashboard_authenticate(struct app *a, const struct web_request *rq, struct berr *e);
+/* The dashboard's read endpoints /v1/dashboard/... and token management /v1/tokens
+ * (web/dashboard_api.c); true when the path was one of them. */
+bool dashboard_api_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 
 #endif

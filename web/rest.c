@@ -257,7 +257,8 @@ void rest_handle(struct app *a, struct web_request *rq, struct web_response *rs)
 		return;
 	}
 	if (metrics_handle(a, rq, rs) || alarms_api_handle(a, rq, rs) ||
-	    webhooks_api_handle(a, rq, rs) || billing_api_handle(a, rq, rs))
+	    webhooks_api_handle(a, rq, rs) || billing_api_handle(a, rq, rs) ||
+	    dashboard_api_handle(a, rq, rs))
 		return;
 	if (strcmp(p, "/v1/images") == 0) {
 		if (strcmp(rq->method, "POST") == 0)

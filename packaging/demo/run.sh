@@ -26,9 +26,16 @@ fi
 if [ "$("${CTL[@]}" list-tasks --cluster demo | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["taskArns"]))')" = 0 ]; then
 	"${CTL[@]}" run-task --cluster demo --task-definition web --count 2 >/dev/null
 fi
+# A dashboard token for this demo, made once and kept next to the credentials (0600).
+TOKEN_FILE=$DATA/state/demo-dashboard-token
+if [ ! -s "$TOKEN_FILE" ] || ! curl -sf -H 'Content-Type: application/json' \
+	-d "{\"token\":\"$(cat "$TOKEN_FILE")\"}" "http://$LISTEN/v1/session" >/dev/null; then
+	(umask 077; "${CTL[@]}" token create --name demo 2>/dev/null >"$TOKEN_FILE")
+fi
 cat <<MSG
 
 berthd is running on http://$LISTEN (pid $PID), data in $DATA.
+  dashboard: http://$LISTEN/ - sign in with $(cat "$TOKEN_FILE")
   export AWS_SHARED_CREDENTIALS_FILE=$DATA/state/credentials AWS_DEFAULT_REGION=us-east-1
   aws --endpoint-url http://$LISTEN ecs list-tasks --cluster demo
   $BUILD/berthctl logs <task-id> --cluster demo --follow

@@ -11,20 +11,22 @@ cat >"$WORK/long.json" <<'J'
 {"family":"long","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"command":["sh","-c","echo up; sleep 3600"],"stopTimeout":2}]}
 J
 cat >"$WORK/short.json" <<'J'
-{"family":"short","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"command":["sh","-c","sleep 8; exit 7"]}]}
+{"family":"short","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"command":["sh","-c","sleep 15; exit 7"]}]}
 J
 ecs register-task-definition --cli-input-json "file://$WORK/long.json" >/dev/null
 ecs register-task-definition --cli-input-json "file://$WORK/short.json" >/dev/null
 L=$(ecs run-task --cluster rs --task-definition long | jget "d['tasks'][0]['taskArn']")
 S=$(ecs run-task --cluster rs --task-definition short | jget "d['tasks'][0]['taskArn']")
 check "long task RUNNING" wait_for 10 task_status_is rs "$L" RUNNING
-check "short task RUNNING" wait_for 10 task_status_is rs "$S" RUNNING
+check "short task RUNNING" wait_for 15 task_status_is rs "$S" RUNNING
 # The host pid is berth's own field: the REST view has it (the aws CLI drops unknown fields).
 task_pid() { rest GET /v1/tasks | jget "[t['containers'][0].get('pid') for t in d['tasks'] if t['taskArn'] == '$1'][0]"; }
 pid_before=$(task_pid "$L")
+pid_short=$(task_pid "$S")
 berth_kill9
 check "container survives kill -9 of berthd" kill -0 "$pid_before"
-sleep 9   # the short task exits while berthd is down
+# The short task exits while berthd is down.
+check "short task exits while berthd is down" wait_for 30 bash -c "! kill -0 $pid_short 2>/dev/null"
 for f in "$WORK"/data/state/tasks/*.json "$WORK"/data/state/clusters/*.json "$WORK"/data/state/taskdefs/*.json; do
 	python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$f" || { not_ok "state file $f parses"; continue; }
 done
