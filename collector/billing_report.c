@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 struct rtask {
 	uint32_t h;                   /* fnv(id), compared before the id */
 	char id[40];
@@ -158,6 +160,61 @@ static void key_of(const struct run *r, const struct rtask *t, char *out, size_t
 		json_decref(tags);
 		return;
 	}
+}
+
+static int on_hour(struct run *r, const struct ledger_rec *rec);
+
+static int64_t jint(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/*
+ * The hours in progress: the checkpoint (open.json, rewritten durably every collect interval)
+ * holds each running task's unwritten hour, so a report includes what running tasks have
+ * accrued up to the last cycle. An hour the segments already hold (the checkpoint may be a
+ * cycle behind them) and hours of tasks whose final record is written are left out, so nothing
+ * counts twice. A missing or unreadable checkpoint adds nothing (the daemon reports it).
+ */
+static int open_hours(const char *dir, struct run *r)
+{
+	char path[600];
+	json_t *doc, *t;
+	size_t i;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/open.json", dir);
+	doc = json_load_file(path, 0, NULL);
+	json_array_foreach(json_object_get(doc, "tasks"), i, t) {
+		struct ledger_rec rec = { .kind = 'R' };
+		const char *id = json_string_value(json_object_get(t, "id"));
+		const struct rtask *rt;
+		int64_t hour = jint(t, "hour"), to = jint(t, "accTo") - hour;
+
+		if (!id || json_is_true(json_object_get(t, "closed")))
+			continue;
+		if (to > 3600)
+			to = 3600;
+		rec.from = (int)jint(t, "from");
+		if (rec.from < 0 || to <= rec.from)
+			continue;
+		rt = task_slot(r, id, false);
+		if (!rt || hour <= rt->last_hour)
+			continue;
+		snprintf(rec.task, sizeof(rec.task), "%s", id);
+		rec.hour = hour;
+		rec.to = (int)to;
+		rec.cpu_us = (uint64_t)json_number_value(json_object_get(t, "cpuUs"));
+		rec.mem_mib_s = (uint64_t)json_number_value(json_object_get(t, "memMibS"));
+		rec.io_bytes = (uint64_t)jint(t, "io");
+		rec.net_bytes = (uint64_t)jint(t, "net");
+		rec.have_net = json_is_true(json_object_get(t, "haveNet"));
+		ret = on_hour(r, &rec);
+		if (ret)
+			break;
+	}
+	json_decref(doc);
+	return ret;
 }
 
 static int64_t period_of(const struct run *r, int64_t hour)
@@ -470,6 +527,8 @@ static int run_segments(const char *dir, const struct price_book *prices,
 			snprintf(res->health.last_error, sizeof(res->health.last_error), "%s",
 				 h.last_error);
 	}
+	if (ret == 0)
+		ret = open_hours(dir, &r);
 	free(m);
 	free(gz);
 	for (size_t i = 0; i < r.cap; i++) {

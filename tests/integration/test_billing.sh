@@ -31,6 +31,9 @@ SHORT=$(run green 5)
 check "prices come from the price file" bash -c "rest GET /v1/billing/prices | grep -q '\"vcpuHour\": \"0.036000\"'"
 check "long task running" wait_for 20 task_status_is bill "$LONG" RUNNING
 check "short task stopped" wait_for 30 task_status_is bill "$SHORT" STOPPED
+# The running task's hour in progress is billed up to the last cycle (from the checkpoint).
+check "a running task's hour in progress is in the report" wait_for 10 bash -c \
+	"rest GET '/v1/billing/report?end=2030-01-01&group_by=task&start=2026-01-01' | jget \"[g['reservedCost'] for g in d['groups'] if g['key']=='$LONG'][0]\" | grep -qv '^0.000000\$'"
 
 # kill -9 in the middle of accrual, restart on the same data.
 sleep 3
