@@ -51,14 +51,14 @@ PROGS         := $(BUILD)/berthd $(BUILD)/berthctl
 all: $(PROGS)
 
 # A flags stamp: changing flags rebuilds everything.
-FLAGS_NOW := $(CC) $(CFLAGS) $(BERTH_CFLAGS) $(LDFLAGS) $(BERTH_LDFLAGS)
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) $(BERTH_CFLAGS) $(LDFLAGS) $(BERTH_LDFLAGS)
 $(BUILD)/.flags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) $(CFLAGS) $(BERTH_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(BERTH_CFLAGS) -c -o $@ $<
 
 # BPF objects are never sanitized: the kernel runs them.
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/common.bpf.h bpf/vmlinux.h
@@ -94,6 +94,7 @@ DEPS := build-essential pkg-config clang llvm bpftool libbpf-dev libmicrohttpd-d
         librrd-dev rrdtool rrdcached libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev \
         libsystemd-dev awscli busybox-static runc valgrind curl python3 iproute2 util-linux \
         prometheus collectd-core libjs-chart.js chromium nodejs
+DEPS += debhelper dpkg-dev fakeroot lintian debootstrap systemd zstd
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -117,9 +118,53 @@ check: deps
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 all
 
+# Installation (DESTDIR-aware; the Debian package uses it): programs, the configuration file
+# with every key's default (generated from berthd's own key table), man pages, completion and
+# the dashboard when the tree has one.
+prefix      ?= /usr
+sysconfdir  ?= /etc
+DESTDIR     ?=
+GEN         := $(BUILD)/gen
+install: all $(GEN)/berthd.conf $(GEN)/berthd.conf.5
+	install -d $(DESTDIR)$(prefix)/sbin $(DESTDIR)$(prefix)/bin $(DESTDIR)$(sysconfdir)/berth \
+		$(DESTDIR)$(prefix)/share/man/man1 $(DESTDIR)$(prefix)/share/man/man5 \
+		$(DESTDIR)$(prefix)/share/man/man8 $(DESTDIR)$(prefix)/share/bash-completion/completions
+	install -m 0755 $(BUILD)/berthd $(DESTDIR)$(prefix)/sbin/berthd
+	install -m 0755 $(BUILD)/berthctl $(DESTDIR)$(prefix)/bin/berthctl
+	install -m 0644 $(GEN)/berthd.conf $(DESTDIR)$(sysconfdir)/berth/berthd.conf
+	install -m 0644 packaging/man/berthd.8 $(DESTDIR)$(prefix)/share/man/man8/berthd.8
+	install -m 0644 packaging/man/berthctl.1 $(DESTDIR)$(prefix)/share/man/man1/berthctl.1
+	install -m 0644 $(GEN)/berthd.conf.5 $(DESTDIR)$(prefix)/share/man/man5/berthd.conf.5
+	install -m 0644 packaging/bash-completion/berthctl \
+		$(DESTDIR)$(prefix)/share/bash-completion/completions/berthctl
+	if [ -d web/static ]; then \
+		install -d $(DESTDIR)$(prefix)/share/berth/web && \
+		cp -R --no-preserve=ownership web/static/. $(DESTDIR)$(prefix)/share/berth/web/ && \
+		find $(DESTDIR)$(prefix)/share/berth/web -type d -exec chmod 0755 {} + && \
+		find $(DESTDIR)$(prefix)/share/berth/web -type f -exec chmod 0644 {} +; \
+	fi
+
+# The installed configuration: every key commented out at its default, except the paths the
+# installed daemon uses (see docs/operations.md).
+$(GEN)/berthd.conf: $(BUILD)/berthd packaging/gen-config.sh
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)packaging/gen-config.sh conf $(BUILD)/berthd \
+		data_dir=/var/lib/berth log_dir=/var/log/berth/tasks '?web_root=$(prefix)/share/berth/web' \
+		>$@.tmp && mv $@.tmp $@
+$(GEN)/berthd.conf.5: $(BUILD)/berthd packaging/gen-config.sh packaging/man/berthd.conf.5.in
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)packaging/gen-config.sh man $(BUILD)/berthd <packaging/man/berthd.conf.5.in >$@.tmp \
+		&& mv $@.tmp $@
+
+# The Debian package: a copy of the tree under $(BUILD)/deb with packaging/debian as debian/,
+# built with dpkg-buildpackage; the .deb files end up in $(BUILD)/.
+DEB_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+deb:
+	$(Q)packaging/make-deb.sh $(BUILD) $(DEB_JOBS)
+
 clean:
 	rm -rf build build.deps.log
 
-.PHONY: all tests deps run check clean fuzz FORCE
+.PHONY: all tests deps run check clean fuzz install deb FORCE
 .SECONDARY:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -7,6 +7,7 @@
 # and timers, not on the CPU). A suite whose file has a line "# test: alone" measures CPU
 # shares or timing-sensitive behaviour and runs with nothing else running, after the others.
 # A suite with "# test: first-build" runs only against the first build directory.
+# A suite with "# test: timeout SECONDS" may run that long (default SUITE_TIMEOUT or 600 s).
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 failures=()
@@ -35,11 +36,16 @@ suite_env() {
 # exit status and seconds to .rc and .time beside it.
 start_suite() {
 	local name=$1 build=$2; shift 2
-	local out="$log_dir/${name//\//_}.log"
+	local out="$log_dir/${name//\//_}.log" limit=${SUITE_TIMEOUT:-600} a own
+	for a in "$@"; do
+		[[ $a == *.sh && -f $a ]] || continue
+		own=$(sed -n 's/^# test: timeout \([0-9][0-9]*\)$/\1/p' "$a" | head -n 1)
+		[ -n "$own" ] && [ "$own" -gt "$limit" ] && limit=$own
+	done
 	(
 		suite_env "$build"
 		t0=$(date +%s)
-		timeout "${SUITE_TIMEOUT:-600}" "$@" >"$out" 2>&1
+		timeout "$limit" "$@" >"$out" 2>&1
 		echo $? >"$out.rc"
 		echo $(($(date +%s) - t0)) >"$out.time"
 	) &
