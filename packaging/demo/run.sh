@@ -23,9 +23,12 @@ if ! "${CTL[@]}" image list 2>/dev/null | grep -q '"busybox"'; then
 fi
 "${CTL[@]}" create-cluster --cluster-name demo >/dev/null
 "${CTL[@]}" register-task-definition --cli-input-json "file://$ROOT/packaging/demo/web.json" >/dev/null
-if [ "$("${CTL[@]}" list-tasks --cluster demo | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["taskArns"]))')" = 0 ]; then
-	"${CTL[@]}" run-task --cluster demo --task-definition web --count 2 >/dev/null
+# A service of two tasks (metrics, a bill), and an alarm on its CPU.
+if ! "${CTL[@]}" describe-services --cluster demo --services web 2>/dev/null | grep -q '"status": "ACTIVE"'; then
+	"${CTL[@]}" create-service --cluster demo --service-name web --task-definition web \
+		--desired-count 2 >/dev/null
 fi
+"${CTL[@]}" put-metric-alarm --cli-input-json "file://$ROOT/packaging/demo/alarm.json" >/dev/null
 # A dashboard token for this demo, made once and kept next to the credentials (0600).
 TOKEN_FILE=$DATA/state/demo-dashboard-token
 if [ ! -s "$TOKEN_FILE" ] || ! curl -sf -H 'Content-Type: application/json' \
