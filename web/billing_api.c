@@ -78,9 +78,7 @@ static void job_render(struct job *j)
 	if (j->q.format == BILL_CSV) {
 		j->out = billing_report_csv(res, &j->len);
 	} else {
-		json_t *o = billing_report_json(res);
-		j->out = o ? json_steal_dumps_pretty(o) : NULL;
-		j->len = j->out ? strlen(j->out) : 0;
+		j->out = billing_report_json_text(res, &j->len);
 	}
 	if (!j->out)
 		snprintf(j->err, sizeof(j->err), "out of memory");
