@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* billing_gen.c: writes a ledger of N tasks running for D days through the real ledger (one
  * accrual per task per simulated hour), then times billing_report_run per group_by.
- * Usage: billing_gen DIR [TASKS [DAYS]]; prints "gen <seconds>" and "report <group> <wall seconds>
+ * Usage: billing_gen DIR [TASKS [DAYS]] (BILLING_GEN_SKIP=1: reports only; BILLING_GEN_NOINDEX=1:
+ * each report without the segment indexes, from the text); prints "gen <seconds>" and "report <group> <wall seconds>
  * <CPU seconds> <rows> <task-hours> <CPU: run> <CPU: JSON text>" (the report run and its JSON
  * rendering, as berthd answers it). */
 #include <stdio.h>
@@ -91,6 +92,14 @@ int main(int argc, char **argv)
 	printf("gen %.3f\n", mono() - t);
 reports:
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		if (getenv("BILLING_GEN_NOINDEX")) {
+			/* The full computation from the text, as before the first report (or on
+			 * a ledger from before indexes): the indexes are removed first. */
+			char cmd[1200];
+			snprintf(cmd, sizeof(cmd), "rm -f '%s'/*.ledger.idx", dir);
+			if (system(cmd) != 0)
+				return 1;
+		}
 		struct billing_query q;
 		struct billing_result *r = NULL;
 		char qs[200], err[256];
