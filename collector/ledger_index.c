@@ -487,6 +487,42 @@ static size_t scan(const uint8_t *img, size_t len, const struct key *k, bool che
 	return pos;
 }
 
+/* CRC-32 of the last (at most 64) bytes of the text range [from, to) of a plain segment: a
+ * cheap check that the text a block was made from is still there. */
+static uint32_t text_tail_crc(const char *seg, uint64_t from, uint64_t to)
+{
+	uint8_t t[64];
+	uint64_t a = to - from > sizeof(t) ? to - sizeof(t) : from;
+	int fd = open(seg, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? pread(fd, t, (size_t)(to - a), (off_t)a) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)(to - a) ? (uint32_t)crc32(0L, t, (uInt)n) : 0;
+}
+
+/* Whether the last records block of img still matches the text of the plain segment (a file
+ * copied over the segment keeps its inode but not its content). */
+static bool tail_matches(const uint8_t *img, size_t len, const char *seg)
+{
+	size_t pos = IDX_HDR;
+	const uint8_t *last = NULL;
+
+	if (len < IDX_HDR || get_u32(img) != IDX_MAGIC || get_u32(img + 4) != IDX_VERSION)
+		return true; /* nothing to check: scan finds no blocks */
+	while (pos + BLK_HDR + 4 <= len) {
+		const uint8_t *b = img + pos;
+		uint32_t plen = get_u32(b + 24);
+		if (get_u32(b) != BLK_MAGIC || plen > len - pos - BLK_HDR - 4)
+			break;
+		if (get_u32(b + 4) == BLK_RECORDS && get_u64(b + 16) > get_u64(b + 8))
+			last = b;
+		pos += BLK_HDR + plen + 4;
+	}
+	return !last || text_tail_crc(seg, get_u64(last + 8), get_u64(last + 16)) ==
+				get_u32(last + 40);
+}
+
 /* Whether the blocks of img end in a seal for k (headers only; scan checks the rest). */
 static bool sealed_for(const uint8_t *img, size_t len, const struct key *k)
 {
@@ -580,7 +616,8 @@ static void img_free(uint8_t *img, size_t len)
 
 /* A block around payload; appended to the index at off. Returns the new end or -errno. */
 static int64_t put_block(int fd, off_t off, uint32_t type, uint64_t from, uint64_t to,
-			 const struct ledger_health *h, const uint8_t *payload, size_t plen)
+			 const struct ledger_health *h, const uint8_t *payload, size_t plen,
+			 uint32_t tail_crc)
 {
 	uint8_t hdr[BLK_HDR], crcb[4];
 	size_t elen = h && h->last_error[0] && (h->corrupt_records || h->truncated_segments)
@@ -597,7 +634,7 @@ static int64_t put_block(int fd, off_t off, uint32_t type, uint64_t from, uint64
 	put_u32(hdr + 24, (uint32_t)(plen + elen));
 	put_u64(hdr + 28, h ? h->corrupt_records : 0);
 	put_u32(hdr + 36, h && h->truncated_segments ? 1 : 0);
-	put_u32(hdr + 40, 0);
+	put_u32(hdr + 40, tail_crc);
 	put_u32(hdr + 44, (uint32_t)elen);
 	crc = (uint32_t)crc32(0L, hdr, BLK_HDR);
 	crc = (uint32_t)crc32(crc, (const Bytef *)(h ? h->last_error : ""), (uInt)elen);
@@ -617,7 +654,7 @@ static int64_t put_seal(int fd, off_t off, uint64_t at, const struct key *k)
 
 	put_u64(p, k->size);
 	memcpy(p + 8, k->trailer, 8);
-	return put_block(fd, off, BLK_SEAL, at, at, NULL, p, sizeof(p));
+	return put_block(fd, off, BLK_SEAL, at, at, NULL, p, sizeof(p), 0);
 }
 
 struct tail {
@@ -686,7 +723,7 @@ int ledger_segment_scan(const char *dir, int month, bool gz, struct ledger_healt
 	}
 	/* The blocks of a compressed segment are used only when a seal proves they were made
 	 * from this very file; without one the index is rebuilt from the text. */
-	good = !gz || sealed_for(img, len, &k)
+	good = (gz ? sealed_for(img, len, &k) : tail_matches(img, len, seg))
 		       ? scan(img, len, &k, true, &nm, r, h, fn, ctx, &covered, &sealed, &stop) : 0;
 	img_free(img, len);
 	if (stop) {
@@ -720,7 +757,8 @@ int ledger_segment_scan(const char *dir, int month, bool gz, struct ledger_healt
 		pos = IDX_HDR;
 	}
 	if (end > covered || th.corrupt_records || th.truncated_segments)
-		pos = put_block(fd, (off_t)pos, BLK_RECORDS, covered, end, &th, t.b.p, t.b.len);
+		pos = put_block(fd, (off_t)pos, BLK_RECORDS, covered, end, &th, t.b.p, t.b.len,
+				gz ? 0 : text_tail_crc(seg, covered, end));
 	if (pos >= 0 && gz)
 		pos = put_seal(fd, (off_t)pos, end, &k);
 	if (pos < 0 || ftruncate(fd, (off_t)pos) < 0)

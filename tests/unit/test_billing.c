@@ -647,6 +647,28 @@ static void test_index_parse(void)
 	CHECK_EQ(n, 2);
 	CHECK(covered > 0);
 	free(img);
+	/* Another ledger's text copied over the segment (the same inode, longer): the index of
+	 * the old text is not used. */
+	char other[300], cmd[900], seg[600];
+	snprintf(other, sizeof(other), "%s", dir);
+	snprintf(dir, sizeof(dir), "/tmp/berth-billing-XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	l = open_ledger(NULL, (double)NOV1);
+	run_task(l, info("p2", NOV1 + 20, 2048, 4096), 4100);
+	ledger_close(l, (double)NOV1 + 9000);
+	ledger_segment_path(other, ledger_month_of(NOV1), false, seg, sizeof(seg));
+	snprintf(cmd, sizeof(cmd), "cat %s/2026-11.ledger > %s && cp %s/open.json %s/open.json", dir,
+		 seg, dir, other);
+	CHECK_EQ(system(cmd), 0);
+	json_t *o = report("start=2026-11-01&end=2026-11-02", NULL);
+	snprintf(cmd, sizeof(cmd), "%s", dir);
+	snprintf(dir, sizeof(dir), "%s", other);
+	json_t *o2 = report("start=2026-11-01&end=2026-11-02", NULL);
+	CHECK_STR(total(o2, "reservedCost"), total(o, "reservedCost"));
+	CHECK_EQ(micro(total(o2, "reservedCost")), expect(2048, 4096, 4100));
+	json_decref(o);
+	json_decref(o2);
+	file_remove_tree(cmd);
 }
 
 static void test_query(void)
