@@ -120,8 +120,9 @@ void ledger_segment_path(const char *dir, int month, bool gz, char *out, size_t 
 /* Month indexes of the segments in dir, ascending, into *out (malloc'd, caller frees);
  * *gz (malloc'd) tells which are compressed. 0 or -errno. */
 int ledger_segments_list(const char *dir, int **out, bool **gz, size_t *n);
-/* Compresses the plain segment of month into its .gz durably and removes the plain file.
- * 0 or -errno (the plain file is then kept). */
+/* Compresses the plain segment of month into its .gz durably and removes the plain file; the
+ * segment's index is completed first and sealed for the .gz (or removed, to be rebuilt from
+ * it). 0 or -errno (the plain file is then kept). */
 int ledger_segment_compress(const char *dir, int month);
 
 /* ---- accrual ---------------------------------------------------------------------------- */

@@ -2,9 +2,9 @@
 /* billing_gen.c: writes a ledger of N tasks running for D days through the real ledger (one
  * accrual per task per simulated hour), then times billing_report_run per group_by.
  * Usage: billing_gen DIR [TASKS [DAYS]] (BILLING_GEN_SKIP=1: reports only; BILLING_GEN_NOINDEX=1:
- * each report without the segment indexes, from the text); prints "gen <seconds>" and "report <group> <wall seconds>
- * <CPU seconds> <rows> <task-hours> <CPU: run> <CPU: JSON text>" (the report run and its JSON
- * rendering, as berthd answers it). */
+ * each report without the segment indexes, from the text); prints "gen <seconds>" and
+ * "report <group> <wall seconds> <CPU seconds> <rows> <task-hours> <CPU: run> <CPU: JSON text>"
+ * (CPU of the thread: the report run and its JSON text, as berthd answers it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
