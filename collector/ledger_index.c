@@ -366,7 +366,10 @@ static int decode(const uint8_t *p, size_t len, struct names *nm, struct ledger_
 				get_str(&d, r->task, sizeof(r->task), false);
 			r->ref = (uint32_t)ord;
 			z = get_v(&d);
-			h = nm->prev_hour + (int64_t)((z >> 1) ^ (~(z & 1) + 1));
+			h = (int64_t)((z >> 1) ^ (~(z & 1) + 1));
+			if (h < -TIME_MAX / 3600 || h > TIME_MAX / 3600)
+				return -EINVAL;
+			h += nm->prev_hour;
 			if (h < 0 || h > TIME_MAX / 3600)
 				return -EINVAL;
 			nm->prev_hour = h;
