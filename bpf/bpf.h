@@ -84,6 +84,7 @@ struct bpf_loader_stats {
 struct bpf_loader {
 	struct loop *loop;
 	bool enabled[BPF_PROBE_COUNT];        /* by configuration */
+	bool sched_wakeups;                   /* bpf_sched_wakeups: the sched probe's own stamps */
 	bool up[BPF_PROBE_COUNT];
 	char reason[BPF_PROBE_COUNT][200];    /* why down, or what is attached */
 	struct netstat_bpf *net;
