@@ -367,6 +367,29 @@ int bpf_loader_init(struct bpf_loader *l, const struct config *cfg, struct loop 
 	return 0;
 }
 
+int bpf_loader_set_attached(struct bpf_loader *l, bool on)
+{
+	int ret = 0, r;
+
+#define SET(skel, type)                                                                       \
+	do {                                                                                  \
+		if (!(skel))                                                                  \
+			break;                                                                \
+		if (!on) {                                                                    \
+			type##__detach(skel);                                                 \
+			break;                                                                \
+		}                                                                             \
+		if ((r = type##__attach(skel)) < 0 && ret == 0)                               \
+			ret = r;                                                              \
+	} while (0)
+	SET(l->runq, runqlat_bpf);
+	SET(l->oom, oomkill_bpf);
+	SET(l->procs, procs_bpf);
+	SET(l->blk, blkio_bpf);
+#undef SET
+	return ret;
+}
+
 void bpf_loader_close(struct bpf_loader *l)
 {
 	bpf_loader_tables_close(l);
