@@ -382,6 +382,12 @@ int bpf_loader_set_attached(struct bpf_loader *l, bool on)
 		if ((r = type##__attach(skel)) < 0 && ret == 0)                               \
 			ret = r;                                                              \
 	} while (0)
+	if (on && l->runq) {
+		/* Forget which task was on each CPU when the programs were detached. */
+		__u32 zero = 0;
+		memset(l->scratch, 0, l->scratch_len);
+		bpf_map_update_elem(bpf_map__fd(l->runq->maps.oncpu), &zero, l->scratch, BPF_ANY);
+	}
 	SET(l->runq, runqlat_bpf);
 	SET(l->oom, oomkill_bpf);
 	SET(l->procs, procs_bpf);
