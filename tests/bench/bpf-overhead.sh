@@ -11,7 +11,8 @@
 #     median over the pairs, the interquartile range and a bootstrap 95% interval of the median.
 #     Target: under 3 %.
 #  2. The kernel's own account of each program's run time per event (kernel.bpf_stats_enabled,
-#     the programs of this run only) while attached.
+#     the programs of this run only) over STATS_RUNS attached runs. The statistics cost two clock
+#     reads per program run themselves, so they are off while 1. and 3. measure the slowdown.
 #  3. The same for the sched probe with its own wakeup stamps (bpf_sched_wakeups=true: three
 #     programs, a clock read and task storage, as kernels without the scheduler's per-task
 #     record need), WAKEUP_PAIRS pairs: the cost of the previous design, measured in the same run.
@@ -24,6 +25,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 PAIRS=${PAIRS:-30}
 WAKEUP_PAIRS=${WAKEUP_PAIRS:-10}
+STATS_RUNS=${STATS_RUNS:-4}
 ROUNDS=${ROUNDS:-50000}
 TASKS=${TASKS:-1000}
 DRAIN_SECONDS=${DRAIN_SECONDS:-30}
@@ -40,7 +42,8 @@ stop_helper() {
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 trap 'sysctl -qw kernel.bpf_stats_enabled=$STATS_WAS 2>/dev/null; stop_helper; rmdir "$CG/app" "$CG" 2>/dev/null; berth_cleanup' EXIT
 mkdir -p "$CG/app"
-sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null || echo "# kernel.bpf_stats_enabled cannot be set: no per-event figures"
+stats_on() { sysctl -qw kernel.bpf_stats_enabled="$1" 2>/dev/null; }
+stats_on 0 || echo "# kernel.bpf_stats_enabled cannot be set: no per-event figures"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # The helper: loaded, detached; "on"/"off" on fd 7, its answers on fd 8.
@@ -106,8 +109,16 @@ for what, v in (("wall time", wall), ("CPU time per round trip", cpu)):
 print("  (target < 3 %)")
 P
 }
+# per_event: STATS_RUNS attached runs with the statistics on; each program's time per run.
 per_event() {
-	python3 - "$1" "$2" "$ROUNDS" <<'P'
+	probes on
+	stats_on 1
+	prog_stats >"$WORK/ps0"
+	for i in $(seq 1 "$STATS_RUNS"); do pp >/dev/null; done
+	prog_stats >"$WORK/ps1"
+	stats_on 0
+	probes off
+	python3 - "$WORK/ps0" "$WORK/ps1" <<'P'
 import sys
 before = {l.split()[0]: [int(x) for x in l.split()[1:]] for l in open(sys.argv[1]) if l.strip()}
 after = {l.split()[0]: [int(x) for x in l.split()[1:]] for l in open(sys.argv[2]) if l.strip()}
@@ -122,20 +133,16 @@ P
 echo "# load average at the start: $(load) ($(nproc) CPUs)"
 echo "# 1. pingpong, $ROUNDS round trips per run, on CPU 0, in a followed cgroup"
 start_helper ""
-prog_stats >"$WORK/ps0"
 measure main "$PAIRS"
-prog_stats >"$WORK/ps1"
 summary main "every probe"
-echo "# 2. run time per event while attached (kernel.bpf_stats_enabled, all CPUs, this run's programs):"
-per_event "$WORK/ps0" "$WORK/ps1"
+echo "# 2. run time per event, $STATS_RUNS attached runs (kernel.bpf_stats_enabled, all CPUs, this run's programs):"
+per_event
 stop_helper
 echo "# 3. the sched probe with its own wakeup stamps (bpf_sched_wakeups=true)"
 start_helper wakeups
-prog_stats >"$WORK/ps0"
 measure wakeups "$WAKEUP_PAIRS"
-prog_stats >"$WORK/ps1"
 summary wakeups "every probe, sched with wakeup stamps"
-per_event "$WORK/ps0" "$WORK/ps1"
+per_event
 stop_helper
 echo "# load average after the pingpong runs: $(load)"
 echo "# 4. draining the maps: $TASKS task cgroups with one container each, ${DRAIN_SECONDS} s per interval"
