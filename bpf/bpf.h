@@ -84,6 +84,7 @@ struct bpf_loader_stats {
 struct bpf_loader {
 	struct loop *loop;
 	bool enabled[BPF_PROBE_COUNT];        /* by configuration */
+	bool sched_wakeups;                   /* bpf_sched_wakeups: the sched probe's own stamps */
 	bool up[BPF_PROBE_COUNT];
 	char reason[BPF_PROBE_COUNT][200];    /* why down, or what is attached */
 	struct netstat_bpf *net;
@@ -115,6 +116,12 @@ struct bpf_loader {
 int bpf_loader_init(struct bpf_loader *l, const struct config *cfg, struct loop *loop);
 /* Detaches and frees everything; idempotent, a zeroed loader is fine. */
 void bpf_loader_close(struct bpf_loader *l);
+
+/* Detaches the tracing programs of the probes that are up (they stay loaded, their maps and
+ * the cgroups followed are kept; the network programs stay on their cgroups: remove a cgroup to
+ * detach those) or attaches them again; what the probes cost can so be measured against
+ * nothing in one process. Returns 0 or the first -errno (the probes attached stay so). */
+int bpf_loader_set_attached(struct bpf_loader *l, bool on);
 
 /* "network", "sched", "oom", "procs", "blkio" (static strings). */
 const char *bpf_probe_name(enum bpf_probe p);

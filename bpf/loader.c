@@ -83,7 +83,7 @@ static void why(struct bpf_loader *l, enum bpf_probe p, const char *what, int er
 		}                                                                             \
 		if (stats_map)                                                                \
 			bpf_map__set_max_entries(stats_map, (__u32)(l)->max_cgroups);         \
-		r_ = probe_prepare(l, p, s_->obj);                                            \
+		r_ = probe_prepare(l, p, s_, s_->obj);                                        \
 		if (r_ == 0 && (r_ = type##__load(s_)) < 0)                                    \
 			why(l, p, "the kernel refused to load the programs", r_);            \
 		else if (r_ == 0 && (attach) && (r_ = type##__attach(s_)) < 0)                \
@@ -129,6 +129,46 @@ static int oom_variant(struct bpf_loader *l, struct bpf_object *obj)
 	return 0;
 }
 
+/* Whether struct name of the kernel's BTF has a member called member. */
+static bool has_member(const struct btf *btf, const char *name, const char *member)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(btf, btf_members(t)[i].name_off), member))
+			return true;
+	return false;
+}
+
+/* Whether the kernel keeps when each task was queued (sched_info.last_queued, in the clock of
+ * the run queue) and a task leads to its run queue (se.cfs_rq->rq): the sched probe then
+ * needs sched_switch alone. */
+static bool kernel_queued(const struct btf *btf)
+{
+	return has_member(btf, "sched_info", "last_queued") &&
+	       has_member(btf, "task_struct", "sched_info") &&
+	       has_member(btf, "sched_entity", "cfs_rq") && has_member(btf, "cfs_rq", "rq") &&
+	       has_member(btf, "rq", "clock");
+}
+
+static int sched_variant(struct bpf_loader *l, struct runqlat_bpf *s)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool queued;
+
+	if (!btf) {
+		why(l, BPF_PROBE_SCHED, "no kernel BTF", errno);
+		return -ENOENT;
+	}
+	queued = l->sched_wakeups ? false : kernel_queued(btf);
+	btf__free(btf);
+	s->rodata->kernel_queued = queued;
+	bpf_program__set_autoload(s->progs.berth_runq_wakeup, !queued);
+	bpf_program__set_autoload(s->progs.berth_runq_wakeup_new, !queued);
+	return 0;
+}
+
 /* block_io_start where the kernel has it (6.5), else block_getrq. */
 static int blk_variant(struct bpf_loader *l, struct bpf_object *obj)
 {
@@ -148,8 +188,11 @@ static int blk_variant(struct bpf_loader *l, struct bpf_object *obj)
 	return 0;
 }
 
-static int probe_prepare(struct bpf_loader *l, enum bpf_probe p, struct bpf_object *obj)
+static int probe_prepare(struct bpf_loader *l, enum bpf_probe p, void *skel,
+			 struct bpf_object *obj)
 {
+	if (p == BPF_PROBE_SCHED)
+		return sched_variant(l, skel);
 	if (p == BPF_PROBE_OOM)
 		return oom_variant(l, obj);
 	if (p == BPF_PROBE_BLKIO)
@@ -294,6 +337,7 @@ int bpf_loader_init(struct bpf_loader *l, const struct config *cfg, struct loop 
 	memset(l, 0, sizeof(*l));
 	l->loop = loop;
 	l->max_cgroups = cfg && cfg->bpf_max_cgroups > 0 ? (size_t)cfg->bpf_max_cgroups : 4096;
+	l->sched_wakeups = cfg && cfg->bpf_sched_wakeups;
 	ret = bpf_loader_tables_init(l);
 	if (ret < 0)
 		return ret;
@@ -310,7 +354,10 @@ int bpf_loader_init(struct bpf_loader *l, const struct config *cfg, struct loop 
 	load_all(l);
 	libbpf_set_print(old);
 	for (int p = 0; p < BPF_PROBE_COUNT; p++) {
-		if (l->up[p])
+		if (l->up[p] && p == BPF_PROBE_SCHED && l->runq->rodata->kernel_queued)
+			snprintf(l->reason[p], sizeof(l->reason[p]),
+				 "tp_btf sched_switch (waits from the kernel's sched_info)");
+		else if (l->up[p])
 			snprintf(l->reason[p], sizeof(l->reason[p]), "%s", attached[p]);
 		else if (l->enabled[p])
 			log_warn("bpf: probe %s is missing: %s", probe_names[p], l->reason[p]);
@@ -318,6 +365,35 @@ int bpf_loader_init(struct bpf_loader *l, const struct config *cfg, struct loop 
 	log_info("bpf: %d of %d probes up%s", bpf_loader_up_count(l), BPF_PROBE_COUNT,
 		 cfg && !cfg->bpf ? " (bpf=false)" : "");
 	return 0;
+}
+
+int bpf_loader_set_attached(struct bpf_loader *l, bool on)
+{
+	int ret = 0, r;
+
+#define SET(skel, type)                                                                       \
+	do {                                                                                  \
+		if (!(skel))                                                                  \
+			break;                                                                \
+		if (!on) {                                                                    \
+			type##__detach(skel);                                                 \
+			break;                                                                \
+		}                                                                             \
+		if ((r = type##__attach(skel)) < 0 && ret == 0)                               \
+			ret = r;                                                              \
+	} while (0)
+	if (on && l->runq) {
+		/* Forget which task was on each CPU when the programs were detached. */
+		__u32 zero = 0;
+		memset(l->scratch, 0, l->scratch_len);
+		bpf_map_update_elem(bpf_map__fd(l->runq->maps.oncpu), &zero, l->scratch, BPF_ANY);
+	}
+	SET(l->runq, runqlat_bpf);
+	SET(l->oom, oomkill_bpf);
+	SET(l->procs, procs_bpf);
+	SET(l->blk, blkio_bpf);
+#undef SET
+	return ret;
 }
 
 void bpf_loader_close(struct bpf_loader *l)

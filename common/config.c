@@ -78,6 +78,7 @@ static const struct key keys[] = {
 	B(bpf_procs, "eBPF: forks, execs and exits per task"),
 	B(bpf_blkio, "eBPF: block I/O bytes and latency per task"),
 	I(bpf_max_cgroups, 64, 1 << 20, "cgroups the eBPF maps can follow (two to three per task)"),
+	B(bpf_sched_wakeups, "eBPF: time run-queue waits from wakeup tracepoints, not the kernel's record"),
 	S(web_root, "dashboard assets (HTML, CSS, JS); empty = web/static of the source tree when "
 	  "run from its build directory, else /usr/share/berth/web"),
 	S(javascript_root, "Debian's JavaScript libraries (libjs-chart.js), served at /javascript/"),

@@ -44,6 +44,7 @@ struct config {
 	int64_t bpf;                          /* booleans (0/1): all eBPF probes, then each */
 	int64_t bpf_network, bpf_sched, bpf_oom, bpf_procs, bpf_blkio;
 	int64_t bpf_max_cgroups;              /* entries of each per-cgroup map */
+	int64_t bpf_sched_wakeups;            /* sched probe: own wakeup stamps, not the kernel's */
 	char web_root[CONFIG_STR_MAX];        /* dashboard assets; "" = found at run time */
 	char javascript_root[CONFIG_STR_MAX]; /* Debian's packaged JavaScript libraries */
 	int64_t session_ttl;                  /* seconds a dashboard session lasts */

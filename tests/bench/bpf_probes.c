@@ -2,6 +2,12 @@
 /* bpf_probes.c: the loader on its own, for bpf-overhead.sh.
  *   bpf_probes attach CGROUP2_DIR   loads every probe, follows the directory, prints "attached",
  *                                   stays until stdin closes
+ *   bpf_probes toggle CGROUP2_DIR [wakeups]
+ *                                   loads every probe (wakeups: the sched probe with its own
+ *                                   wakeup stamps, bpf_sched_wakeups), detached; then for each
+ *                                   line "on" or "off" on stdin attaches them and follows the
+ *                                   directory, or detaches them and forgets it, and answers the
+ *                                   line back when done; ends when stdin closes
  *   bpf_probes drain CGROUP2_DIR N SECONDS INTERVAL
  *                                   makes N task directories (each with one container) below
  *                                   the directory, follows them, reads every container's
@@ -18,6 +24,7 @@
 #include <unistd.h>
 
 #include "bpf/bpf.h"
+#include "common/config.h"
 #include "common/log.h"
 
 static double cpu_seconds(void)
@@ -59,6 +66,41 @@ static int attach(const char *dir)
 		;
 	bpf_loader_close(&l);
 	return 0;
+}
+
+static int toggle(const char *dir, bool wakeups)
+{
+	struct bpf_loader l;
+	struct config cfg;
+	char line[64];
+	int ret = 0;
+
+	config_defaults(&cfg);
+	cfg.bpf_sched_wakeups = wakeups;
+	if (bpf_loader_init(&l, &cfg, NULL) < 0)
+		return 1;
+	if (bpf_loader_up_count(&l) != BPF_PROBE_COUNT)
+		fprintf(stderr, "bpf_probes: only %d probes up\n", bpf_loader_up_count(&l));
+	bpf_loader_set_attached(&l, false);
+	printf("loaded: sched %s\n", bpf_loader_reason(&l, BPF_PROBE_SCHED));
+	fflush(stdout);
+	while (ret == 0 && fgets(line, sizeof(line), stdin)) {
+		bool on = !strncmp(line, "on", 2);
+		if (on) {
+			ret = bpf_loader_set_attached(&l, true);
+			if (ret == 0)
+				ret = bpf_loader_cgroup_add(&l, dir);
+		} else {
+			bpf_loader_set_attached(&l, false);
+			bpf_loader_cgroup_remove(&l, dir);
+		}
+		if (ret < 0)
+			fprintf(stderr, "bpf_probes: cannot attach: %s\n", strerror(-ret));
+		printf("%s\n", on ? "on" : "off");
+		fflush(stdout);
+	}
+	bpf_loader_close(&l);
+	return ret < 0;
 }
 
 static int drain(const char *dir, int n, double seconds, double interval)
@@ -128,8 +170,11 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	if (argc == 3 && !strcmp(argv[1], "attach"))
 		return attach(argv[2]);
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "toggle"))
+		return toggle(argv[2], argc == 4 && !strcmp(argv[3], "wakeups"));
 	if (argc == 6 && !strcmp(argv[1], "drain"))
 		return drain(argv[2], atoi(argv[3]), atof(argv[4]), atof(argv[5]));
-	fprintf(stderr, "usage: bpf_probes attach DIR | drain DIR N SECONDS INTERVAL\n");
+	fprintf(stderr, "usage: bpf_probes attach DIR | toggle DIR [wakeups] | "
+		"drain DIR N SECONDS INTERVAL\n");
 	return 2;
 }
