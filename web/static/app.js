@@ -19,8 +19,17 @@ const routes = [
 
 let cleanup = null;
 let sessionCheck = null;
+let routeGen = 0;
 
+// Each page resolves once its main content is on screen with data: main gets data-ready and the
+// performance timeline a 'berth:ready' mark (the load benchmark and the browser tests wait on it).
 async function route() {
+  const main = document.getElementById('main');
+  const gen = ++routeGen;
+  delete main.dataset.ready;
+  delete main.dataset.charts;
+  performance.clearMarks('berth:ready');
+  performance.clearMarks('berth:charts');
   if (cleanup) { try { cleanup(); } catch { /* a page's teardown must not stop navigation */ } }
   cleanup = null;
   const raw = location.hash.replace(/^#/, '');
@@ -39,9 +48,16 @@ async function route() {
     } catch (e) {
       setMain(errorBox(e, 'this page'));
     }
+    if (gen === routeGen) ready(main, nav);
     return;
   }
   setMain(errorBox(new Error(`No page ${path}.`), 'this page'));
+  if (gen === routeGen) ready(main, 'none');
+}
+
+function ready(main, nav) {
+  main.dataset.ready = nav;
+  performance.mark('berth:ready', { detail: nav });
 }
 
 async function start() {
