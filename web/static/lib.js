@@ -222,6 +222,7 @@ export function reload() {
 let catalogCache = null;
 // The metrics berthd knows: [{name, unit, kinds: ['task', 'container', ...]}].
 export async function catalog() {
-  if (!catalogCache) catalogCache = api('/v1/dashboard/metrics').then((r) => r.metrics).catch(() => []);
+  // Its own signal: the cache outlives the page that asked first, so leaving it must not abort it.
+  if (!catalogCache) catalogCache = api('/v1/dashboard/metrics', { signal: new AbortController().signal }).then((r) => r.metrics).catch(() => []);
   return catalogCache;
 }
