@@ -134,11 +134,22 @@ static void security_headers(struct web_response *rs)
 	web_add_header(rs, "X-Frame-Options", "DENY");
 }
 
-/* Serves root/rel; rel comes from the URL: no "..", no hidden files, and the resolved file must
- * stay below root (symlinks included). */
-static void serve_file(struct web_response *rs, const char *root, const char *rel)
+/* True when the browser's If-None-Match names etag (a list, "*", or weak forms). */
+static bool etag_matches(const struct web_request *rq, const char *etag)
 {
-	char path[PATH_MAX], real_root[PATH_MAX], real[PATH_MAX];
+	const char *inm = web_header(rq, "If-None-Match");
+
+	return inm && (strcmp(inm, "*") == 0 || strstr(inm, etag));
+}
+
+/* Serves root/rel; rel comes from the URL: no "..", no hidden files, and the resolved file must
+ * stay below root (symlinks included). Every answer carries an ETag from the file's inode, size
+ * and modification time, so the browser revalidates (no-cache) and gets 304 with no body while
+ * the file is unchanged: a page load then neither sends nor recompiles the scripts. */
+static void serve_file(const struct web_request *rq, struct web_response *rs, const char *root,
+		       const char *rel)
+{
+	char path[PATH_MAX], real_root[PATH_MAX], real[PATH_MAX], etag[96];
 	struct stat st;
 	char *body = NULL;
 	size_t len = 0, rl;
@@ -155,12 +166,22 @@ static void serve_file(struct web_response *rs, const char *root, const char *re
 		web_respond_aws_error(rs, 404, "NotFoundException", "No such file: %s.", rel);
 		return;
 	}
+	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx.%09ld\"", (unsigned long long)st.st_ino,
+		 (unsigned long long)st.st_size, (unsigned long long)st.st_mtim.tv_sec,
+		 st.st_mtim.tv_nsec);
+	if (etag_matches(rq, etag)) {
+		web_respond(rs, 304, NULL, NULL, 0);
+		web_add_header(rs, "ETag", etag);
+		web_add_header(rs, "Cache-Control", "no-cache");
+		return;
+	}
 	if (file_read_all(real, ASSET_MAX_BYTES, &body, &len) < 0) {
 		web_respond_aws_error(rs, 500, "ServerException", "Cannot read %s.", rel);
 		return;
 	}
 	web_respond(rs, 200, content_type_of(real), body, len);
 	web_add_header(rs, "Cache-Control", "no-cache");
+	web_add_header(rs, "ETag", etag);
 	security_headers(rs);
 }
 
@@ -306,29 +327,29 @@ bool dashboard_handle(struct app *a, struct web_request *rq, struct web_response
 		if (!session_of(a, rq))
 			redirect(rs, "/signin");
 		else
-			serve_file(rs, a->web_root, "index.html");
+			serve_file(rq, rs, a->web_root, "index.html");
 		return true;
 	}
 	if (strcmp(p, "/signin") == 0) {
 		if (session_of(a, rq))
 			redirect(rs, "/");
 		else
-			serve_file(rs, a->web_root, "signin.html");
+			serve_file(rq, rs, a->web_root, "signin.html");
 		return true;
 	}
 	if (strcmp(p, "/favicon.ico") == 0) {
-		serve_file(rs, a->web_root, "favicon.svg");
+		serve_file(rq, rs, a->web_root, "favicon.svg");
 		return true;
 	}
 	if (strncmp(p, "/static/", 8) == 0) {
-		serve_file(rs, a->web_root, p + 8);
+		serve_file(rq, rs, a->web_root, p + 8);
 		return true;
 	}
 	/* Only the charting library of Debian's JavaScript tree. */
 	if (strncmp(p, "/javascript/chart.js/", 21) == 0) {
 		char root[CONFIG_STR_MAX + 16];
 		snprintf(root, sizeof(root), "%s/chart.js", a->cfg->javascript_root);
-		serve_file(rs, root, p + 21);
+		serve_file(rq, rs, root, p + 21);
 		return true;
 	}
 	return false;

@@ -121,7 +121,10 @@ static json_t *sparkline(struct app *a, const struct rt_service *s, const char *
 	return arr;
 }
 
-static json_t *service_row(struct app *a, const struct rt_service *s)
+/* Which sparklines a service row carries. */
+enum { SPARK_CPU = 1, SPARK_MEMORY = 2 };
+
+static json_t *service_row(struct app *a, const struct rt_service *s, unsigned sparks)
 {
 	int running = 0, pending = 0, healthy = 0, unhealthy = 0;
 	const struct rt_deployment *primary = NULL;
@@ -149,23 +152,106 @@ static json_t *service_row(struct app *a, const struct rt_service *s)
 		      "runningCount", running, "pendingCount", pending, "healthyCount", healthy,
 		      "unhealthyCount", unhealthy, "deployments", s->n_deployments, "rolloutState",
 		      primary ? primary->rollout_state : "", "createdAt", s->created_at);
-	json_object_set_new(o, "cpuSpark", sparkline(a, s, "CpuUtilized"));
-	json_object_set_new(o, "memorySpark", sparkline(a, s, "MemoryUtilized"));
+	if (sparks & SPARK_CPU)
+		json_object_set_new(o, "cpuSpark", sparkline(a, s, "CpuUtilized"));
+	if (sparks & SPARK_MEMORY)
+		json_object_set_new(o, "memorySpark", sparkline(a, s, "MemoryUtilized"));
 	return o;
 }
 
+static int cmp_service(const void *x, const void *y)
+{
+	const struct rt_service *a = *(const struct rt_service *const *)x;
+	const struct rt_service *b = *(const struct rt_service *const *)y;
+	int c = strcmp(a->cluster, b->cluster);
+
+	return c ? c : strcmp(a->name, b->name);
+}
+
+/* offset and limit of a paged list, leaving *limit as it is (and *given false) when the query
+ * names none: 0, or -EINVAL when not a number or out of range (the caller answers 400). */
+static int page_params(struct web_request *rq, long *offset, long *limit, bool *given)
+{
+	char num[32] = "", *end;
+
+	*given = false;
+	if (web_query(rq, "offset", num, sizeof(num)) == 0) {
+		*offset = strtol(num, &end, 10);
+		if (end == num || *end || *offset < 0)
+			return -EINVAL;
+	}
+	if (web_query(rq, "limit", num, sizeof(num)) == 0) {
+		*limit = strtol(num, &end, 10);
+		*given = true;
+		if (end == num || *end || *limit < 1 || *limit > TASKS_PAGE_MAX)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void bad_page(struct web_response *rs)
+{
+	web_respond_aws_error(rs, 400, "InvalidParameterException",
+			      "offset must be 0 or more and limit between 1 and %d.", TASKS_PAGE_MAX);
+}
+
+/* Services sorted by cluster and name; with limit, one page of them (the rows, with their task
+ * counts and sparklines, are built for that page only). */
 static void services(struct app *a, struct web_request *rq, struct web_response *rs)
 {
 	char cluster[300] = "";
-	json_t *arr = json_array();
+	long offset = 0, limit = 0;
+	struct rt_service **list = NULL;
+	unsigned sparks = SPARK_CPU | SPARK_MEMORY;
+	char list_of[64] = "";
+	size_t n = 0, cap = 0;
+	bool limited;
+	json_t *arr;
 
 	web_query(rq, "cluster", cluster, sizeof(cluster));
+	if (page_params(rq, &offset, &limit, &limited) < 0) {
+		bad_page(rs);
+		return;
+	}
+	/* sparks=cpu,memory (the default), one of them, or none (sparks=): a sparkline may read
+	 * the RRD files, so a list shows its rows first and asks for the sparklines after. */
+	if (web_query(rq, "sparks", list_of, sizeof(list_of)) == 0) {
+		char *save = NULL;
+		sparks = 0;
+		for (char *w = strtok_r(list_of, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+			if (strcmp(w, "cpu") == 0)
+				sparks |= SPARK_CPU;
+			else if (strcmp(w, "memory") == 0)
+				sparks |= SPARK_MEMORY;
+			else {
+				web_respond_aws_error(rs, 400, "InvalidParameterException",
+						      "sparks is a list of cpu and memory, not %s.", w);
+				return;
+			}
+		}
+	}
 	for (struct rt_service *s = a->rt->services ? a->rt->services->list : NULL; s; s = s->next) {
 		if (cluster[0] && strcmp(cluster, s->cluster) != 0)
 			continue;
-		json_array_append_new(arr, service_row(a, s));
+		if (n == cap) {
+			struct rt_service **nl = realloc(list, (cap = cap ? 2 * cap : 64) * sizeof(*nl));
+			if (!nl) {
+				free(list);
+				web_respond_aws_error(rs, 500, "ServerException", "Out of memory.");
+				return;
+			}
+			list = nl;
+		}
+		list[n++] = s;
 	}
-	respond_json(rs, 200, json_pack("{s:o}", "services", arr));
+	if (n)
+		qsort(list, n, sizeof(*list), cmp_service);
+	arr = json_array();
+	for (size_t i = (size_t)offset; i < n && (!limited || i < (size_t)(offset + limit)); i++)
+		json_array_append_new(arr, service_row(a, list[i], sparks));
+	free(list);
+	respond_json(rs, 200, json_pack("{s:o, s:I, s:I}", "services", arr, "total", (json_int_t)n,
+					"offset", (json_int_t)offset));
 }
 
 /* Filters of the task list; empty strings match everything. */
@@ -244,31 +330,25 @@ static json_t *facet_list(json_t *set)
 static void tasks(struct app *a, struct web_request *rq, struct web_response *rs)
 {
 	struct task_filter f = { 0 };
-	char num[32] = "";
 	long offset = 0, limit = 50;
 	struct rt_task **match;
 	size_t n = 0;
-	json_t *rows = json_array(), *fc = json_object(), *fs = json_object(), *ff = json_object();
+	bool limited;
+	json_t *rows, *fc, *fs, *ff;
 
+	if (page_params(rq, &offset, &limit, &limited) < 0) {
+		bad_page(rs);
+		return;
+	}
 	web_query(rq, "cluster", f.cluster, sizeof(f.cluster));
 	web_query(rq, "service", f.service, sizeof(f.service));
 	web_query(rq, "family", f.family, sizeof(f.family));
 	web_query(rq, "status", f.status, sizeof(f.status));
 	web_query(rq, "q", f.q, sizeof(f.q));
-	if (web_query(rq, "offset", num, sizeof(num)) == 0)
-		offset = strtol(num, NULL, 10);
-	if (web_query(rq, "limit", num, sizeof(num)) == 0)
-		limit = strtol(num, NULL, 10);
-	if (offset < 0 || limit < 1 || limit > TASKS_PAGE_MAX) {
-		json_decref(rows);
-		json_decref(fc);
-		json_decref(fs);
-		json_decref(ff);
-		web_respond_aws_error(rs, 400, "InvalidParameterException",
-				      "offset must be 0 or more and limit between 1 and %d.",
-				      TASKS_PAGE_MAX);
-		return;
-	}
+	rows = json_array();
+	fc = json_object();
+	fs = json_object();
+	ff = json_object();
 	match = malloc((a->rt->n_tasks + 1) * sizeof(*match));
 	for (struct rt_task *t = a->rt->tasks; t && match; t = t->next) {
 		facet_add(fc, t->cluster);

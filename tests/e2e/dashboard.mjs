@@ -154,6 +154,9 @@ try {
     await page.waitForSelector('a:text("web")');
     const cells = await page.locator('tr', { has: page.locator('a', { hasText: 'web' }) }).locator('td').allTextContents();
     ok(cells[3] === '2', 'services list shows desired count 2', cells.join('|'));
+    ok(await page.getAttribute('#main', 'data-ready') === 'services', 'the services page marks itself ready');
+    ok(await until(async () => await page.getAttribute('#main', 'data-charts') === 'ready' &&
+      await page.locator('svg.spark').count() === await page.locator('tbody tr').count()), 'the sparklines follow the rows, one per service');
     await shot(page, '02-services');
     await page.click('a:text("web")');
     await page.waitForSelector('h2:text("Deployments")');

@@ -37,6 +37,22 @@ check "unsigned token requests refused" bash -c "curl -s -X POST $ENDPOINT/v1/to
 check "service RUNNING before the browser starts" wait_for 20 bash -c \
 	"rest GET '/v1/dashboard/tasks?service=web&status=RUNNING' | grep -q '\"total\": *2'"
 
+# What the pages rely on for speed: one page of services with or without sparklines, paging
+# parameters checked, assets revalidated with ETag (304, no body), berthd's time in Server-Timing.
+ecs_raw CreateService '{"cluster":"shop","serviceName":"api","taskDefinition":"batch","desiredCount":0}' >/dev/null
+expect_eq "services: sorted, one page, total" "$(rest GET '/v1/dashboard/services?cluster=shop&limit=1&offset=1' | jget "[s['name'] for s in d['services']], d['total'], d['offset']")" "['web'] 2 1"
+expect_eq "services: no limit lists all, both sparklines" "$(rest GET '/v1/dashboard/services' | jget "len(d['services']), sorted(k for k in d['services'][0] if k.endswith('Spark'))")" "2 ['cpuSpark', 'memorySpark']"
+expect_eq "services: sparks= leaves them out" "$(rest GET '/v1/dashboard/services?sparks=' | jget "[k for s in d['services'] for k in s if k.endswith('Spark')]")" "[]"
+expect_eq "services: sparks=cpu" "$(rest GET '/v1/dashboard/services?sparks=cpu' | jget "sorted({k for s in d['services'] for k in s if k.endswith('Spark')})")" "['cpuSpark']"
+expect_match "services: a bad sparks list is refused" "$(rest GET '/v1/dashboard/services?sparks=disk')" 'InvalidParameterException.*not disk'
+expect_match "services: a bad limit is refused" "$(rest GET '/v1/dashboard/services?limit=0')" 'InvalidParameterException'
+expect_match "tasks: a limit that is not a number is refused" "$(rest GET '/v1/dashboard/tasks?limit=5x')" 'InvalidParameterException'
+etag=$(curl -s -D - -o /dev/null "$ENDPOINT/static/app.js" | sed -n 's/^ETag: *//ip' | tr -d '\r')
+expect_match "assets carry an ETag" "$etag" '^"[0-9a-f.-]+"$'
+expect_eq "an unchanged asset revalidates as 304 with no body" "$(curl -s -o "$WORK/body" -w '%{http_code} %{size_download}' -H "If-None-Match: $etag" "$ENDPOINT/static/app.js")" "304 0"
+expect_eq "another ETag gets the asset" "$(curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: "0-0-0.0"' "$ENDPOINT/static/app.js")" 200
+expect_match "answers carry berthd's time in Server-Timing" "$(curl -s -D - -o /dev/null "$ENDPOINT/healthz")" 'Server-Timing: app;dur=[0-9]+\.[0-9]{3}'
+
 mkdir -p "$ROOT/build/test-logs/e2e"
 BERTH_URL=$ENDPOINT BERTH_TOKEN=$TOKEN BERTH_RO_TOKEN=$RO_TOKEN BERTH_SHOTS=$ROOT/build/test-logs/e2e \
 	T_START=$T_N timeout 240 node "$E2E/dashboard.mjs" >"$WORK/e2e.out" 2>&1

@@ -1,13 +1,24 @@
 // charts.js: time-series charts (Chart.js from Debian's libjs-chart.js) over /v1/metrics/query,
 // a shared time range per page (1 h, 6 h, 1 d, 7 d, 30 d or custom) and live refresh at the
 // collect interval.
-import { Chart, registerables } from '/javascript/chart.js/chart.mjs';
 import { api, h, qs, session } from './lib.js';
 
-Chart.register(...registerables);
-Chart.defaults.animation = false;
-Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
-Chart.defaults.color = getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#5b6778';
+// Chart.js (~450 KB of script) is loaded on the first chart, not with the page: a page shows
+// its tables while the library loads, and pages without charts never load it.
+let chartLib = null;
+function loadChart() {
+  if (!chartLib) {
+    chartLib = import('/javascript/chart.js/chart.mjs').then(({ Chart, registerables }) => {
+      Chart.register(...registerables);
+      Chart.defaults.animation = false;
+      Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
+      Chart.defaults.color = getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#5b6778';
+      return Chart;
+    });
+    chartLib.catch(() => { chartLib = null; });
+  }
+  return chartLib;
+}
 
 export const RANGES = [['1h', 3600], ['6h', 6 * 3600], ['1d', 86400], ['7d', 7 * 86400], ['30d', 30 * 86400]];
 const PERIODS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 10800, 21600, 86400];
@@ -53,6 +64,7 @@ export class ChartGroup {
     this.charts = [];
     this.timer = null;
     this.abort = new AbortController();
+    this.first = [];                // each chart's first load
   }
 
   window() {
@@ -98,7 +110,7 @@ export class ChartGroup {
     const canvas = h('canvas', { role: 'img', 'aria-label': spec.title });
     const note = h('div.note', 'Loading…');
     const el = h('div.card.chart', { 'data-chart': spec.title }, h('div.head', h('h3', spec.title)), canvas, note);
-    const chart = new Chart(canvas, {
+    const config = {
       type: 'line',
       data: { datasets: [] },
       options: {
@@ -119,20 +131,24 @@ export class ChartGroup {
         },
         elements: { point: { radius: 0, hitRadius: 6 }, line: { borderWidth: 1.6, tension: 0 } },
       },
-    });
-    const entry = { spec, chart, note, el };
+    };
+    // The Chart itself once the library is loaded (entry.chart stays null until then).
+    const entry = { spec, chart: null, note, el, canvas, config };
     this.charts.push(entry);
-    this.load(entry);
+    this.first.push(this.load(entry));
     return el;
   }
 
   async load(entry) {
-    const { spec, chart, note } = entry;
+    const { spec, note } = entry;
     const w = this.window();
     const period = periodFor(w.end - w.start);
     try {
-      const all = await Promise.all(spec.series.map((s) =>
-        fetchSeries(s.metric, s.dims, w.start, w.end, period, s.stat || 'Average', this.abort.signal)));
+      const [Chart, all] = await Promise.all([loadChart(), Promise.all(spec.series.map((s) =>
+        fetchSeries(s.metric, s.dims, w.start, w.end, period, s.stat || 'Average', this.abort.signal)))]);
+      if (this.abort.signal.aborted) return;
+      if (!entry.chart) entry.chart = new Chart(entry.canvas, entry.config);
+      const { chart } = entry;
       const sets = all.map((pts, i) => ({
         label: spec.series[i].label, data: pts, borderColor: COLORS[i % COLORS.length],
         backgroundColor: COLORS[i % COLORS.length], borderDash: spec.series[i].dash ? [5, 4] : undefined,
@@ -168,6 +184,14 @@ export class ChartGroup {
   // Live refresh at the collect interval while the range ends now.
   start() {
     clearInterval(this.timer);
+    // Once every chart has its first data: main's data-charts and a 'berth:charts' mark.
+    const signal = this.abort.signal;
+    Promise.all(this.first).then(() => {
+      const main = document.getElementById('main');
+      if (signal.aborted || !main) return;
+      main.dataset.charts = 'ready';
+      performance.mark('berth:charts');
+    });
     const every = Math.max(1, session.collectInterval || 5) * 1000;
     this.timer = setInterval(() => { if (!this.fixed && !document.hidden) this.refresh(); }, every);
     if (this.liveNote) this.liveNote.textContent = `live, every ${session.collectInterval} s`;
@@ -176,24 +200,31 @@ export class ChartGroup {
   destroy() {
     clearInterval(this.timer);
     this.abort.abort();
-    for (const c of this.charts) c.chart.destroy();
+    for (const c of this.charts) if (c.chart) c.chart.destroy();
     this.charts = [];
   }
 }
 
-// A bar chart (billing): labels, datasets [{label, data}], a y-axis unit.
+// A bar chart (billing): labels, datasets [{label, data}], a y-axis unit. The element comes back
+// at once; the chart is drawn into it when Chart.js has loaded (el.ready resolves then) and
+// el.destroy() releases it.
 export function barChart(labels, datasets, unit) {
   const canvas = h('canvas', { role: 'img', 'aria-label': `Cost by group (${unit})` });
   const el = h('div.card.chart', { 'data-chart': 'billing' }, canvas);
-  const chart = new Chart(canvas, {
-    type: 'bar',
-    data: { labels, datasets: datasets.map((d, i) => ({ ...d, backgroundColor: COLORS[i % COLORS.length] })) },
-    options: {
-      responsive: true, maintainAspectRatio: false,
-      plugins: { tooltip: { callbacks: { label: (i) => `${i.dataset.label}: $${Number(i.parsed.y).toFixed(2)}` } } },
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: unit } } },
-    },
+  let chart = null, gone = false;
+  el.ready = loadChart().then((Chart) => {
+    if (gone) return;
+    chart = new Chart(canvas, {
+      type: 'bar',
+      data: { labels, datasets: datasets.map((d, i) => ({ ...d, backgroundColor: COLORS[i % COLORS.length] })) },
+      options: {
+        responsive: true, maintainAspectRatio: false,
+        plugins: { tooltip: { callbacks: { label: (i) => `${i.dataset.label}: $${Number(i.parsed.y).toFixed(2)}` } } },
+        scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: unit } } },
+      },
+    });
+    el.dataset.drawn = '1';
   });
-  el.chart = chart;
+  el.destroy = () => { gone = true; if (chart) chart.destroy(); };
   return el;
 }

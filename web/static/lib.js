@@ -10,11 +10,30 @@ export class ApiError extends Error {
   }
 }
 
+// The reads of the page on screen. Leaving the page (or signing out) aborts them, and a page's
+// own read that was aborted never settles: a page that was left stops where it was instead of
+// drawing an error over the next one (or calling with a session that has ended).
+let pageAbort = new AbortController();
+export function leavePage() {
+  pageAbort.abort();
+  pageAbort = new AbortController();
+}
+const never = () => new Promise(() => {});
+
 async function send(path, init) {
   init.credentials = 'same-origin';
   init.headers = init.headers || {};
   if (init.method && init.method !== 'GET') init.headers['X-CSRF-Token'] = session.csrfToken;
-  const r = await fetch(path, init);
+  const pageBound = !init.signal && (init.read ?? (!init.method || init.method === 'GET'));
+  if (pageBound) init.signal = pageAbort.signal;
+  let r;
+  try {
+    r = await fetch(path, init);
+  } catch (e) {
+    if (pageBound && init.signal.aborted) return never();
+    throw e;
+  }
+  if (pageBound) r.pageSignal = init.signal;
   if (r.ok) return r;
   const e = await r.json().catch(() => ({}));
   if (e.__type === 'InvalidSessionException' || e.__type === 'MissingAuthenticationTokenException') {
@@ -30,7 +49,13 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     init.headers = { 'Content-Type': 'application/json' };
     init.body = JSON.stringify(body);
   }
-  return (await send(path, init)).json();
+  const r = await send(path, init);
+  try {
+    return await r.json();
+  } catch (e) {
+    if (r.pageSignal && r.pageSignal.aborted) return never();
+    throw e;
+  }
 }
 
 // The raw response (streams, CSV).
@@ -42,13 +67,19 @@ export function apiRaw(path, { signal } = {}) {
 export async function ecs(op, body = {}) {
   const r = await send('/', {
     method: 'POST',
+    read: /^(Describe|List)/.test(op),
     headers: {
       'Content-Type': 'application/x-amz-json-1.1',
       'X-Amz-Target': `AmazonEC2ContainerServiceV20141113.${op}`,
     },
     body: JSON.stringify(body),
   });
-  return r.json();
+  try {
+    return await r.json();
+  } catch (e) {
+    if (r.pageSignal && r.pageSignal.aborted) return never();
+    throw e;
+  }
 }
 
 export function qs(params) {
@@ -191,6 +222,7 @@ export function reload() {
 let catalogCache = null;
 // The metrics berthd knows: [{name, unit, kinds: ['task', 'container', ...]}].
 export async function catalog() {
-  if (!catalogCache) catalogCache = api('/v1/dashboard/metrics').then((r) => r.metrics).catch(() => []);
+  // Its own signal: the cache outlives the page that asked first, so leaving it must not abort it.
+  if (!catalogCache) catalogCache = api('/v1/dashboard/metrics', { signal: new AbortController().signal }).then((r) => r.metrics).catch(() => []);
   return catalogCache;
 }

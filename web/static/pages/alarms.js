@@ -1,6 +1,6 @@
 // alarms.js: every alarm's state; an alarm's history timeline and its metric with the threshold
 // line and the breaching datapoints; webhook endpoints with their delivery status.
-import { api, badge, empty, errorBox, fmtAge, fmtTime, h, session, setMain, table } from '../lib.js';
+import { api, badge, empty, errorBox, fmtAge, fmtTime, h, qs, session, setMain, table } from '../lib.js';
 import { ChartGroup } from '../charts.js';
 
 const OPS = {
@@ -48,9 +48,9 @@ export async function alarmsPage() {
     setMain(h('h1', 'Alarms'), notAvailable(), h('h2', 'Webhooks'), await webhooks());
     return null;
   }
-  let r;
+  let r, hooks;
   try {
-    r = await api('/v1/alarms');
+    [r, hooks] = await Promise.all([api('/v1/alarms'), webhooks()]);
   } catch (e) {
     setMain(h('h1', 'Alarms'), e.status === 404 ? notAvailable() : errorBox(e, 'alarms'));
     return null;
@@ -66,7 +66,7 @@ export async function alarmsPage() {
       { label: 'Condition', wrap: true, cell: condition },
       { label: 'Dimensions', wrap: true, cell: dimsText },
     ], all) : empty('No alarms yet.', 'Create one with `berthctl alarm put …` (PutMetricAlarm parameters).'),
-    h('h2', 'Webhooks'), await webhooks());
+    h('h2', 'Webhooks'), hooks);
   return null;
 }
 
@@ -74,10 +74,14 @@ export async function alarmPage(name) {
   setMain(h('h1', name), h('p.muted', 'Loading…'));
   let alarm, history;
   try {
-    const r = await api('/v1/alarms');
+    // Only this alarm (the list filter takes a comma-separated list), and its history at once.
+    const [r, hist] = await Promise.all([
+      api(`/v1/alarms${name.includes(',') ? '' : qs({ alarmNames: name })}`),
+      api(`/v1/alarms/${encodeURIComponent(name)}/history`).catch((e) => e)]);
     alarm = [...(r.MetricAlarms || []), ...(r.CompositeAlarms || [])].find((a) => a.AlarmName === name);
     if (!alarm) throw new Error(`There is no alarm named ${name}.`);
-    history = (await api(`/v1/alarms/${encodeURIComponent(name)}/history`)).AlarmHistoryItems || [];
+    if (hist instanceof Error) throw hist;
+    history = hist.AlarmHistoryItems || [];
   } catch (e) {
     setMain(h('h1', name), e.status === 404 ? notAvailable() : errorBox(e, 'the alarm'));
     return null;

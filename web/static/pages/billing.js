@@ -79,5 +79,5 @@ export async function billingPage(params) {
     groups.length ? [h('h2', `Cost by ${r.groupBy || by}, ${r.start || range.start} to ${r.end || range.end}`), chart,
       table(cols, groups, { footer: ['Total', String(t.tasks ?? ''), Number(t.vcpuHours || 0).toFixed(2), Number(t.gbHours || 0).toFixed(2), money(t.reservedCost, 4), money(t.usedCost, 4), money(t.idleCost, 4), pct(t.efficiency)] })]
       : empty('No usage in this range.', 'Tasks are billed for the time they run; pick another month or range.'));
-  return () => chart && chart.chart.destroy();
+  return () => chart && chart.destroy();
 }

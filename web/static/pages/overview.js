@@ -51,7 +51,12 @@ export async function overviewPage() {
   }
   Object.assign(session, { alarms: ov.alarms, billing: ov.billing });
   const host = ov.host;
-  const [alarms, costs] = await Promise.all([alarmCount(), cost()]);
+  // Alarms and costs fill their cards when they arrive (a month's report can take a while):
+  // the clusters do not wait for them.
+  const alarms = stat('Alarms in ALARM', '…');
+  const costs = [stat('Cost today', '…'), stat('Cost this month', '…')];
+  alarmCount().then((c) => alarms.replaceWith(c));
+  cost().then((cs) => costs.forEach((el, i) => el.replaceWith(cs[i])));
   const running = ov.clusters.reduce((n, c) => n + c.runningTasks, 0);
   const stats = h('div.grid',
     stat('Running tasks', String(running), `${ov.clusters.length} cluster${ov.clusters.length === 1 ? '' : 's'}`),

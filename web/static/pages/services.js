@@ -19,15 +19,17 @@ export async function servicesPage(params) {
   setMain(h('h1', 'Services'), h('p.muted', 'Loading…'));
   let r;
   try {
-    r = await api(`/v1/dashboard/services${qs({ cluster })}`);
+    r = await api(`/v1/dashboard/services${qs({ cluster, offset, limit: PAGE })}&sparks=`);
   } catch (e) {
     setMain(h('h1', 'Services'), errorBox(e, 'services'));
     return null;
   }
-  const list = r.services.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.name.localeCompare(b.name));
-  const page = list.slice(offset, offset + PAGE);
+  // The server sorts by cluster and name and sends only this page (with r.total in all).
+  const page = r.services;
+  const total = r.total ?? page.length;
   const link = (o) => `#/services${qs({ cluster, offset: o || '' })}`;
-  const body = list.length ? [
+  const spark = {};  // cluster/name -> its sparkline, drawn when the sparklines arrive
+  const body = total ? [
     table([
       { label: 'Service', cell: (s) => h('a', { href: `#/services/${encodeURIComponent(s.cluster)}/${encodeURIComponent(s.name)}` }, s.name) },
       { label: 'Cluster', cell: (s) => s.cluster },
@@ -36,17 +38,30 @@ export async function servicesPage(params) {
       { label: 'Running', num: true, cell: (s) => String(s.runningCount) },
       { label: 'Pending', num: true, cell: (s) => String(s.pendingCount) },
       { label: 'Rollout', cell: (s) => s.rolloutState ? badge(s.rolloutState) : '—' },
-      { label: 'CPU (30 min)', cell: (s) => sparkline(s.cpuSpark, `CPU of ${s.name} over 30 minutes`) },
+      { label: 'CPU (30 min)', cell: (s) => (spark[`${s.cluster}/${s.name}`] = sparkline(null, `CPU of ${s.name} over 30 minutes`)) },
       { label: 'Task definition', cell: (s) => shortArn(s.taskDefinition) },
     ], page),
-    list.length > PAGE ? h('div.pager',
+    total > PAGE ? h('div.pager',
       h('a', { href: link(Math.max(0, offset - PAGE)), 'aria-disabled': String(offset === 0) }, '← Previous'),
-      h('span.muted', `${offset + 1}–${Math.min(list.length, offset + PAGE)} of ${list.length}`),
-      offset + PAGE < list.length ? h('a', { href: link(offset + PAGE) }, 'Next →') : null) : null,
+      h('span.muted', `${offset + 1}–${Math.min(total, offset + PAGE)} of ${total}`),
+      offset + PAGE < total ? h('a', { href: link(offset + PAGE) }, 'Next →') : null) : null,
   ] : empty(cluster ? `No services in ${cluster}.` : 'No services yet.',
     'Create one with `aws ecs create-service --cluster C --service-name S --task-definition FAMILY --desired-count N`.');
   setMain(h('div.row', h('h1', 'Services'), h('span.spacer'), cluster ? h('span.muted', `cluster ${cluster} · `, h('a', { href: '#/services' }, 'all clusters')) : null), body);
-  return null;
+  // The rows are on screen; now the same page with its CPU sparklines (which may read RRD files).
+  const abort = new AbortController();
+  if (page.length) {
+    api(`/v1/dashboard/services${qs({ cluster, offset, limit: PAGE, sparks: 'cpu' })}`, { signal: abort.signal }).then((sr) => {
+      for (const s of sr.services) {
+        const old = spark[`${s.cluster}/${s.name}`];
+        if (old) old.replaceWith(sparkline(s.cpuSpark, `CPU of ${s.name} over 30 minutes`));
+      }
+      if (abort.signal.aborted) return;
+      document.getElementById('main').dataset.charts = 'ready';
+      performance.mark('berth:charts');
+    }).catch(() => { /* the rows stay without sparklines */ });
+  }
+  return () => abort.abort();
 }
 
 function deploymentsTable(svc) {
@@ -83,9 +98,14 @@ async function scalingPolicies(cluster, name) {
 
 export async function servicePage(cluster, name) {
   setMain(h('h1', name), h('p.muted', 'Loading…'));
-  let svc;
+  let svc, tasks, policies;
   try {
-    const r = await ecs('DescribeServices', { cluster, services: [name] });
+    // The service, its tasks and its scaling policies at once, not one after another.
+    let r;
+    [r, tasks, policies] = await Promise.all([
+      ecs('DescribeServices', { cluster, services: [name] }),
+      api(`/v1/dashboard/tasks${qs({ cluster, service: name, limit: 100 })}`).catch(() => null),
+      scalingPolicies(cluster, name)]);
     svc = (r.services || [])[0];
     if (!svc) throw new Error(`Service ${name} is not in cluster ${cluster}.`);
   } catch (e) {
@@ -110,7 +130,6 @@ export async function servicePage(cluster, name) {
   } }, h('label', { for: 'desired' }, 'Desired count'), desired, h('button', { type: 'submit', id: 'scale' }, 'Update'),
   h('span.spacer'), h('button.ghost', { type: 'button', id: 'force', onclick: () => act('Force new deployment', { forceNewDeployment: true }, `New deployment of ${name} started.`) }, 'Force new deployment'))
     : h('p.muted', 'Read-only token: actions are hidden.');
-  const tasks = await api(`/v1/dashboard/tasks${qs({ cluster, service: name, limit: 100 })}`).catch(() => null);
   const events = (svc.events || []).slice(0, 100);
   setMain(
     h('p.muted', h('a', { href: '#/services' }, 'Services'), ` / ${cluster} /`),
@@ -126,7 +145,7 @@ export async function servicePage(cluster, name) {
       group.add({ title: 'Storage I/O', unit: 'Bytes', series: [{ label: 'read', metric: 'StorageReadBytes', dims, stat: 'Sum' }, { label: 'write', metric: 'StorageWriteBytes', dims, stat: 'Sum' }] })),
     h('h2', `Tasks (${tasks ? tasks.total : '?'})`),
     tasks && tasks.tasks.length ? taskTable(tasks.tasks) : empty('No tasks.', svc.desiredCount ? 'The scheduler starts tasks within a second; see the events below.' : 'Set a desired count above 0 to start tasks.'),
-    h('h2', 'Scaling policies'), await scalingPolicies(cluster, name),
+    h('h2', 'Scaling policies'), policies,
     h('h2', `Events (${events.length})`),
     events.length ? table([
       { label: 'Time', cell: (e) => h('span', { title: fmtTime(e.createdAt) }, `${fmtAge(e.createdAt)} ago`) },

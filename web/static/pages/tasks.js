@@ -107,9 +107,10 @@ function kv(pairs) {
 
 export async function taskPage(cluster, id) {
   setMain(h('h1', `Task ${id.slice(0, 12)}`), h('p.muted', 'Loading…'));
-  let t;
+  let t, cat;
   try {
-    const r = await ecs('DescribeTasks', { cluster, tasks: [id], include: ['TAGS'] });
+    let r;
+    [r, cat] = await Promise.all([ecs('DescribeTasks', { cluster, tasks: [id], include: ['TAGS'] }), catalog()]);
     t = (r.tasks || [])[0];
     if (!t) throw new Error(`Task ${id} is not in cluster ${cluster} (stopped tasks are forgotten after an hour).`);
   } catch (e) {
@@ -118,7 +119,6 @@ export async function taskPage(cluster, id) {
   }
   const group = new ChartGroup();
   const dims = { ClusterName: cluster, TaskId: id };
-  const cat = await catalog();
   const extra = cat.filter((m) => /Network|RunQueue|Runqueue|Sched/i.test(m.name) && m.kinds.includes('container'));
   const stop = canAct() && t.lastStatus !== 'STOPPED' ? h('button.danger', { type: 'button', id: 'stop-task', onclick: async (ev) => {
     ev.target.disabled = true;
