@@ -469,10 +469,16 @@ static void render_self(struct mbuf *b, struct collector *c)
 	gauge(b, "berth_collector_cycle_duration_max_seconds", "Longest sampling cycle since start.", s->max_cycle_seconds);
 	counter(b, "berth_collector_cycle_seconds_total", "Time spent in sampling cycles.", NULL, s->total_cycle_seconds);
 	counter(b, "berth_collector_samples_total", "Container cgroups read.", NULL, (double)s->samples);
+	counter(b, "berth_collector_idle_samples_total", "Container readings whose CPU counter had not moved, so that memory usage and block I/O bytes kept their values (cgroup v1).", NULL, (double)s->gated);
 	counter(b, "berth_collector_cgroups_gone_total", "Container cgroups that disappeared while sampled.", NULL, (double)s->cgroups_gone);
 	counter(b, "berth_collector_parse_errors_total", "Cgroup files that did not parse.", NULL, (double)s->parse_errors);
 	gauge(b, "berth_collector_tasks", "Tasks being sampled.", (double)c->n_tasks);
 	gauge(b, "berth_collector_window_bytes", "Memory held by the in-memory window of samples.", (double)s->window_bytes);
+	family(b, "berth_collector_cpu_seconds_total", "counter", "CPU time of the sampling cycles by phase: cgroup files and probes (read), window and aggregates (window), RRD writes (rrd), and the cycle's observers such as alarms and the usage ledger (observers).");
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"read\"", s->cpu_read);
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"window\"", s->cpu_window);
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"rrd\"", s->cpu_rrd);
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"observers\"", s->cpu_observers);
 	counter(b, "berth_rrd_updates_total", "RRD updates written.", NULL, (double)r->updates);
 	family(b, "berth_rrd_skipped_updates_total", "counter", "RRD updates skipped by reason.");
 	sample(b, "berth_rrd_skipped_updates_total", "reason=\"same_second\"", (double)r->skipped_same_second);
