@@ -5,6 +5,7 @@
 #include "collector/probes.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,10 +454,12 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 		/* The CPU counter first: a container that did not run since the last reading
 		 * cannot have moved the gated files (see collector_init). */
 		ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
-					 mask & ~c->gate_mask, &s);
+					 mask & ((1u << CGSTAT_CPUACCT_USAGE) | (1u << CGSTAT_CPU_STAT)),
+					 &s);
 		if (ret == 0 && s.cpu_usage_ns != cc->cur.cpu_usage_ns)
 			ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
-						 c->gate_mask, &s);
+						 mask & ~((1u << CGSTAT_CPUACCT_USAGE) |
+							  (1u << CGSTAT_CPU_STAT)), &s);
 		else if (ret == 0)
 			c->self.gated++;
 	} else {
@@ -887,7 +890,12 @@ void collector_sample(struct collector *c, double now)
 	window_write(c, now);
 	cpu2 = thread_cpu();
 	if (c->rrd_on) {
+		uint64_t created = c->rrd.stats.created;
 		rrd_write_due(c, false);
+		/* librrd builds a new file in one allocation of its whole size (~17 MB at a 1 s
+		 * step) that malloc then keeps for reuse: give it back. */
+		if (c->rrd.stats.created != created)
+			malloc_trim(0);
 		if (now >= c->next_expire) {
 			rrd_store_expire(&c->rrd, (time_t)now);
 			c->next_expire = now + EXPIRE_EVERY;

@@ -578,8 +578,8 @@ static bool wants_gzip(const struct web_request *rq)
 /*
  * Buffers of /metrics. A thousand tasks make ~18 MB of text; on a fresh allocation most of the
  * render time goes to the kernel handing out its pages. So the text and gzip buffers are kept
- * for the next scrape (one of each; a scrape that finds them still being sent makes its own) and
- * the response is streamed from them.
+ * for the next scrape (one of each; a scrape that finds them still being sent makes its own); the
+ * response is sent from them and hands them back when done.
  */
 static struct mbuf spare_text, spare_gz;
 
@@ -587,18 +587,6 @@ struct body {
 	struct mbuf b;
 	struct mbuf *home;            /* the spare slot it goes back to */
 };
-
-static ssize_t body_read(void *ctx, uint64_t pos, char *buf, size_t max)
-{
-	struct body *x = ctx;
-	size_t n;
-
-	if (pos >= x->b.len)
-		return -1;
-	n = x->b.len - (size_t)pos < max ? x->b.len - (size_t)pos : max;
-	memcpy(buf, x->b.p + pos, n);
-	return (ssize_t)n;
-}
 
 static void spare_put(struct mbuf *home, struct mbuf *b)
 {
@@ -674,11 +662,9 @@ static void respond_body(struct web_response *rs, struct mbuf *b, struct mbuf *h
 	x->b = *b;
 	x->home = home;
 	memset(b, 0, sizeof(*b));
-	rs->status = 200;
-	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	rs->stream = body_read;
-	rs->stream_ctx = x;
-	rs->stream_free = body_free;
+	web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", x->b.p, x->b.len);
+	rs->body_free = body_free;
+	rs->body_ctx = x;
 }
 
 void metrics_prometheus(struct app *a, struct web_request *rq, struct web_response *rs)
