@@ -83,6 +83,12 @@ static const struct awsclient_member register_task_definition_members[] = {
 	{ "runtimePlatform", AWSCLIENT_STRUCT, 0, NULL, NULL },
 	{ NULL }
 };
+static const struct awsclient_member put_cluster_capacity_providers_members[] = {
+	{ "cluster", AWSCLIENT_STRING, 1, NULL, NULL },
+	{ "capacityProviders", AWSCLIENT_STRING_LIST, 1, NULL, NULL },
+	{ "defaultCapacityProviderStrategy", AWSCLIENT_STRUCT_LIST, 1, NULL, "weight:i,base:i" },
+	{ NULL }
+};
 static const struct awsclient_member deregister_task_definition_members[] = {
 	{ "taskDefinition", AWSCLIENT_STRING, 1, NULL, NULL },
 	{ NULL }
@@ -255,6 +261,9 @@ static const struct awsclient_op ecs_ops[] = {
 	  "Describes one or more of your clusters." },
 	{ "ListClusters", list_clusters_members, "clusterArns",
 	  "Returns a list of existing clusters." },
+	{ "PutClusterCapacityProviders", put_cluster_capacity_providers_members, NULL,
+	  "Modifies the available capacity providers and the default capacity provider strategy "
+	  "for a cluster." },
 	{ "RegisterTaskDefinition", register_task_definition_members, NULL,
 	  "Registers a new task definition from the supplied family and containerDefinitions." },
 	{ "DeregisterTaskDefinition", deregister_task_definition_members, NULL,

@@ -20,16 +20,25 @@ struct rtask {
 	int64_t last_hour;            /* the last R record counted (duplicates are skipped) */
 	int64_t counted_period;       /* the last period it was counted in, for its row */
 	int counted_row;
+	/* The reserved cost of the last stretch priced under one sheet, by its length: most
+	 * task-hours are whole hours at the same prices. */
+	const struct price_sheet *memo_sheet;
+	int64_t memo_secs, memo_cpu, memo_mem, memo_sto;
 };
 
 struct run {
 	const struct price_book *prices;
 	struct billing_result *res;
-	struct rtask *tasks;          /* open addressing */
-	size_t cap, n;
+	struct rtask *tasks;          /* dense: indexes stay valid */
+	size_t n, tcap;
+	uint32_t *slots;              /* open addressing: task index + 1, 0 empty */
+	size_t cap;
+	uint32_t *refs;               /* this segment's index ordinals: ref -> task index + 1 */
+	size_t nrefs;
 	struct { char *key; int row; } *keys;  /* open addressing, key -> row */
 	size_t kcap, kn;
 	int64_t p0;
+	int64_t memo_hour, memo_period;  /* period_of's last answer */
 	int err;
 	FILE *cur;                    /* CUR mode: lines written here instead of aggregated */
 	const char *region, *account;
@@ -47,46 +56,88 @@ static uint32_t fnv(const char *s)
 	return h;
 }
 
+/* The task of id (created when asked); the pointer lasts until the next task is created. */
 static struct rtask *task_slot(struct run *r, const char *id, bool create)
 {
 	if (create && (r->n + 1) * 2 > r->cap) {
 		size_t ncap = r->cap ? r->cap * 2 : 1024;
-		struct rtask *nt = calloc(ncap, sizeof(*nt));
+		uint32_t *ns = calloc(ncap, sizeof(*ns));
+		if (!ns) {
+			r->err = -ENOMEM;
+			return NULL;
+		}
+		for (size_t i = 0; i < r->n; i++) {
+			size_t j = r->tasks[i].h & (ncap - 1);
+			while (ns[j])
+				j = (j + 1) & (ncap - 1);
+			ns[j] = (uint32_t)i + 1;
+		}
+		free(r->slots);
+		r->slots = ns;
+		r->cap = ncap;
+	}
+	if (create && r->n == r->tcap) {
+		size_t ncap = r->tcap ? r->tcap * 2 : 512;
+		struct rtask *nt = realloc(r->tasks, ncap * sizeof(*nt));
 		if (!nt) {
 			r->err = -ENOMEM;
 			return NULL;
 		}
-		for (size_t i = 0; i < r->cap; i++) {
-			if (!r->tasks[i].id[0])
-				continue;
-			size_t j = r->tasks[i].h & (ncap - 1);
-			while (nt[j].id[0])
-				j = (j + 1) & (ncap - 1);
-			nt[j] = r->tasks[i];
-		}
-		free(r->tasks);
 		r->tasks = nt;
-		r->cap = ncap;
+		r->tcap = ncap;
 	}
 	if (!r->cap)
 		return NULL;
 	uint32_t h = fnv(id);
 	for (size_t j = h & (r->cap - 1);; j = (j + 1) & (r->cap - 1)) {
-		if (!r->tasks[j].id[0]) {
+		if (!r->slots[j]) {
 			if (!create)
 				return NULL;
-			r->tasks[j].h = h;
-			snprintf(r->tasks[j].id, sizeof(r->tasks[j].id), "%s", id);
-			r->tasks[j].row = -1;
-			r->tasks[j].last_hour = INT64_MIN;
-			r->tasks[j].counted_period = -1;
-			r->tasks[j].counted_row = -1;
-			r->n++;
-			return &r->tasks[j];
+			struct rtask *t = &r->tasks[r->n];
+			memset(t, 0, sizeof(*t));
+			t->h = h;
+			snprintf(t->id, sizeof(t->id), "%s", id);
+			t->row = -1;
+			t->last_hour = INT64_MIN;
+			t->counted_period = -1;
+			t->counted_row = -1;
+			r->slots[j] = (uint32_t)++r->n;
+			return t;
 		}
-		if (r->tasks[j].h == h && !strcmp(r->tasks[j].id, id))
-			return &r->tasks[j];
+		struct rtask *t = &r->tasks[r->slots[j] - 1];
+		if (t->h == h && !strcmp(t->id, id))
+			return t;
 	}
+}
+
+/* Remembers that the segment's index ordinal ref is task t. */
+static void ref_note(struct run *r, uint32_t ref, const struct rtask *t)
+{
+	if (!ref || !t)
+		return;
+	if (ref >= r->nrefs) {
+		size_t n = r->nrefs ? r->nrefs : 1024;
+		while (n <= ref)
+			n *= 2;
+		uint32_t *nr = realloc(r->refs, n * sizeof(*nr));
+		if (!nr)
+			return; /* found by id instead */
+		memset(nr + r->nrefs, 0, (n - r->nrefs) * sizeof(*nr));
+		r->refs = nr;
+		r->nrefs = n;
+	}
+	r->refs[ref] = (uint32_t)(t - r->tasks) + 1;
+}
+
+static struct rtask *task_of(struct run *r, const struct ledger_rec *rec)
+{
+	struct rtask *t;
+
+	if (rec->ref && rec->ref < r->nrefs && r->refs[rec->ref])
+		return &r->tasks[r->refs[rec->ref] - 1];
+	t = task_slot(r, rec->task, false);
+	ref_note(r, rec->ref, t);
+	return t;
 }
 
 static int row_of(struct run *r, const char *key)
@@ -217,7 +268,7 @@ static int open_hours(const char *dir, struct run *r)
 	return ret;
 }
 
-static int64_t period_of(const struct run *r, int64_t hour)
+static int64_t period_of(struct run *r, int64_t hour)
 {
 	switch (r->res->q.gran) {
 	case BILL_HOURLY:
@@ -225,7 +276,11 @@ static int64_t period_of(const struct run *r, int64_t hour)
 	case BILL_DAILY:
 		return (hour - r->p0) / 86400;
 	default:
-		return ledger_month_of(hour) - ledger_month_of(r->p0);
+		if (hour != r->memo_hour) {
+			r->memo_hour = hour;
+			r->memo_period = ledger_month_of(hour) - ledger_month_of(r->p0);
+		}
+		return r->memo_period;
 	}
 }
 
@@ -245,6 +300,8 @@ static int on_task(struct run *r, const struct ledger_rec *rec)
 	t->tags = tags;
 	t->a = rec->t;
 	t->row = -1;
+	t->memo_sheet = NULL;
+	ref_note(r, rec->ref, t);
 	return 0;
 }
 
@@ -261,8 +318,9 @@ static int64_t share(int64_t part, double used, int64_t reserved)
 static int on_hour(struct run *r, const struct ledger_rec *rec)
 {
 	const struct billing_query *q = &r->res->q;
-	struct rtask *t = task_slot(r, rec->task, false);
-	int64_t a = rec->hour + rec->from, b = rec->hour + rec->to, cpu, mem, sto, p;
+	struct rtask *t = task_of(r, rec);
+	int64_t a = rec->hour + rec->from, b = rec->hour + rec->to, cpu, mem, sto, p, until;
+	const struct price_sheet *sheet;
 	struct billing_cell *c;
 	double frac, cpu_used, mem_used;
 
@@ -296,7 +354,21 @@ static int on_hour(struct run *r, const struct ledger_rec *rec)
 	r->res->records++;
 	frac = (double)(b - a) / (double)(rec->to - rec->from);
 	c = &r->res->rows[t->row].cells[p];
-	ledger_reserved_pico(r->prices, &t->a, a, b, &cpu, &mem, &sto);
+	sheet = price_at(r->prices, a, &until);
+	if (b <= until && sheet == t->memo_sheet && b - a == t->memo_secs) {
+		cpu = t->memo_cpu;
+		mem = t->memo_mem;
+		sto = t->memo_sto;
+	} else {
+		ledger_reserved_pico(r->prices, &t->a, a, b, &cpu, &mem, &sto);
+		if (b <= until) {
+			t->memo_sheet = sheet;
+			t->memo_secs = b - a;
+			t->memo_cpu = cpu;
+			t->memo_mem = mem;
+			t->memo_sto = sto;
+		}
+	}
 	cpu_used = (double)rec->cpu_us * frac / 1e6;
 	mem_used = (double)rec->mem_mib_s * frac;
 	c->reserved_pico += cpu + mem + sto;
@@ -494,11 +566,10 @@ static int run_segments(const char *dir, const struct price_book *prices,
 {
 	struct billing_result *res = calloc(1, sizeof(*res));
 	struct run r = { .prices = prices, .res = res, .cur = cur, .region = region,
-			 .account = account };
+			 .account = account, .memo_hour = INT64_MIN };
 	int *m = NULL, ret;
 	bool *gz = NULL;
 	size_t n = 0;
-	char path[600];
 
 	if (!res)
 		return -ENOMEM;
@@ -514,8 +585,9 @@ static int run_segments(const char *dir, const struct price_book *prices,
 		 * before their hour (the minimum charge), any time after it. */
 		if (m[i] < ledger_month_of(q->start) - 1)
 			continue;
-		ledger_segment_path(dir, m[i], gz[i], path, sizeof(path));
-		ret = ledger_segment_read(path, 0, &h, on_rec, &r, NULL);
+		if (r.refs)
+			memset(r.refs, 0, r.nrefs * sizeof(*r.refs)); /* ordinals are per segment */
+		ret = ledger_segment_scan(dir, m[i], gz[i], &h, on_rec, &r);
 		if (ret == -ENOENT)
 			ret = 0;
 		res->month_health[res->n_months].month = m[i];
@@ -531,11 +603,13 @@ static int run_segments(const char *dir, const struct price_book *prices,
 		ret = open_hours(dir, &r);
 	free(m);
 	free(gz);
-	for (size_t i = 0; i < r.cap; i++) {
+	for (size_t i = 0; i < r.n; i++) {
 		free(r.tasks[i].tags);
 		free(r.tasks[i].cur_tags);
 	}
 	free(r.tasks);
+	free(r.slots);
+	free(r.refs);
 	free(r.keys);
 	if (ret == -E2BIG && cur)
 		snprintf(err, errlen, "the range has more than %u task-hours; ask for a shorter "

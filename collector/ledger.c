@@ -211,6 +211,8 @@ static void retention(struct ledger *l)
 			if (unlink(path) == 0)
 				log_info("ledger: removed %s (older than %d months)", path,
 					 l->retention_months);
+			ledger_index_path(l->dir, m[i], path, sizeof(path));
+			unlink(path);
 		}
 	}
 	free(m);

@@ -60,6 +60,9 @@ struct ledger_rec {
 	uint64_t byte_seconds;        /* S */
 	int64_t written;              /* H */
 	int version;                  /* H */
+	uint32_t ref;                 /* T, R read through an index: 1 + the ordinal of the task
+				       * id in the segment's index (stable within one segment), 0
+				       * when unknown */
 };
 
 /* Parses one line (without its newline; it is modified) into r; tags point into line.
@@ -86,6 +89,30 @@ int ledger_segment_read(const char *path, uint64_t from, struct ledger_health *h
 			int (*fn)(void *ctx, const struct ledger_rec *r), void *ctx,
 			uint64_t *end_offset);
 
+/*
+ * The index of a segment, YYYY-MM.ledger.idx: its records in compact binary blocks, each
+ * covering a range of the segment's text and what reading that range found wrong; a closed
+ * segment's index ends in a seal naming the compressed file it matches. It is derived from the
+ * text, checked against it (the inode and size of a plain segment, the size and gzip trailer
+ * of a compressed one, a CRC-32 per block) and rebuilt from it when it does not match.
+ */
+/* Reads month's segment (gz: the compressed one) like ledger_segment_read from offset 0,
+ * through its index: the blocks that match, then the text after them, which is added to the
+ * index as a new block (so the next read finds it there). Falls back to the text alone when
+ * the index cannot be used. Records carry ref. 0, -errno, or fn's value. */
+int ledger_segment_scan(const char *dir, int month, bool gz, struct ledger_health *h,
+			int (*fn)(void *ctx, const struct ledger_rec *r), void *ctx);
+/* Completes the index of month's plain segment, to be sealed for its .gz by
+ * ledger_index_seal once that is written (both before the plain file is removed). */
+int ledger_index_seal(const char *dir, int month);
+void ledger_index_path(const char *dir, int month, char *out, size_t len);
+/* Decodes an index image from memory (the records blocks; check_crc false skips the block
+ * checksums, for fuzzing), calling fn per record. 0, -EINVAL at the first damage (the blocks
+ * before it were delivered), or fn's value. *covered (may be NULL): the text offset reached. */
+int ledger_index_parse(const void *img, size_t len, bool check_crc,
+		       int (*fn)(void *ctx, const struct ledger_rec *r), void *ctx,
+		       struct ledger_health *h, uint64_t *covered);
+
 /* Segment names: "YYYY-MM.ledger" and "YYYY-MM.ledger.gz"; month index = year * 12 + mon. */
 int ledger_month_of(int64_t t);
 int64_t ledger_month_start(int month);
@@ -93,8 +120,9 @@ void ledger_segment_path(const char *dir, int month, bool gz, char *out, size_t 
 /* Month indexes of the segments in dir, ascending, into *out (malloc'd, caller frees);
  * *gz (malloc'd) tells which are compressed. 0 or -errno. */
 int ledger_segments_list(const char *dir, int **out, bool **gz, size_t *n);
-/* Compresses the plain segment of month into its .gz durably and removes the plain file.
- * 0 or -errno (the plain file is then kept). */
+/* Compresses the plain segment of month into its .gz durably and removes the plain file; the
+ * segment's index is completed first and sealed for the .gz (or removed, to be rebuilt from
+ * it). 0 or -errno (the plain file is then kept). */
 int ledger_segment_compress(const char *dir, int month);
 
 /* ---- accrual ---------------------------------------------------------------------------- */

@@ -41,7 +41,7 @@ static void attrs_of(const struct rt_task *t, struct ledger_task_attrs *a, bool 
 	a->revision = td ? td->revision : 0;
 	if (!arch || price_arch_parse(arch, &a->arch) < 0)
 		a->arch = PRICE_X86_64;
-	a->spot = *spot = !strcmp(t->launch_type, "FARGATE_SPOT");
+	a->spot = *spot = !strcmp(t->capacity_provider, "FARGATE_SPOT");
 	a->cpu_units = atoi(t->cpu);
 	a->mem_mib = atoi(t->memory);
 	for (size_t i = 0; i < t->n_containers; i++) {

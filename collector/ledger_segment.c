@@ -221,6 +221,8 @@ int ledger_segment_compress(const char *dir, int month)
 	ledger_segment_path(dir, month, false, src, sizeof(src));
 	ledger_segment_path(dir, month, true, dst, sizeof(dst));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+	/* The index first covers every record of the month, to be sealed for the .gz. */
+	ledger_segment_scan(dir, month, false, NULL, NULL, NULL);
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
@@ -254,6 +256,8 @@ out:
 		ret = -errno;
 	if (ret == 0)
 		ret = fsync_dir(dir);
+	if (ret == 0)
+		ledger_index_seal(dir, month);
 	if (ret == 0 && unlink(src) < 0)
 		ret = -errno;
 	if (ret < 0)

@@ -60,6 +60,10 @@ int rt_cluster_create(struct runtime *rt, const char *name, json_t *tags, json_t
 	json_decref(c->tags);
 	json_decref(c->settings);
 	json_decref(c->configuration);
+	json_decref(c->capacity_providers);
+	json_decref(c->default_strategy);
+	c->capacity_providers = json_array();
+	c->default_strategy = json_array();
 	snprintf(c->status, sizeof(c->status), "ACTIVE");
 	c->created_at = time_now();
 	c->tags = tags ? json_incref(tags) : json_array();
@@ -120,6 +124,10 @@ json_t *rt_cluster_json(struct runtime *rt, const struct rt_cluster *c, bool wit
 		      "statistics", "capacityProviders", "defaultCapacityProviderStrategy");
 	if (!o)
 		return NULL;
+	if (c->capacity_providers)
+		json_object_set(o, "capacityProviders", c->capacity_providers);
+	if (c->default_strategy)
+		json_object_set(o, "defaultCapacityProviderStrategy", c->default_strategy);
 	if (with_tags)
 		json_object_set(o, "tags", c->tags);
 	if (with_settings)

@@ -107,6 +107,8 @@ void rt_close(struct runtime *rt)
 		json_decref(c->tags);
 		json_decref(c->settings);
 		json_decref(c->configuration);
+		json_decref(c->capacity_providers);
+		json_decref(c->default_strategy);
 		free(c);
 	}
 	if (rt->images_open)

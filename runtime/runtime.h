@@ -27,6 +27,8 @@ struct rt_cluster {
 	json_t *tags;                 /* [{key, value}] */
 	json_t *settings;             /* [{name, value}] */
 	json_t *configuration;        /* kept verbatim */
+	json_t *capacity_providers;   /* ["FARGATE", "FARGATE_SPOT"] associated (capacity.c) */
+	json_t *default_strategy;     /* [{capacityProvider, weight, base}] */
 	struct rt_cluster *next;
 };
 
@@ -74,6 +76,7 @@ struct rt_task {
 	char started_by[160];
 	char group[300];
 	char launch_type[16];
+	char capacity_provider[32];   /* FARGATE or FARGATE_SPOT when placed by a strategy */
 	char cpu[16];
 	char memory[16];
 	char stop_code[48];
@@ -164,10 +167,21 @@ json_t *rt_taskdef_tags(struct runtime *rt, const struct taskdef *td);
 struct rt_task *rt_task_find(struct runtime *rt, const struct rt_cluster *c, const char *id_or_arn);
 /* Starts count tasks; *out (caller frees the array, not the tasks) gets the created ones.
  * Tasks that fail to start are returned too, STOPPED with their reason. */
+/* Capacity providers (capacity.c). rt_capacity_set associates providers and a default strategy
+ * with a cluster (CreateCluster, PutClusterCapacityProviders) and saves it; rt_capacity_check
+ * validates a RunTask/CreateService strategy against the cluster's providers;
+ * rt_capacity_pick names the provider of the next task, given how many tasks each of the
+ * strategy's items holds (have[i], counted up). */
+int rt_capacity_set(struct runtime *rt, struct rt_cluster *c, json_t *providers,
+		    json_t *strategy, struct berr *e);
+int rt_capacity_check(const struct rt_cluster *c, const json_t *strategy, struct berr *e);
+const char *rt_capacity_pick(const json_t *strategy, int *have);
+
+/* providers: NULL, or one capacity provider name per task (rt_capacity_pick). */
 int rt_task_run(struct runtime *rt, struct rt_cluster *c, struct taskdef *td,
 		const json_t *overrides, const char *started_by, const char *group,
-		json_t *tags, const char *launch_type, int count, struct rt_task ***out,
-		struct berr *e);
+		json_t *tags, const char *launch_type, const char *const *providers, int count,
+		struct rt_task ***out, struct berr *e);
 /* Asks a task to stop (SIGTERM, then SIGKILL after its stopTimeout). */
 int rt_task_stop(struct runtime *rt, struct rt_task *t, const char *stop_code,
 		 const char *reason);

@@ -132,6 +132,7 @@ static int start_tasks(struct rt_services *s, struct rt_service *svc, struct rt_
 	struct rt_cluster *c = rt_cluster_find(s->rt, svc->cluster);
 	struct taskdef *td = rt_taskdef_find(s->rt, d->taskdef_arn, NULL);
 	struct rt_task **list = NULL;
+	const char *providers[10] = { NULL };
 	char group[300], ids[1024] = "";
 	json_t *tags;
 	struct berr e;
@@ -141,8 +142,26 @@ static int start_tasks(struct rt_services *s, struct rt_service *svc, struct rt_
 		return 0;
 	count = count > 10 ? 10 : count;
 	snprintf(group, sizeof(group), "service:%s", svc->name);
+	if (json_array_size(svc->capacity_strategy) > 0) {
+		/* Spread over the strategy's providers counting the service's live tasks. */
+		int have[20] = { 0 };
+		size_t k;
+		json_t *it;
+		for (struct rt_task *t = s->rt->tasks; t; t = t->next) {
+			if (strcmp(t->cluster, c->name) || strcmp(t->group, group) ||
+			    !strcmp(t->last_status, "STOPPED") || !strcmp(t->desired_status, "STOPPED"))
+				continue;
+			json_array_foreach(svc->capacity_strategy, k, it)
+				if (k < 20 && !strcmp(t->capacity_provider,
+					json_string_value(json_object_get(it, "capacityProvider")) ?: ""))
+					have[k]++;
+		}
+		for (int i = 0; i < count; i++)
+			providers[i] = rt_capacity_pick(svc->capacity_strategy, have);
+	}
 	tags = svc_task_tags(s, svc, td);
-	if (rt_task_run(s->rt, c, td, NULL, d->id, group, tags, svc->launch_type, count, &list,
+	if (rt_task_run(s->rt, c, td, NULL, d->id, group, tags, svc->launch_type,
+			json_array_size(svc->capacity_strategy) > 0 ? providers : NULL, count, &list,
 			&e) < 0) {
 		svc_event(svc, "(service %s) was unable to place a task: %s", svc->name, e.message);
 		json_decref(tags);
@@ -458,6 +477,7 @@ void svc_close(struct rt_services *s)
 		struct rt_service *svc = s->list;
 		s->list = svc->next;
 		json_decref(svc->tags);
+		json_decref(svc->capacity_strategy);
 		free(svc);
 	}
 }

@@ -45,6 +45,7 @@ struct rt_service {
 	bool breaker_enable, breaker_rollback;
 	int health_grace;             /* healthCheckGracePeriodSeconds */
 	char launch_type[16];
+	json_t *capacity_strategy;    /* capacityProviderStrategy; NULL or [] = launchType alone */
 	char propagate_tags[16];      /* NONE, SERVICE, TASK_DEFINITION */
 	bool managed_tags;
 	json_t *tags;

@@ -160,13 +160,23 @@ int svc_create(struct rt_services *s, struct rt_cluster *c, const json_t *rq,
 	const char *name = NULL, *tdref = NULL, *launch = "FARGATE", *prop = "NONE";
 	struct rt_service tmp, *svc, *old;
 	struct taskdef *td;
+	json_t *strategy = NULL;
 	int managed = 0;
 
 	if (json_get_string(rq, "serviceName", &name, e) < 0 ||
 	    json_get_string(rq, "taskDefinition", &tdref, e) < 0 ||
 	    json_get_string(rq, "launchType", &launch, e) < 0 ||
 	    json_get_string(rq, "propagateTags", &prop, e) < 0 ||
-	    json_get_bool(rq, "enableECSManagedTags", &managed, e) < 0)
+	    json_get_bool(rq, "enableECSManagedTags", &managed, e) < 0 ||
+	    json_get_array(rq, "capacityProviderStrategy", &strategy, e) < 0)
+		return -EINVAL;
+	if (strategy && json_object_get(rq, "launchType"))
+		return bad(e, "Specifying both a launchType and capacityProviderStrategy is not "
+			      "supported. Remove one and try again.");
+	if (!strategy && !json_object_get(rq, "launchType") &&
+	    json_array_size(c->default_strategy) > 0)
+		strategy = c->default_strategy;
+	if (strategy && rt_capacity_check(c, strategy, e) < 0)
 		return -EINVAL;
 	if (!name || !name_is_valid(name, 255))
 		return bad(e, "serviceName must be 1-255 letters, numbers, hyphens and underscores.");
@@ -197,6 +207,7 @@ int svc_create(struct rt_services *s, struct rt_cluster *c, const json_t *rq,
 	if (!svc)
 		return berr_set(e, 500, "ServerException", "Out of memory.");
 	json_decref(svc->tags);
+	json_decref(svc->capacity_strategy);
 	tmp.next = old ? old->next : s->list;
 	*svc = tmp;
 	if (!old)
@@ -207,6 +218,7 @@ int svc_create(struct rt_services *s, struct rt_cluster *c, const json_t *rq,
 		 s->rt->cfg->region, s->rt->cfg->account_id, c->name, name);
 	snprintf(svc->status, sizeof(svc->status), "ACTIVE");
 	snprintf(svc->launch_type, sizeof(svc->launch_type), "%s", launch);
+	svc->capacity_strategy = strategy ? json_deep_copy(strategy) : NULL;
 	snprintf(svc->propagate_tags, sizeof(svc->propagate_tags), "%s", prop);
 	svc->managed_tags = managed;
 	svc->tags = json_incref(json_object_get(rq, "tags"));
@@ -227,13 +239,21 @@ int svc_update(struct rt_services *s, struct rt_service *svc, const json_t *rq, 
 	const char *tdref = NULL;
 	struct taskdef *td = NULL;
 	struct rt_service tmp = *svc;
+	json_t *strategy = NULL;
 	int force = 0;
 
 	if (strcmp(svc->status, "ACTIVE") != 0)
 		return berr_set(e, 400, "ServiceNotActiveException", "Service was not ACTIVE.");
 	if (json_get_string(rq, "taskDefinition", &tdref, e) < 0 ||
-	    json_get_bool(rq, "forceNewDeployment", &force, e) < 0 || parse_common(&tmp, rq, e) < 0)
+	    json_get_bool(rq, "forceNewDeployment", &force, e) < 0 || parse_common(&tmp, rq, e) < 0 ||
+	    json_get_array(rq, "capacityProviderStrategy", &strategy, e) < 0)
 		return -EINVAL;
+	if (strategy) {
+		/* New tasks follow the new strategy; forceNewDeployment moves the running ones. */
+		struct rt_cluster *c = rt_cluster_find(s->rt, svc->cluster);
+		if (json_array_size(strategy) > 0 && (!c || rt_capacity_check(c, strategy, e) < 0))
+			return -EINVAL;
+	}
 	if (tdref) {
 		td = rt_taskdef_find(s->rt, tdref, e);
 		if (!td)
@@ -247,6 +267,11 @@ int svc_update(struct rt_services *s, struct rt_service *svc, const json_t *rq, 
 	svc->max_percent = tmp.max_percent;
 	svc->breaker_enable = tmp.breaker_enable;
 	svc->breaker_rollback = tmp.breaker_rollback;
+	if (strategy) {
+		json_decref(svc->capacity_strategy);
+		svc->capacity_strategy = json_array_size(strategy) > 0 ? json_deep_copy(strategy)
+								       : NULL;
+	}
 	svc->deployments[0].desired_count = svc->desired_count;
 	for (int i = 1; i < svc->n_deployments; i++)
 		svc->deployments[i].desired_count = 0;
@@ -276,12 +301,17 @@ int svc_delete(struct rt_services *s, struct rt_service *svc, bool force, struct
 
 static json_t *deployment_json(const struct rt_service *svc, const struct rt_deployment *d)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:s, s:s, s:s}", "id", d->id,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:s, s:s, s:s}", "id", d->id,
 			 "status", d->status, "taskDefinition", d->taskdef_arn, "desiredCount",
 			 d->desired_count, "pendingCount", d->pending_count, "runningCount",
 			 d->running_count, "failedTasks", d->failed_tasks, "createdAt", d->created_at,
 			 "updatedAt", d->updated_at, "launchType", svc->launch_type, "rolloutState",
 			 d->rollout_state, "rolloutStateReason", d->rollout_reason);
+	if (o && json_array_size(svc->capacity_strategy) > 0) {
+		json_object_del(o, "launchType");
+		json_object_set(o, "capacityProviderStrategy", svc->capacity_strategy);
+	}
+	return o;
 }
 
 json_t *svc_json(struct rt_services *s, const struct rt_service *svc, bool with_tags)
@@ -319,6 +349,10 @@ json_t *svc_json(struct rt_services *s, const struct rt_service *svc, bool with_
 		      "arn:aws:iam::000000000000:root", "deploymentController", "type", "ECS");
 	if (o && with_tags)
 		json_object_set(o, "tags", svc->tags);
+	if (o && json_array_size(svc->capacity_strategy) > 0) {
+		json_object_del(o, "launchType");
+		json_object_set(o, "capacityProviderStrategy", svc->capacity_strategy);
+	}
 	return o;
 }
 
@@ -344,8 +378,11 @@ int svc_replace_task(struct rt_services *s, struct rt_task *t, const char *reaso
 	rt_task_stop(s->rt, t, "ServiceSchedulerInitiated", reason);
 	if (!c || !t->td)
 		return -ENOENT;
-	ret = rt_task_run(s->rt, c, t->td, t->overrides, t->started_by, t->group, t->tags,
-			  t->launch_type, 1, &list, &e);
+	{
+		const char *provider[1] = { t->capacity_provider[0] ? t->capacity_provider : NULL };
+		ret = rt_task_run(s->rt, c, t->td, t->overrides, t->started_by, t->group, t->tags,
+				  t->launch_type, provider, 1, &list, &e);
+	}
 	if (ret == 0 && replacement)
 		*replacement = list[0];
 	free(list);
@@ -421,6 +458,10 @@ static void load_one(struct rt_services *s, json_t *o, const char *path)
 	snprintf(svc->status, sizeof(svc->status), "%s", GETS(o, "status"));
 	snprintf(svc->taskdef_arn, sizeof(svc->taskdef_arn), "%s", GETS(o, "taskDefinition"));
 	snprintf(svc->launch_type, sizeof(svc->launch_type), "%s", GETS(o, "launchType"));
+	if (!svc->launch_type[0])
+		snprintf(svc->launch_type, sizeof(svc->launch_type), "FARGATE");
+	if (json_array_size(json_object_get(o, "capacityProviderStrategy")) > 0)
+		svc->capacity_strategy = json_deep_copy(json_object_get(o, "capacityProviderStrategy"));
 	snprintf(svc->propagate_tags, sizeof(svc->propagate_tags), "%s", GETS(o, "propagateTags"));
 	snprintf(svc->last_good_taskdef, sizeof(svc->last_good_taskdef), "%s",
 		 GETS(b, "lastGoodTaskDefinition"));

@@ -41,6 +41,10 @@ int rt_state_save_cluster(struct runtime *rt, const struct rt_cluster *c)
 		return -ENOMEM;
 	if (c->configuration)
 		json_object_set(o, "configuration", c->configuration);
+	if (c->capacity_providers)
+		json_object_set(o, "capacityProviders", c->capacity_providers);
+	if (c->default_strategy)
+		json_object_set(o, "defaultCapacityProviderStrategy", c->default_strategy);
 	ret = save_json(path, o);
 	json_decref(o);
 	return ret;
@@ -154,6 +158,19 @@ static void load_cluster(struct runtime *rt, json_t *o, const char *path)
 	if (!c->settings)
 		c->settings = json_array();
 	c->configuration = json_incref(json_object_get(o, "configuration"));
+	{
+		/* Associations as saved; what no longer validates is dropped, with a word. */
+		json_t *list = json_object_get(o, "capacityProviders");
+		json_t *strategy = json_object_get(o, "defaultCapacityProviderStrategy");
+		struct berr ce;
+		if (list && rt_capacity_set(NULL, c, list, strategy, &ce) < 0) {
+			log_warn("state: cluster %s: capacity providers ignored: %s", name,
+				 ce.message);
+			json_decref(c->capacity_providers);
+			json_decref(c->default_strategy);
+			c->capacity_providers = c->default_strategy = NULL;
+		}
+	}
 	c->next = rt->clusters;
 	rt->clusters = c;
 }

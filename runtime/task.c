@@ -24,6 +24,7 @@ static const struct field task_fields[] = {
 	FS("taskArn", arn), FS("clusterArn", cluster_arn), FS("taskDefinitionArn", taskdef_arn),
 	FS("lastStatus", last_status), FS("desiredStatus", desired_status),
 	FS("startedBy", started_by), FS("group", group), FS("launchType", launch_type),
+	FS("capacityProviderName", capacity_provider),
 	FS("cpu", cpu), FS("memory", memory), FS("stopCode", stop_code),
 	FS("stoppedReason", stopped_reason), FS("healthStatus", health_status),
 	FT("createdAt", created_at), FT("pullStartedAt", pull_started_at),
@@ -209,8 +210,8 @@ static void task_free(struct rt_task *t)
 
 int rt_task_run(struct runtime *rt, struct rt_cluster *c, struct taskdef *td,
 		const json_t *overrides, const char *started_by, const char *group,
-		json_t *tags, const char *launch_type, int count, struct rt_task ***out,
-		struct berr *e)
+		json_t *tags, const char *launch_type, const char *const *providers, int count,
+		struct rt_task ***out, struct berr *e)
 {
 	struct taskdef_error terr = { { 0 }, { 0 } };
 	struct task_overrides *ov = NULL;
@@ -235,6 +236,9 @@ int rt_task_run(struct runtime *rt, struct rt_cluster *c, struct taskdef *td,
 		if (!t)
 			break;
 		t->cpu[0] = t->memory[0] = '\0';
+		if (providers && providers[i])
+			snprintf(t->capacity_provider, sizeof(t->capacity_provider), "%s",
+				 providers[i]);
 		if (cpu)
 			snprintf(t->cpu, sizeof(t->cpu), "%d", cpu);
 		if (mem)

@@ -78,9 +78,7 @@ static void job_render(struct job *j)
 	if (j->q.format == BILL_CSV) {
 		j->out = billing_report_csv(res, &j->len);
 	} else {
-		json_t *o = billing_report_json(res);
-		j->out = o ? json_steal_dumps_pretty(o) : NULL;
-		j->len = j->out ? strlen(j->out) : 0;
+		j->out = billing_report_json_text(res, &j->len);
 	}
 	if (!j->out)
 		snprintf(j->err, sizeof(j->err), "out of memory");
@@ -217,6 +215,9 @@ static json_t *segments_json(struct ledger *l)
 		snprintf(name, sizeof(name), "%04d-%02d", m[i] / 12, m[i] % 12 + 1);
 		o = json_pack("{s:s, s:s, s:b, s:I}", "month", name, "path", path, "compressed",
 			      gz[i], "bytes", (json_int_t)(stat(path, &st) == 0 ? st.st_size : 0));
+		ledger_index_path(l->dir, m[i], path, sizeof(path));
+		json_object_set_new(o, "indexBytes",
+				    json_integer(stat(path, &st) == 0 ? st.st_size : 0));
 		for (size_t k = 0; k < l->n_seg_health; k++)
 			if (l->seg_health[k].month == m[i])
 				json_object_set_new(o, "health", json_pack(

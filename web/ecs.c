@@ -150,14 +150,53 @@ static bool include_has(json_t *rq, const char *what)
 static int op_create_cluster(struct app *a, json_t *rq, json_t **out, struct berr *e)
 {
 	const char *name = "default";
-	json_t *tags, *settings = NULL, *conf = NULL;
-	struct rt_cluster *c;
+	json_t *tags, *settings = NULL, *conf = NULL, *providers = NULL, *strategy = NULL;
+	struct rt_cluster *c, probe = { .name = "" };
 
 	if (json_get_string(rq, "clusterName", &name, e) < 0 || tags_arg(rq, "tags", &tags, e) < 0 ||
 	    json_get_array(rq, "settings", &settings, e) < 0 ||
-	    json_get_object(rq, "configuration", &conf, e) < 0)
+	    json_get_object(rq, "configuration", &conf, e) < 0 ||
+	    json_get_array(rq, "capacityProviders", &providers, e) < 0 ||
+	    json_get_array(rq, "defaultCapacityProviderStrategy", &strategy, e) < 0)
 		return -EINVAL;
-	if (rt_cluster_create(a->rt, name, tags, settings, conf, &c, e) < 0)
+	if (providers || strategy) {
+		/* Validated before anything is made: a bad strategy creates no cluster. */
+		json_t *none = json_array();
+		int bad = rt_capacity_set(NULL, &probe, providers ? providers : none, strategy, e);
+		json_decref(probe.capacity_providers);
+		json_decref(probe.default_strategy);
+		if (bad == 0 && rt_cluster_create(a->rt, name, tags, settings, conf, &c, e) == 0)
+			bad = rt_capacity_set(a->rt, c, providers ? providers : none, strategy, e);
+		else
+			bad = -EINVAL;
+		json_decref(none);
+		if (bad < 0)
+			return -EINVAL;
+	} else if (rt_cluster_create(a->rt, name, tags, settings, conf, &c, e) < 0) {
+		return -EINVAL;
+	}
+	*out = json_pack("{s:o}", "cluster", rt_cluster_json(a->rt, c, true, true));
+	return 0;
+}
+
+static int op_put_cluster_capacity_providers(struct app *a, json_t *rq, json_t **out,
+					     struct berr *e)
+{
+	json_t *providers = NULL, *strategy = NULL;
+	struct rt_cluster *c;
+
+	if (!json_object_get(rq, "cluster"))
+		return bad_param(e, "%s", "Missing required parameter in input: \"cluster\"");
+	if (json_get_array(rq, "capacityProviders", &providers, e) < 0 ||
+	    json_get_array(rq, "defaultCapacityProviderStrategy", &strategy, e) < 0)
+		return -EINVAL;
+	if (!providers)
+		return bad_param(e, "%s", "Missing required parameter in input: \"capacityProviders\"");
+	if (!strategy)
+		return bad_param(e, "%s", "Missing required parameter in input: "
+					  "\"defaultCapacityProviderStrategy\"");
+	c = cluster_arg(a, rq, e);
+	if (!c || rt_capacity_set(a->rt, c, providers, strategy, e) < 0)
 		return -EINVAL;
 	*out = json_pack("{s:o}", "cluster", rt_cluster_json(a->rt, c, true, true));
 	return 0;
@@ -396,7 +435,8 @@ static int op_list_families(struct app *a, json_t *rq, json_t **out, struct berr
 static int op_run_task(struct app *a, json_t *rq, json_t **out, struct berr *e)
 {
 	const char *started_by = NULL, *group = NULL, *launch = NULL;
-	json_t *tags, *overrides = NULL, *tasks;
+	json_t *tags, *overrides = NULL, *tasks, *strategy = NULL;
+	const char *providers[10] = { NULL };
 	struct rt_task **list = NULL;
 	struct rt_cluster *c;
 	struct taskdef *td;
@@ -410,16 +450,31 @@ static int op_run_task(struct app *a, json_t *rq, json_t **out, struct berr *e)
 	    json_get_string(rq, "startedBy", &started_by, e) < 0 ||
 	    json_get_string(rq, "group", &group, e) < 0 ||
 	    json_get_string(rq, "launchType", &launch, e) < 0 ||
-	    json_get_object(rq, "overrides", &overrides, e) < 0 || tags_arg(rq, "tags", &tags, e) < 0)
+	    json_get_object(rq, "overrides", &overrides, e) < 0 || tags_arg(rq, "tags", &tags, e) < 0 ||
+	    json_get_array(rq, "capacityProviderStrategy", &strategy, e) < 0)
 		return -EINVAL;
 	if (count < 1 || count > 10)
 		return bad_param(e, "%s", "count must be between 1 and 10.");
+	if (launch && strategy)
+		return bad_param(e, "%s", "Specifying both a launchType and capacityProviderStrategy "
+					  "is not supported. Remove one and try again.");
+	/* Without either, the cluster's default strategy places the tasks, when it has one. */
+	if (!launch && !strategy && json_array_size(c->default_strategy) > 0)
+		strategy = c->default_strategy;
+	if (strategy) {
+		int have[20] = { 0 };
+		if (rt_capacity_check(c, strategy, e) < 0)
+			return -EINVAL;
+		for (long long i = 0; i < count; i++)
+			providers[i] = rt_capacity_pick(strategy, have);
+		launch = "FARGATE";
+	}
 	if (started_by && strlen(started_by) > 128)
 		return bad_param(e, "%s", "startedBy can be up to 128 characters.");
 	if (launch && strcmp(launch, "EC2") && strcmp(launch, "FARGATE") && strcmp(launch, "EXTERNAL"))
 		return bad_param(e, "launchType must be EC2, FARGATE or EXTERNAL, got %s.", launch);
-	if (rt_task_run(a->rt, c, td, overrides, started_by, group, tags, launch, (int)count,
-			&list, e) < 0)
+	if (rt_task_run(a->rt, c, td, overrides, started_by, group, tags, launch,
+			strategy ? providers : NULL, (int)count, &list, e) < 0)
 		return -EINVAL;
 	tasks = json_array();
 	for (long long i = 0; i < count; i++)
@@ -583,6 +638,7 @@ static int op_list_tags(struct app *a, json_t *rq, json_t **out, struct berr *e)
 
 static const struct ecs_op ops[] = {
 	{ "CreateCluster", op_create_cluster },
+	{ "PutClusterCapacityProviders", op_put_cluster_capacity_providers },
 	{ "DeleteCluster", op_delete_cluster },
 	{ "DescribeClusters", op_describe_clusters },
 	{ "ListClusters", op_list_clusters },

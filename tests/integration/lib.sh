@@ -158,5 +158,5 @@ berth_cleanup() {
 	rm -rf "$WORK"
 }
 trap berth_cleanup EXIT
-export -f ecs jget rest ecs_raw task_field task_status_is
-export AWS BUILD
+export -f ecs jget rest ecs_raw task_field task_status_is aws_cli awsd_start
+export AWS BUILD WORK ROOT

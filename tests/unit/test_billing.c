@@ -484,6 +484,193 @@ static void test_torn_append(void)
 	json_decref(o);
 }
 
+static struct billing_result *run_q(const char *d, const char *qs, const struct price_book *b)
+{
+	struct billing_query q;
+	struct billing_result *r = NULL;
+	char err[256];
+
+	if (billing_query_parse(qs, (double)NOV1 + 40 * 86400, &q, err, sizeof(err)) < 0 ||
+	    billing_report_run(d, b, &q, &r, err, sizeof(err)) < 0) {
+		UNIT_FAIL("%s: %s", qs, err);
+		return NULL;
+	}
+	return r;
+}
+
+/* The report of qs over the indexes of dir against the full computation from the text alone
+ * (a copy without indexes): the same values to the micro-dollar, and the JSON text gives the
+ * same document as the JSON values. */
+static void same_as_text(const char *ref, const char *qs, const struct price_book *b)
+{
+	char cmd[700];
+	struct billing_result *fast, *slow;
+	json_t *a, *t, *parsed;
+	char *text;
+	size_t len = 0;
+
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*.idx", ref);
+	CHECK_EQ(system(cmd), 0);
+	slow = run_q(ref, qs, b);
+	fast = run_q(dir, qs, b);
+	if (!slow || !fast)
+		return;
+	CHECK_EQ(fast->records, slow->records);
+	a = billing_report_json(slow);
+	t = billing_report_json(fast);
+	if (!json_equal(a, t)) {
+		char *x = json_dumps(a, JSON_COMPACT), *y = json_dumps(t, JSON_COMPACT);
+		UNIT_FAIL("%s: the index gives %.300s, the text %.300s", qs, y, x);
+		free(x);
+		free(y);
+	}
+	text = billing_report_json_text(fast, &len);
+	CHECK(text != NULL && len == strlen(text));
+	parsed = text ? json_loads(text, 0, NULL) : NULL;
+	CHECK(parsed != NULL);
+	if (parsed && !json_equal(parsed, t))
+		UNIT_FAIL("%s: the JSON text differs: %.300s", qs, text);
+	json_decref(parsed);
+	free(text);
+	json_decref(a);
+	json_decref(t);
+	billing_result_free(fast);
+	billing_result_free(slow);
+}
+
+static void test_index_matches_text(void)
+{
+	static const char *const groups[] = { "cluster", "service", "family", "task", "tag:team" };
+	static const char *const grans[] = { "hourly", "daily", "monthly" };
+	static const char *const teams[] = { "{\"team\":\"a\"}", "{\"team\":\"b\\\"q\"}", "{}" };
+	/* A price change in the middle of an hour of the second day. */
+	const char *sheet = "{\"sheets\":[{\"effective\":0},{\"effective\":1793531000,"
+			    "\"X86_64\":{\"vcpuHour\":\"0.05\",\"gbHour\":\"0.005\"}}]}";
+	struct ledger_task_info ti[24];
+	struct price_book b;
+	struct ledger *l;
+	char err[256], ref[300], cmd[700], idx[600], qs[200];
+	int64_t t0 = NOV1 - 3 * 3600 - 17;
+	FILE *f;
+
+	CHECK_EQ(price_book_parse(&b, sheet, strlen(sheet), err, sizeof(err)), 0);
+	fresh_dir();
+	snprintf(ref, sizeof(ref), "%s.ref", dir);
+	l = open_ledger(&b, (double)t0);
+	for (int k = 0; k < 24; k++) {
+		char id[16];
+		snprintf(id, sizeof(id), "ix%02d", k);
+		ti[k] = info(id, t0 + 11 * k, 256 << (k % 4), 512 << (k % 3));
+		snprintf(ti[k].a.cluster, sizeof(ti[k].a.cluster), "c%d", k % 2);
+		snprintf(ti[k].a.service, sizeof(ti[k].a.service), k % 5 ? "s%d" : "", k % 3);
+		ti[k].a.arch = k % 4 == 1 ? PRICE_ARM64 : PRICE_X86_64;
+		ti[k].a.spot = k % 6 == 5;
+		ti[k].a.storage_gib = k % 7 == 0 ? 10 : 0;
+		ti[k].tags_json = teams[k % 3];
+		ti[k].have_usage = true;
+	}
+	for (int64_t t = t0 + 300; t < NOV1 + 30 * 3600; t += 300) {
+		for (int k = 0; k < 24; k++) {
+			if (ti[k].stopped)
+				continue;
+			ti[k].cpu_ns += (uint64_t)(300e9 * ti[k].a.cpu_units / 1024 * (k % 5) / 3);
+			ti[k].mem_bytes = (double)ti[k].a.mem_mib * 1048576 * (1 + k % 3) / 4;
+			ti[k].io_bytes += 4096u * (unsigned)k;
+			if (k % 8 == 3 && t > t0 + 7 * 3600 + 100 * k) {
+				ti[k].stopped = true;
+				ti[k].stopped_at = (double)t - 37.4;
+			}
+			if (k % 5 == 4 && t == NOV1 + 5 * 3600)
+				ti[k].tags_json = teams[(k + 1) % 3]; /* a tag change */
+			ledger_task_update(l, &ti[k], (double)t);
+		}
+		ledger_cycle_end(l, (double)t);
+		if (t == NOV1 + 20 * 3600) {
+			/* Indexes of what is written so far; the open segment grows on after. */
+			struct billing_result *r = run_q(dir, "start=2026-10-31&end=2026-11-03", &b);
+			billing_result_free(r);
+		}
+	}
+	ledger_close(l, (double)NOV1 + 30 * 3600);
+	/* The closed month's index is sealed for its .gz when the month is compressed. */
+	ledger_index_path(dir, ledger_month_of(OCT1), idx, sizeof(idx));
+	CHECK_EQ(access(idx, R_OK), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -a %s %s", ref, dir, ref);
+	CHECK_EQ(system(cmd), 0);
+	for (size_t g = 0; g < 5; g++)
+		for (size_t k = 0; k < 3; k++) {
+			snprintf(qs, sizeof(qs), "start=2026-10-31T22:00:00Z&end=2026-11-03&group_by=%s"
+				 "&granularity=%s", groups[g], grans[k]);
+			same_as_text(ref, qs, &b);
+		}
+	/* A part of a day, cutting hours. */
+	same_as_text(ref, "start=2026-10-31T23:30:10Z&end=2026-11-01T07:12:00Z&group_by=task"
+		     "&granularity=hourly", &b);
+	/* A damaged index is not believed: its bad block and what follows come from the text. */
+	ledger_index_path(dir, ledger_month_of(NOV1), idx, sizeof(idx));
+	f = fopen(idx, "r+");
+	CHECK(f != NULL);
+	if (f) {
+		fseek(f, 300, SEEK_SET);
+		fputc(0x5a ^ fgetc(f), f);
+		fclose(f);
+	}
+	same_as_text(ref, "start=2026-10-31&end=2026-11-03&group_by=task&granularity=daily", &b);
+	/* A truncated one too. */
+	CHECK_EQ(truncate(idx, 1000), 0);
+	ledger_index_path(dir, ledger_month_of(OCT1), idx, sizeof(idx));
+	CHECK_EQ(truncate(idx, 777), 0);
+	same_as_text(ref, "start=2026-10-31&end=2026-11-03&group_by=service&granularity=hourly", &b);
+	same_as_text(ref, "start=2026-10-31&end=2026-11-03&group_by=service&granularity=hourly", &b);
+	file_remove_tree(ref);
+}
+
+/* Bytes that are not an index are refused without a crash, and a good one decodes. */
+static void test_index_parse(void)
+{
+	struct ledger_health h = { 0 };
+	uint64_t covered = 1;
+	int n = 0;
+	char path[600], *img = NULL;
+	size_t len = 0;
+
+	CHECK(ledger_index_parse("junk", 4, true, count_rec, &n, &h, &covered) < 0);
+	CHECK_EQ(covered, 0);
+	fresh_dir();
+	struct ledger *l = open_ledger(NULL, (double)NOV1);
+	run_task(l, info("p1", NOV1 + 10, 1024, 1024), 4000);
+	ledger_close(l, (double)NOV1 + 9000);
+	json_decref(report("start=2026-11-01&end=2026-11-02", NULL));
+	ledger_index_path(dir, ledger_month_of(NOV1), path, sizeof(path));
+	CHECK_EQ(file_read_all(path, 1 << 20, &img, &len), 0);
+	CHECK_EQ(ledger_index_parse(img, len, true, count_rec, &n, &h, &covered), 0);
+	CHECK_EQ(n, 2);
+	CHECK(covered > 0);
+	free(img);
+	/* Another ledger's text copied over the segment (the same inode, longer): the index of
+	 * the old text is not used. */
+	char other[300], cmd[900], seg[600];
+	snprintf(other, sizeof(other), "%s", dir);
+	snprintf(dir, sizeof(dir), "/tmp/berth-billing-XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	l = open_ledger(NULL, (double)NOV1);
+	run_task(l, info("p2", NOV1 + 20, 2048, 4096), 4100);
+	ledger_close(l, (double)NOV1 + 9000);
+	ledger_segment_path(other, ledger_month_of(NOV1), false, seg, sizeof(seg));
+	snprintf(cmd, sizeof(cmd), "cat %s/2026-11.ledger > %s && cp %s/open.json %s/open.json", dir,
+		 seg, dir, other);
+	CHECK_EQ(system(cmd), 0);
+	json_t *o = report("start=2026-11-01&end=2026-11-02", NULL);
+	snprintf(cmd, sizeof(cmd), "%s", dir);
+	snprintf(dir, sizeof(dir), "%s", other);
+	json_t *o2 = report("start=2026-11-01&end=2026-11-02", NULL);
+	CHECK_STR(total(o2, "reservedCost"), total(o, "reservedCost"));
+	CHECK_EQ(micro(total(o2, "reservedCost")), expect(2048, 4096, 4100));
+	json_decref(o);
+	json_decref(o2);
+	file_remove_tree(cmd);
+}
+
 static void test_query(void)
 {
 	struct billing_query q;
@@ -516,4 +703,4 @@ static void test_cleanup(void)
 
 UNIT_MAIN(test_prices, test_records, test_accrual_and_minimum, test_midnight_and_month,
 	  test_price_change, test_tags_and_sums, test_replay_after_crash, test_damaged_segments,
-	  test_torn_append, test_query, test_cleanup)
+	  test_torn_append, test_index_matches_text, test_index_parse, test_query, test_cleanup)
