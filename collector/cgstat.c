@@ -407,6 +407,10 @@ int cgstat_reader_read(struct cgstat_reader *r, char *buf, size_t size, unsigned
 
 	if (r->gone)
 		return -ENOENT;
+	for (int i = 0; i < CGSTAT_FILE_COUNT; i++)
+		if (r->fd[i] < 0)
+			mask &= ~(1u << i);
+	/* Only the I/O files read now start their fields from zero. */
 	io_reset(s, mask);
 	for (int i = 0; i < CGSTAT_FILE_COUNT; i++) {
 		ssize_t n;

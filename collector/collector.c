@@ -5,6 +5,7 @@
 #include "collector/probes.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,7 +450,21 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 		mask = c->fast_mask | MEM_STAT_MASK;
 	else
 		mask = c->fast_mask;
-	ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf), mask, &s);
+	if (mask == c->fast_mask && c->gate_mask && cc->have_cur) {
+		/* The CPU counter first: a container that did not run since the last reading
+		 * cannot have moved the gated files (see collector_init). */
+		ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
+					 mask & ((1u << CGSTAT_CPUACCT_USAGE) | (1u << CGSTAT_CPU_STAT)),
+					 &s);
+		if (ret == 0 && s.cpu_usage_ns != cc->cur.cpu_usage_ns)
+			ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
+						 mask & ~((1u << CGSTAT_CPUACCT_USAGE) |
+							  (1u << CGSTAT_CPU_STAT)), &s);
+		else if (ret == 0)
+			c->self.gated++;
+	} else {
+		ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf), mask, &s);
+	}
 	if (ret == -ENOENT) {
 		if (cc->reader.gone)
 			c->self.cgroups_gone++;
@@ -538,15 +553,28 @@ static void aggregates_reset(struct collector *c)
 	}
 }
 
-static void aggregate_add(struct collector *c, const struct rt_task *rt_t, const char *service,
-			  const double *task_v)
+/* The aggregates a task counts into; cache (a sampled task's) keeps them from cycle to cycle. */
+static void aggregates_of(struct collector *c, const struct rt_task *rt_t, const char *service,
+			  struct col_series *agg[3], struct col_series *cache[3])
 {
-	struct col_series *agg[3] = {
-		series_get(c, COL_CLUSTER, rt_t->cluster, NULL, NULL),
-		service[0] ? series_get(c, COL_SERVICE, rt_t->cluster, service, NULL) : NULL,
-		rt_t->td ? series_get(c, COL_FAMILY, rt_t->cluster, rt_t->td->family, NULL) : NULL,
-	};
-	bool running = strcmp(rt_t->last_status, "RUNNING") == 0;
+	if (cache && cache[0]) {
+		memcpy(agg, cache, 3 * sizeof(*agg));
+		return;
+	}
+	agg[0] = series_get(c, COL_CLUSTER, rt_t->cluster, NULL, NULL);
+	agg[1] = service[0] ? series_get(c, COL_SERVICE, rt_t->cluster, service, NULL) : NULL;
+	agg[2] = rt_t->td ? series_get(c, COL_FAMILY, rt_t->cluster, rt_t->td->family, NULL) : NULL;
+	if (cache && agg[0] && (!service[0] || agg[1]) && (!rt_t->td || agg[2]))
+		memcpy(cache, agg, 3 * sizeof(*agg));
+}
+
+static void aggregate_add(struct collector *c, const struct rt_task *rt_t, const char *service,
+			  const double *task_v, struct col_series *cache[3])
+{
+	struct col_series *agg[3];
+	bool running = cache || strcmp(rt_t->last_status, "RUNNING") == 0;
+
+	aggregates_of(c, rt_t, service, agg, cache);
 
 	for (int i = 0; i < 3; i++) {
 		if (!agg[i])
@@ -582,7 +610,7 @@ static void tasks_sample(struct collector *c, double now)
 			continue;
 		parse_group(rt_t->group, service, sizeof(service));
 		if (!running) {
-			aggregate_add(c, rt_t, service, NULL);
+			aggregate_add(c, rt_t, service, NULL, NULL);
 			continue;
 		}
 		ts = collector_series_find(c, COL_TASK, rt_t->cluster, rt_t->id, NULL);
@@ -596,7 +624,7 @@ static void tasks_sample(struct collector *c, double now)
 			continue;
 		t->seen = true;
 		task_sample(c, t, now);
-		aggregate_add(c, rt_t, service, t->series->last);
+		aggregate_add(c, rt_t, service, t->series->last, t->agg);
 	}
 }
 
@@ -840,24 +868,43 @@ void collector_rrd_sync(struct collector *c, enum col_kind kind, const char *clu
 	}
 }
 
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void collector_sample(struct collector *c, double now)
 {
-	double t0 = mono_now(), dt;
+	double t0 = mono_now(), dt, cpu0 = thread_cpu(), cpu1, cpu2, cpu3;
 
 	c->cycle++;
 	c->ts[c->cycle % c->cap] = now;
 	aggregates_reset(c);
 	tasks_sample(c, now);
+	cpu1 = thread_cpu();
 	tasks_sweep(c);
 	aggregates_finish(c);
 	window_write(c, now);
+	cpu2 = thread_cpu();
 	if (c->rrd_on) {
+		uint64_t created = c->rrd.stats.created;
 		rrd_write_due(c, false);
+		/* librrd builds a new file in one allocation of its whole size (~17 MB at a 1 s
+		 * step) that malloc then keeps for reuse: give it back. */
+		if (c->rrd.stats.created != created)
+			malloc_trim(0);
 		if (now >= c->next_expire) {
 			rrd_store_expire(&c->rrd, (time_t)now);
 			c->next_expire = now + EXPIRE_EVERY;
 		}
 	}
+	cpu3 = thread_cpu();
+	c->self.cpu_read += cpu1 - cpu0;
+	c->self.cpu_window += cpu2 - cpu1;
+	c->self.cpu_rrd += cpu3 - cpu2;
 	dt = mono_now() - t0;
 	c->self.cycles++;
 	c->self.last_cycle_seconds = dt;
@@ -867,6 +914,7 @@ void collector_sample(struct collector *c, double now)
 	c->self.last_cycle_at = now;
 	for (size_t i = 0; i < c->n_observers; i++)
 		c->observers[i].fn(c->observers[i].ctx, c, now);
+	c->self.cpu_observers += thread_cpu() - cpu3;
 }
 
 int collector_on_cycle(struct collector *c, void (*fn)(void *ctx, struct collector *c, double now),
@@ -911,6 +959,17 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 	/* v1 cpu.stat holds only throttling counters (usage is cpuacct.usage): slow is enough. */
 	c->fast_mask = rt->cg.mode == CGROUP_MODE_V2 ? CGSTAT_FAST
 						       : CGSTAT_FAST & ~(1u << CGSTAT_CPU_STAT);
+	/*
+	 * On v1 and hybrid hosts, between the slow reads, memory usage and the blkio byte counters
+	 * of a container whose CPU counter did not move are not read again: nothing ran in it to
+	 * allocate or submit I/O (v1 blkio counts bios when the container's own threads submit
+	 * them; background writeback is charged to the root), so they keep their last values; the
+	 * slow read every ~5 s reads them whatever happened. Most containers sleep most of the
+	 * time: their cycle is one pread instead of three. On cgroup v2 writeback and socket
+	 * buffers are charged to a cgroup while it sleeps: every file is read.
+	 */
+	c->gate_mask = rt->cg.mode == CGROUP_MODE_V2
+			       ? 0 : (1u << CGSTAT_MEM_CURRENT) | (1u << CGSTAT_BLKIO_BYTES);
 	/* Each librrd call maps the file and dirties a page per archive and the header again: the
 	 * fewer calls, the less it costs per row. */
 	c->rrd_batch = cfg->rrdcached_address[0] || c->interval >= RRD_BATCH_SECONDS

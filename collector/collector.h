@@ -110,6 +110,8 @@ struct col_task {
 	struct col_container *containers;
 	size_t n_containers;
 	struct col_series *series;
+	struct col_series *agg[3];    /* its cluster, service and family series (made on first use;
+				       * kept alive by the task counting into them every cycle) */
 	struct rrd_file rrd;
 	uint64_t rrd_cycle;           /* cycles up to this one are in its RRD file */
 	bool seen;                    /* in rt->tasks and RUNNING during this cycle */
@@ -119,9 +121,13 @@ struct col_task {
 
 struct col_self {
 	uint64_t cycles, samples, cgroups_gone, parse_errors, open_errors;
+	uint64_t gated;               /* readings that skipped the gated files (CPU idle) */
 	double last_cycle_seconds, total_cycle_seconds, max_cycle_seconds;
 	double last_cycle_at;
 	size_t window_bytes;
+	/* CPU time (the thread's, kernel included) of the cycles' phases: cgroup files and probes,
+	 * the window and aggregates, RRD writes, and the observers after the cycle. */
+	double cpu_read, cpu_window, cpu_rrd, cpu_observers;
 };
 
 #define COL_HASH_SIZE 4096
@@ -138,6 +144,7 @@ struct collector {
 	unsigned interval;            /* seconds */
 	unsigned slow_every;          /* cycles between reads of the costly files (~5 s) */
 	unsigned fast_mask;           /* the files read every cycle (enum cgstat_file bits) */
+	unsigned gate_mask;           /* of those, the ones read only when the CPU counter moved */
 	size_t cap;                   /* window slots */
 	uint64_t cycle;               /* cycles done; slot of cycle k is k % cap */
 	double *ts;                   /* cap timestamps */

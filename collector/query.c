@@ -222,9 +222,13 @@ static int from_rrd(struct collector *c, const struct col_query *q, struct col_d
 		dp[n] = (struct col_datapoint){ .t = row_t,
 						.count = per < 1 ? 1 : per, .min = avg, .max = avg };
 		dp[n].sum = avg * dp[n].count;
-		if (r < (size_t)((f[1].end - f[1].start) / (time_t)f[1].step))
+		/* Raw rows have no MIN/MAX archive (a row is one sample): librrd then answers
+		 * from a coarser one, which is not these rows. */
+		if (f[1].step == f[0].step && f[1].start == f[0].start &&
+		    r < (size_t)((f[1].end - f[1].start) / (time_t)f[1].step))
 			dp[n].min = f[1].data[r * f[1].n_ds + (size_t)col];
-		if (r < (size_t)((f[2].end - f[2].start) / (time_t)f[2].step))
+		if (f[2].step == f[0].step && f[2].start == f[0].start &&
+		    r < (size_t)((f[2].end - f[2].start) / (time_t)f[2].step))
 			dp[n].max = f[2].data[r * f[2].n_ds + (size_t)col];
 		for (int i = 0; i < COL_MAX_PCT; i++)
 			dp[n].pct[i] = NAN;

@@ -47,6 +47,10 @@ struct web_response {
 	web_stream_read stream;    /* when set, body is ignored */
 	void *stream_ctx;
 	void (*stream_free)(void *ctx);
+	/* When set, body is not malloc'd memory of the response: body_free(body_ctx) is called
+	 * once the body has been sent (or the response dropped). */
+	void (*body_free)(void *ctx);
+	void *body_ctx;
 };
 
 /* Case-insensitive header lookup; NULL when absent. */

@@ -19,54 +19,46 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "web/app.h"
+#include "web/metrics_text.h"
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void buf_grow(struct buf *b, size_t need)
+bool mbuf_reserve(struct mbuf *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 65536;
+	size_t cap = b->cap ? b->cap : 256;
 	char *p;
 
-	if (b->failed || b->len + need + 1 <= b->cap)
-		return;
+	if (b->failed)
+		return false;
+	if (b->len + need + 1 <= b->cap)
+		return true;
 	while (cap < b->len + need + 1)
 		cap *= 2;
 	p = realloc(b->p, cap);
 	if (!p) {
 		b->failed = true;
-		return;
+		return false;
 	}
 	b->p = p;
 	b->cap = cap;
+	return true;
 }
 
-static void put(struct buf *b, const char *s, size_t n)
+static void put(struct mbuf *b, const char *s, size_t n)
 {
-	buf_grow(b, n);
-	if (b->failed)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	mbuf_put(b, s, n);
 }
 
-static void puts_(struct buf *b, const char *s)
+static void puts_(struct mbuf *b, const char *s)
 {
 	put(b, s, strlen(s));
 }
 
-static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct buf *b, const char *fmt, ...)
+static void putf(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct mbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	buf_grow(b, 256);
-	if (b->failed)
+	if (!mbuf_reserve(b, 256))
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -74,8 +66,7 @@ static void putf(struct buf *b, const char *fmt, ...)
 	if (n < 0)
 		return;
 	if ((size_t)n >= b->cap - b->len) {
-		buf_grow(b, (size_t)n);
-		if (b->failed)
+		if (!mbuf_reserve(b, (size_t)n))
 			return;
 		va_start(ap, fmt);
 		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
@@ -85,19 +76,12 @@ static void putf(struct buf *b, const char *fmt, ...)
 }
 
 /* Integers print without printf: a scrape of a thousand tasks is ~40k of them. */
-static void put_u64(struct buf *b, uint64_t v)
+static void put_u64(struct mbuf *b, uint64_t v)
 {
-	char tmp[24];
-	int i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(b, tmp + i, sizeof(tmp) - (size_t)i);
+	mbuf_u64(b, v);
 }
 
-static void put_value(struct buf *b, double v)
+static void put_value(struct mbuf *b, double v)
 {
 	if (isnan(v))
 		puts_(b, "NaN");
@@ -107,7 +91,7 @@ static void put_value(struct buf *b, double v)
 		putf(b, "%.15g", v);
 }
 
-static void put_escaped(struct buf *b, const char *s)
+static void put_escaped(struct mbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\' || *s == '"')
@@ -119,7 +103,7 @@ static void put_escaped(struct buf *b, const char *s)
 	}
 }
 
-static void label(struct buf *b, const char *name, const char *value, bool first)
+static void label(struct mbuf *b, const char *name, const char *value, bool first)
 {
 	if (!first)
 		put(b, ",", 1);
@@ -129,13 +113,13 @@ static void label(struct buf *b, const char *name, const char *value, bool first
 	put(b, "\"", 1);
 }
 
-static void family(struct buf *b, const char *name, const char *type, const char *help)
+static void family(struct mbuf *b, const char *name, const char *type, const char *help)
 {
 	putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A sample line: name{labels} value [timestamp ms]. labels is preformatted without braces. */
-static void sample_at(struct buf *b, const char *name, const char *labels, double v, double t)
+static void sample_at(struct mbuf *b, const char *name, const char *labels, double v, double t)
 {
 	puts_(b, name);
 	if (labels && *labels) {
@@ -152,16 +136,10 @@ static void sample_at(struct buf *b, const char *name, const char *labels, doubl
 	put(b, "\n", 1);
 }
 
-static void sample(struct buf *b, const char *name, const char *labels, double v)
+static void sample(struct mbuf *b, const char *name, const char *labels, double v)
 {
 	sample_at(b, name, labels, v, 0);
 }
-
-struct ctr_ref {
-	const struct col_task *t;
-	const struct col_container *cc;
-	char *labels;
-};
 
 enum val_kind { V_NS, V_U64, V_PSI_US };
 
@@ -199,6 +177,43 @@ static const struct cfam cfams[] = {
 	{ "container_pressure_io_stalled_seconds_total", "counter", "Total time duration no tasks in the container could make progress due to IO congestion.", CS(psi_io.full_total_us), V_PSI_US },
 };
 
+/* A double as Prometheus reads it: NaN, an integer without printf, else %.15g. */
+static size_t fmt_value(char out[40], double v)
+{
+	char tmp[24], *p;
+
+	if (isnan(v)) {
+		memcpy(out, "NaN", 3);
+		return 3;
+	}
+	if (v >= 0 && v < 1e18 && v == floor(v)) {
+		p = mbuf_fmt_u64(tmp, (uint64_t)v);
+		memcpy(out, p, (size_t)(tmp + 24 - p));
+		return (size_t)(tmp + 24 - p);
+	}
+	return (size_t)snprintf(out, 40, "%.15g", v);
+}
+
+size_t mbuf_fmt_fixed(char out[40], uint64_t n, unsigned digits, uint64_t scale)
+{
+	char tmp[24], *p = mbuf_fmt_u64(tmp, n / scale);
+	size_t len = (size_t)(tmp + 24 - p);
+	uint64_t f = n % scale;
+
+	memcpy(out, p, len);
+	if (!f)
+		return len;
+	out[len++] = '.';
+	for (unsigned i = digits; i-- > 0;) {
+		out[len + i] = (char)('0' + f % 10);
+		f /= 10;
+	}
+	len += digits;
+	while (out[len - 1] == '0')
+		len--;
+	return len;
+}
+
 static bool has_psi(const struct cgstat *s, size_t off)
 {
 	if (off >= CS(psi_io))
@@ -208,26 +223,38 @@ static bool has_psi(const struct cgstat *s, size_t off)
 	return s->have & (1u << CGSTAT_CPU_PRESSURE);
 }
 
-static void render_cfam(struct buf *b, const struct cfam *f, struct ctr_ref *refs, size_t n)
+static void render_cfam(struct mbuf *b, const struct cfam *f, const struct prom_ctr *refs,
+			size_t n)
 {
+	size_t name_len = strlen(f->name);
+
 	family(b, f->name, f->type, f->help);
 	for (size_t i = 0; i < n; i++) {
 		const struct cgstat *s = &refs[i].cc->cur;
 		uint64_t v = *(const uint64_t *)((const char *)s + f->off);
-		if (f->kind == V_PSI_US && !has_psi(s, f->off))
+		char out[40];
+		const char *vp = out;
+		size_t len;
+		if (!refs[i].cc->have_cur || (f->kind == V_PSI_US && !has_psi(s, f->off)))
 			continue;
+		if (f->kind == V_NS) {
+			len = mbuf_fmt_fixed(out, v, 9, 1000000000ull);
+		} else if (f->kind == V_PSI_US) {
+			len = mbuf_fmt_fixed(out, v, 6, 1000000ull);
+		} else {
+			vp = mbuf_fmt_u64(out, v);
+			len = (size_t)(out + 24 - vp);
+		}
 		/* Stamped with the time of the reading, as cAdvisor does: rates are then exact
 		 * whenever the scrape falls within the interval. */
-		sample_at(b, f->name, refs[i].labels,
-			  f->kind == V_NS ? (double)v / 1e9 : f->kind == V_PSI_US ? (double)v / 1e6
-										 : (double)v,
-			  refs[i].cc->t_cur);
+		mbuf_line(b, f->name, name_len, &refs[i], "", 0, vp, len, refs[i].ts,
+			  refs[i].ts_len);
 	}
 }
 
 static char *container_labels(const struct col_task *t, const struct col_container *cc)
 {
-	struct buf b = { 0 };
+	struct mbuf b = { 0 };
 	char rev[16];
 
 	snprintf(rev, sizeof(rev), "%d", t->revision);
@@ -245,11 +272,21 @@ static char *container_labels(const struct col_task *t, const struct col_contain
 	return b.p;
 }
 
-/* Every container with a reading, each with its label string. */
-static struct ctr_ref *collect_refs(struct collector *c, size_t *n)
+static size_t fmt_ts(char out[24], double t)
+{
+	char tmp[24], *p = mbuf_fmt_u64(tmp, (uint64_t)(t * 1000));
+	size_t len = (size_t)(tmp + 24 - p);
+
+	out[0] = ' ';
+	memcpy(out + 1, p, len);
+	return len + 1;
+}
+
+/* Every container of a sampled task, each with its label string; *n of them. */
+static struct prom_ctr *collect_refs(struct collector *c, size_t *n)
 {
 	size_t cap = 0, k = 0;
-	struct ctr_ref *refs;
+	struct prom_ctr *refs;
 
 	for (struct col_task *t = c->tasks; t; t = t->next)
 		cap += t->n_containers;
@@ -258,62 +295,88 @@ static struct ctr_ref *collect_refs(struct collector *c, size_t *n)
 		return NULL;
 	for (struct col_task *t = c->tasks; t; t = t->next) {
 		for (size_t i = 0; i < t->n_containers; i++) {
-			if (!t->containers[i].have_cur)
+			const struct col_container *cc = &t->containers[i];
+			struct prom_ctr *r = &refs[k];
+			r->t = t;
+			r->cc = cc;
+			if (!(r->labels = container_labels(t, cc)))
 				continue;
-			refs[k].t = t;
-			refs[k].cc = &t->containers[i];
-			refs[k].labels = container_labels(t, &t->containers[i]);
-			if (refs[k].labels)
-				k++;
+			r->labels_len = strlen(r->labels);
+			r->ts_len = fmt_ts(r->ts, cc->t_cur);
+			r->bpf_ts_len = cc->bpf ? fmt_ts(r->bpf_ts, cc->bpf->t_cur) : 0;
+			k++;
 		}
 	}
 	*n = k;
 	return refs;
 }
 
-static void render_specs(struct buf *b, struct ctr_ref *refs, size_t n)
+static void spec(struct mbuf *b, const char *name, const struct prom_ctr *r, double v)
 {
-	family(b, "container_spec_memory_limit_bytes", "gauge", "Memory limit for the container.");
-	for (size_t i = 0; i < n; i++)
-		sample(b, "container_spec_memory_limit_bytes", refs[i].labels,
-		       (double)refs[i].cc->limits.memory_max_bytes);
-	family(b, "container_spec_cpu_shares", "gauge", "CPU share of the container.");
-	for (size_t i = 0; i < n; i++)
-		sample(b, "container_spec_cpu_shares", refs[i].labels,
-		       refs[i].cc->cpu_units ? refs[i].cc->cpu_units : 2);
-	family(b, "container_spec_cpu_period", "gauge", "CPU period of the container.");
-	for (size_t i = 0; i < n; i++)
-		sample(b, "container_spec_cpu_period", refs[i].labels, 100000);
-	family(b, "container_spec_cpu_quota", "gauge", "CPU quota of the container.");
-	for (size_t i = 0; i < n; i++)
-		sample(b, "container_spec_cpu_quota", refs[i].labels,
-		       (double)refs[i].cc->limits.cpu_max_units * 100000.0 / 1024.0);
-	family(b, "container_start_time_seconds", "gauge", "Start time of the container since unix epoch in seconds.");
-	for (size_t i = 0; i < n; i++)
-		sample(b, "container_start_time_seconds", refs[i].labels, refs[i].cc->started_at);
-	family(b, "container_last_seen", "gauge", "Last time a container was seen by the exporter");
-	for (size_t i = 0; i < n; i++)
-		sample(b, "container_last_seen", refs[i].labels, floor(refs[i].cc->t_cur));
+	char out[40];
+	size_t len = fmt_value(out, v);
+
+	mbuf_line(b, name, strlen(name), r, "", 0, out, len, "", 0);
 }
 
-static void render_containers(struct buf *b, struct collector *c)
+static void render_specs(struct mbuf *b, const struct prom_ctr *refs, size_t n)
 {
-	size_t n = 0;
-	struct ctr_ref *refs = collect_refs(c, &n);
+	static const char *const names[] = {
+		"container_spec_memory_limit_bytes", "container_spec_cpu_shares",
+		"container_spec_cpu_period", "container_spec_cpu_quota",
+		"container_start_time_seconds", "container_last_seen",
+	};
+	static const char *const helps[] = {
+		"Memory limit for the container.", "CPU share of the container.",
+		"CPU period of the container.", "CPU quota of the container.",
+		"Start time of the container since unix epoch in seconds.",
+		"Last time a container was seen by the exporter",
+	};
+
+	for (int f = 0; f < 6; f++) {
+		family(b, names[f], "gauge", helps[f]);
+		for (size_t i = 0; i < n; i++) {
+			const struct col_container *cc = refs[i].cc;
+			double v = 0;
+			if (!cc->have_cur)
+				continue;
+			switch (f) {
+			case 0: v = (double)cc->limits.memory_max_bytes; break;
+			case 1: v = cc->cpu_units ? cc->cpu_units : 2; break;
+			case 2: v = 100000; break;
+			case 3: v = (double)cc->limits.cpu_max_units * 100000.0 / 1024.0; break;
+			case 4: v = cc->started_at; break;
+			default: v = floor(cc->t_cur); break;
+			}
+			spec(b, names[f], &refs[i], v);
+		}
+	}
+}
+
+static void render_containers(struct mbuf *b, struct app *a, struct collector *c)
+{
+	size_t n = 0, need = 0;
+	struct prom_ctr *refs = collect_refs(c, &n);
 
 	if (!refs) {
 		b->failed = true;
 		return;
 	}
+	/* About 100 lines of labels and numbers per container (with the probes' histograms):
+	 * one allocation up front rather than a series of copies as the text grows. */
+	for (size_t i = 0; i < n; i++)
+		need += 100 * (refs[i].labels_len + 96);
+	mbuf_reserve(b, need);
 	for (size_t i = 0; i < sizeof(cfams) / sizeof(cfams[0]); i++)
 		render_cfam(b, &cfams[i], refs, n);
 	render_specs(b, refs, n);
+	metrics_bpf_render(a, b, refs, n);
 	for (size_t i = 0; i < n; i++)
 		free(refs[i].labels);
 	free(refs);
 }
 
-static void render_task_counts(struct buf *b, struct app *a)
+static void render_task_counts(struct mbuf *b, struct app *a)
 {
 	static const char *const states[] = { "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING",
 					      "DEACTIVATING", "STOPPING", "DEPROVISIONING",
@@ -321,7 +384,7 @@ static void render_task_counts(struct buf *b, struct app *a)
 	family(b, "berth_tasks", "gauge", "Tasks known to berth by cluster and last status.");
 	for (struct rt_cluster *cl = a->rt->clusters; cl; cl = cl->next) {
 		for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
-			struct buf l = { 0 };
+			struct mbuf l = { 0 };
 			int count = 0;
 			for (struct rt_task *t = a->rt->tasks; t; t = t->next)
 				count += !strcmp(t->cluster, cl->name) &&
@@ -335,12 +398,12 @@ static void render_task_counts(struct buf *b, struct app *a)
 	}
 }
 
-static void render_health(struct buf *b, struct app *a)
+static void render_health(struct mbuf *b, struct app *a)
 {
 	family(b, "berth_task_healthy", "gauge",
 	       "1 when a running task's health status is HEALTHY, 0 when UNHEALTHY, -1 when UNKNOWN.");
 	for (struct rt_task *t = a->rt->tasks; t; t = t->next) {
-		struct buf l = { 0 };
+		struct mbuf l = { 0 };
 		if (strcmp(t->last_status, "RUNNING") != 0)
 			continue;
 		label(&l, "cluster", t->cluster, true);
@@ -355,7 +418,7 @@ static void render_health(struct buf *b, struct app *a)
 }
 
 /* Service and cluster aggregates from the collector's latest cycle. */
-static void render_aggregates(struct buf *b, struct collector *c)
+static void render_aggregates(struct mbuf *b, struct collector *c)
 {
 	static const struct { const char *name, *help; int col; enum col_kind kind; } f[] = {
 		{ "berth_service_desired_tasks", "Desired task count of a service.", COL_DESIRED, COL_SERVICE },
@@ -369,7 +432,7 @@ static void render_aggregates(struct buf *b, struct collector *c)
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		family(b, f[i].name, "gauge", f[i].help);
 		for (struct col_series *s = c->series; s; s = s->next) {
-			struct buf l = { 0 };
+			struct mbuf l = { 0 };
 			double v = s->last[f[i].col];
 			if (s->kind != f[i].kind || !s->active || isnan(v))
 				continue;
@@ -383,20 +446,20 @@ static void render_aggregates(struct buf *b, struct collector *c)
 	}
 }
 
-static void counter(struct buf *b, const char *name, const char *help, const char *labels,
+static void counter(struct mbuf *b, const char *name, const char *help, const char *labels,
 		    double v)
 {
 	family(b, name, "counter", help);
 	sample(b, name, labels, v);
 }
 
-static void gauge(struct buf *b, const char *name, const char *help, double v)
+static void gauge(struct mbuf *b, const char *name, const char *help, double v)
 {
 	family(b, name, "gauge", help);
 	sample(b, name, NULL, v);
 }
 
-static void render_self(struct buf *b, struct collector *c)
+static void render_self(struct mbuf *b, struct collector *c)
 {
 	const struct col_self *s = &c->self;
 	const struct rrd_store_stats *r = &c->rrd.stats;
@@ -406,10 +469,16 @@ static void render_self(struct buf *b, struct collector *c)
 	gauge(b, "berth_collector_cycle_duration_max_seconds", "Longest sampling cycle since start.", s->max_cycle_seconds);
 	counter(b, "berth_collector_cycle_seconds_total", "Time spent in sampling cycles.", NULL, s->total_cycle_seconds);
 	counter(b, "berth_collector_samples_total", "Container cgroups read.", NULL, (double)s->samples);
+	counter(b, "berth_collector_idle_samples_total", "Container readings whose CPU counter had not moved, so that memory usage and block I/O bytes kept their values (cgroup v1).", NULL, (double)s->gated);
 	counter(b, "berth_collector_cgroups_gone_total", "Container cgroups that disappeared while sampled.", NULL, (double)s->cgroups_gone);
 	counter(b, "berth_collector_parse_errors_total", "Cgroup files that did not parse.", NULL, (double)s->parse_errors);
 	gauge(b, "berth_collector_tasks", "Tasks being sampled.", (double)c->n_tasks);
 	gauge(b, "berth_collector_window_bytes", "Memory held by the in-memory window of samples.", (double)s->window_bytes);
+	family(b, "berth_collector_cpu_seconds_total", "counter", "CPU time of the sampling cycles by phase: cgroup files and probes (read), window and aggregates (window), RRD writes (rrd), and the cycle's observers such as alarms and the usage ledger (observers).");
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"read\"", s->cpu_read);
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"window\"", s->cpu_window);
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"rrd\"", s->cpu_rrd);
+	sample(b, "berth_collector_cpu_seconds_total", "phase=\"observers\"", s->cpu_observers);
 	counter(b, "berth_rrd_updates_total", "RRD updates written.", NULL, (double)r->updates);
 	family(b, "berth_rrd_skipped_updates_total", "counter", "RRD updates skipped by reason.");
 	sample(b, "berth_rrd_skipped_updates_total", "reason=\"same_second\"", (double)r->skipped_same_second);
@@ -421,22 +490,8 @@ static void render_self(struct buf *b, struct collector *c)
 	gauge(b, "berth_rrd_bytes", "Size of the RRD directory at the last scan.", (double)r->bytes);
 }
 
-static void render_bpf(struct buf *b, struct app *a)
-{
-	size_t len = 0;
-	char *text = metrics_bpf_text(a, &len);
-
-	if (!text) {
-		b->failed = true;
-		return;
-	}
-	put(b, text, len);
-	free(text);
-}
-
-/* Renders the whole exposition into b; exposed for the scrape benchmark through /metrics. */
 /* The alarms' block (states and evaluation self-metrics). */
-static void render_alarms(struct buf *b, struct app *a)
+static void render_alarms(struct mbuf *b, struct app *a)
 {
 	char *text = a->alarms ? alarms_prometheus(a->alarms) : NULL;
 
@@ -445,7 +500,9 @@ static void render_alarms(struct buf *b, struct app *a)
 	free(text);
 }
 
-static void render(struct app *a, struct buf *b)
+static void render_scrape_self(struct mbuf *b);
+
+static void render(struct app *a, struct mbuf *b)
 {
 	struct collector *c = a->collector;
 
@@ -461,7 +518,6 @@ static void render(struct app *a, struct buf *b)
 		free(text);
 	}
 	render_alarms(b, a);
-	render_bpf(b, a);
 	if (a->ledger) {
 		size_t n;
 		char *s = ledger_prometheus(a->ledger, &n);
@@ -469,11 +525,44 @@ static void render(struct app *a, struct buf *b)
 			put(b, s, n);
 		free(s);
 	}
-	if (!c)
+	if (!c) {
+		metrics_bpf_render(a, b, NULL, 0);
 		return;
-	render_containers(b, c);
+	}
+	render_containers(b, a, c);
 	render_aggregates(b, c);
 	render_self(b, c);
+	render_scrape_self(b);
+}
+
+/* The cost of the previous scrape (this one's is not known until it is rendered). */
+static struct {
+	uint64_t scrapes;
+	double render_cpu, gzip_cpu;
+	size_t bytes, gzip_bytes;
+} scrape_self;
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void render_scrape_self(struct mbuf *b)
+{
+	counter(b, "berth_metrics_scrapes_total", "Scrapes of /metrics answered.", NULL,
+		(double)scrape_self.scrapes);
+	gauge(b, "berth_metrics_render_seconds",
+	      "CPU time berthd spent rendering the previous /metrics text.", scrape_self.render_cpu);
+	gauge(b, "berth_metrics_render_bytes", "Size of the previous /metrics text, uncompressed.",
+	      (double)scrape_self.bytes);
+	gauge(b, "berth_metrics_gzip_seconds",
+	      "CPU time berthd spent compressing the last gzip'd /metrics response.",
+	      scrape_self.gzip_cpu);
+	gauge(b, "berth_metrics_gzip_bytes", "Size of the last gzip'd /metrics response.",
+	      (double)scrape_self.gzip_bytes);
 }
 
 static bool wants_gzip(const struct web_request *rq)
@@ -486,51 +575,128 @@ static bool wants_gzip(const struct web_request *rq)
 	return g && !(strncasecmp(g + 4, ";q=0", 4) == 0 && !(g[8] == '.' && g[9] > '0'));
 }
 
-/* gzip of in[0..n) into a new buffer; NULL on failure. */
-static char *gzip_buf(const char *in, size_t n, size_t *out_len)
+/*
+ * Buffers of /metrics. A thousand tasks make ~18 MB of text; on a fresh allocation most of the
+ * render time goes to the kernel handing out its pages. So the text and gzip buffers are kept
+ * for the next scrape (one of each; a scrape that finds them still being sent makes its own); the
+ * response is sent from them and hands them back when done.
+ */
+static struct mbuf spare_text, spare_gz;
+
+struct body {
+	struct mbuf b;
+	struct mbuf *home;            /* the spare slot it goes back to */
+};
+
+static void spare_put(struct mbuf *home, struct mbuf *b)
+{
+	if (home->p || b->failed) {
+		free(b->p);
+	} else {
+		*home = *b;
+		home->len = 0;
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+static void body_free(void *ctx)
+{
+	struct body *x = ctx;
+
+	spare_put(x->home, &x->b);
+	free(x);
+}
+
+static struct mbuf spare_take(struct mbuf *home)
+{
+	struct mbuf b = *home;
+
+	memset(home, 0, sizeof(*home));
+	b.len = 0;
+	b.failed = false;
+	if (b.p)
+		b.p[0] = '\0';
+	return b;
+}
+
+/* gzip (level 1) of in[0..n) into out; false on failure. */
+static bool gzip_buf(const char *in, size_t n, struct mbuf *out)
 {
 	z_stream z = { 0 };
 	uLong cap = compressBound((uLong)n) + 32;
-	char *out = malloc(cap);
 
-	if (!out || deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(out);
-		return NULL;
-	}
+	if (!mbuf_reserve(out, cap) ||
+	    deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return false;
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)n;
-	z.next_out = (Bytef *)out;
+	z.next_out = (Bytef *)out->p;
 	z.avail_out = (uInt)cap;
 	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
 		deflateEnd(&z);
-		free(out);
-		return NULL;
+		return false;
 	}
-	*out_len = z.total_out;
+	out->len = z.total_out;
 	deflateEnd(&z);
-	return out;
+	return true;
+}
+
+static void respond_body(struct web_response *rs, struct mbuf *b, struct mbuf *home)
+{
+	struct body *x = malloc(sizeof(*x));
+
+	if (!x) {
+		/* The plain way: the response owns a copy. */
+		size_t len = b->len;
+		char *p = malloc(len ? len : 1);
+		if (p && len)
+			memcpy(p, b->p, len);
+		spare_put(home, b);
+		if (!p) {
+			web_respond_text(rs, 500, "text/plain", "out of memory\n");
+			return;
+		}
+		web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", p, len);
+		return;
+	}
+	x->b = *b;
+	x->home = home;
+	memset(b, 0, sizeof(*b));
+	web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", x->b.p, x->b.len);
+	rs->body_free = body_free;
+	rs->body_ctx = x;
 }
 
 void metrics_prometheus(struct app *a, struct web_request *rq, struct web_response *rs)
 {
-	struct buf b = { 0 };
-	char *gz;
-	size_t gz_len;
+	struct mbuf b = spare_take(&spare_text), gz;
+	double t0 = thread_cpu(), t1;
 
 	render(a, &b);
+	t1 = thread_cpu();
+	scrape_self.scrapes++;
+	scrape_self.render_cpu = t1 - t0;
+	scrape_self.bytes = b.len;
 	if (b.failed) {
-		free(b.p);
+		spare_put(&spare_text, &b);
 		web_respond_text(rs, 500, "text/plain", "out of memory\n");
 		return;
 	}
 	web_add_header(rs, "Vary", "Accept-Encoding");
-	if (wants_gzip(rq) && (gz = gzip_buf(b.p ? b.p : "", b.len, &gz_len))) {
-		free(b.p);
-		web_add_header(rs, "Content-Encoding", "gzip");
-		web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", gz, gz_len);
-		return;
+	if (wants_gzip(rq)) {
+		gz = spare_take(&spare_gz);
+		if (gzip_buf(b.p ? b.p : "", b.len, &gz)) {
+			spare_put(&spare_text, &b);
+			scrape_self.gzip_cpu = thread_cpu() - t1;
+			scrape_self.gzip_bytes = gz.len;
+			web_add_header(rs, "Content-Encoding", "gzip");
+			respond_body(rs, &gz, &spare_gz);
+			return;
+		}
+		gz.failed = true;
+		spare_put(&spare_gz, &gz);
 	}
-	web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+	respond_body(rs, &b, &spare_text);
 }
 
 static void respond_json(struct web_response *rs, int status, json_t *o)

@@ -9,6 +9,7 @@
 #include "bpf/bpf.h"
 #include "collector/collector.h"
 #include "web/app.h"
+#include "web/metrics_text.h"
 
 /* Slots rendered as buckets: up to 2^24 us (16.8 s); longer ones only count in +Inf. */
 #define LE_SLOTS 24
@@ -47,101 +48,138 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+static void mhead(struct mbuf *b, const char *name, const char *type, const char *help)
+{
+	size_t n = strlen(name);
+
+	mbuf_put(b, "# HELP ", 7);
+	mbuf_put(b, name, n);
+	mbuf_put(b, " ", 1);
+	mbuf_put(b, help, strlen(help));
+	mbuf_put(b, "\n# TYPE ", 8);
+	mbuf_put(b, name, n);
+	mbuf_put(b, " ", 1);
+	mbuf_put(b, type, strlen(type));
+	mbuf_put(b, "\n", 1);
+}
+
 struct cnt {
 	const char *name, *help;
 	unsigned probe;
 	size_t off;
-	double scale;
-	const char *extra;            /* an extra label, or NULL */
+	bool ns;                      /* nanoseconds, rendered as seconds */
 };
 
 #define BC(f) offsetof(struct bpf_counters, f)
 static const struct cnt counters[] = {
-	{ "container_network_receive_bytes_total", "Cumulative count of bytes received.", BPF_PROBE_NETWORK, BC(net_rx_bytes), 1, NULL },
-	{ "container_network_transmit_bytes_total", "Cumulative count of bytes transmitted.", BPF_PROBE_NETWORK, BC(net_tx_bytes), 1, NULL },
-	{ "container_network_receive_packets_total", "Cumulative count of packets received.", BPF_PROBE_NETWORK, BC(net_rx_packets), 1, NULL },
-	{ "container_network_transmit_packets_total", "Cumulative count of packets transmitted.", BPF_PROBE_NETWORK, BC(net_tx_packets), 1, NULL },
-	{ "berth_container_oncpu_seconds_total", "Time the container's threads spent on a CPU, from the scheduler.", BPF_PROBE_SCHED, BC(oncpu_ns), 1e-9, NULL },
-	{ "berth_task_forks_total", "Processes and threads the container's processes created.", BPF_PROBE_PROCS, BC(forks), 1, NULL },
-	{ "berth_task_execs_total", "Programs executed in the container (execve).", BPF_PROBE_PROCS, BC(execs), 1, NULL },
-	{ "berth_blkio_read_bytes_total", "Bytes of block device reads the container submitted.", BPF_PROBE_BLKIO, BC(blk_read_bytes), 1, NULL },
-	{ "berth_blkio_write_bytes_total", "Bytes of block device writes the container submitted.", BPF_PROBE_BLKIO, BC(blk_write_bytes), 1, NULL },
+	{ "container_network_receive_bytes_total", "Cumulative count of bytes received.", BPF_PROBE_NETWORK, BC(net_rx_bytes), false },
+	{ "container_network_transmit_bytes_total", "Cumulative count of bytes transmitted.", BPF_PROBE_NETWORK, BC(net_tx_bytes), false },
+	{ "container_network_receive_packets_total", "Cumulative count of packets received.", BPF_PROBE_NETWORK, BC(net_rx_packets), false },
+	{ "container_network_transmit_packets_total", "Cumulative count of packets transmitted.", BPF_PROBE_NETWORK, BC(net_tx_packets), false },
+	{ "berth_container_oncpu_seconds_total", "Time the container's threads spent on a CPU, from the scheduler.", BPF_PROBE_SCHED, BC(oncpu_ns), true },
+	{ "berth_task_forks_total", "Processes and threads the container's processes created.", BPF_PROBE_PROCS, BC(forks), false },
+	{ "berth_task_execs_total", "Programs executed in the container (execve).", BPF_PROBE_PROCS, BC(execs), false },
+	{ "berth_blkio_read_bytes_total", "Bytes of block device reads the container submitted.", BPF_PROBE_BLKIO, BC(blk_read_bytes), false },
+	{ "berth_blkio_write_bytes_total", "Bytes of block device writes the container submitted.", BPF_PROBE_BLKIO, BC(blk_write_bytes), false },
 };
 
-static void render_counter(FILE *f, struct collector *c, const struct cnt *k)
+/* The container's probe counters when they hold the probe's, else NULL. */
+static const struct bpf_counters *probed(const struct prom_ctr *r, unsigned probe)
 {
-	head(f, k->name, "counter", k->help);
-	for (struct col_task *t = c->tasks; t; t = t->next)
-		for (size_t i = 0; i < t->n_containers; i++) {
-			const struct col_container *cc = &t->containers[i];
-			const struct col_bpf *b = cc->bpf;
-			if (!b || !b->have_cur || !(b->cur.have & (1u << k->probe)))
-				continue;
-			fprintf(f, "%s{", k->name);
-			labels(f, t, cc);
-			fprintf(f, "} %.17g %lld\n",
-				(double)*(const uint64_t *)((const char *)&b->cur + k->off) * k->scale,
-				(long long)(b->t_cur * 1000));
-		}
+	const struct col_bpf *b = r->cc->bpf;
+
+	return b && b->have_cur && (b->cur.have & (1u << probe)) ? &b->cur : NULL;
 }
 
-static void render_exits(FILE *f, struct collector *c)
+static uint64_t u64_at(const struct bpf_counters *k, size_t off)
 {
-	static const char *const how[] = { "code_zero", "code_nonzero", "signal" };
-
-	head(f, "berth_task_exits_total", "counter",
-	     "Processes of the container that ended, by how: exit code 0, another code, a signal.");
-	for (struct col_task *t = c->tasks; t; t = t->next)
-		for (size_t i = 0; i < t->n_containers; i++) {
-			const struct col_bpf *b = t->containers[i].bpf;
-			uint64_t v[3];
-			if (!b || !b->have_cur || !(b->cur.have & (1u << BPF_PROBE_PROCS)))
-				continue;
-			v[2] = b->cur.exits_signaled;
-			v[1] = b->cur.exits_failed;
-			v[0] = b->cur.exits - v[1] - v[2];
-			for (int k = 0; k < 3; k++) {
-				fputs("berth_task_exits_total{", f);
-				labels(f, t, &t->containers[i]);
-				fprintf(f, ",how=\"%s\"} %llu %lld\n", how[k], (unsigned long long)v[k],
-					(long long)(b->t_cur * 1000));
-			}
-		}
+	return *(const uint64_t *)((const char *)k + off);
 }
 
-static void render_hist(FILE *f, struct collector *c, const char *name, const char *help,
-			unsigned probe, size_t slots_off, size_t count_off, size_t sum_off)
+static void line_u64(struct mbuf *b, const char *name, size_t name_len, const struct prom_ctr *r,
+		     const char *extra, size_t extra_len, uint64_t v)
 {
-	head(f, name, "histogram", help);
-	for (struct col_task *t = c->tasks; t; t = t->next)
-		for (size_t i = 0; i < t->n_containers; i++) {
-			const struct col_bpf *b = t->containers[i].bpf;
-			const uint64_t *slots;
-			uint64_t cum = 0, count;
-			long long ts;
-			if (!b || !b->have_cur || !(b->cur.have & (1u << probe)))
-				continue;
-			slots = (const uint64_t *)((const char *)&b->cur + slots_off);
-			count = *(const uint64_t *)((const char *)&b->cur + count_off);
-			ts = (long long)(b->t_cur * 1000);
-			for (int k = 0; k < LE_SLOTS; k++) {
-				cum += slots[k];
-				fprintf(f, "%s_bucket{", name);
-				labels(f, t, &t->containers[i]);
-				fprintf(f, ",le=\"%g\"} %llu %lld\n", bpf_hist_upper(k),
-					(unsigned long long)cum, ts);
-			}
-			fprintf(f, "%s_bucket{", name);
-			labels(f, t, &t->containers[i]);
-			fprintf(f, ",le=\"+Inf\"} %llu %lld\n%s_sum{", (unsigned long long)count, ts,
-				name);
-			labels(f, t, &t->containers[i]);
-			fprintf(f, "} %.9f %lld\n%s_count{",
-				(double)*(const uint64_t *)((const char *)&b->cur + sum_off) / 1e9, ts,
-				name);
-			labels(f, t, &t->containers[i]);
-			fprintf(f, "} %llu %lld\n", (unsigned long long)count, ts);
+	char tmp[24], *p = mbuf_fmt_u64(tmp, v);
+
+	mbuf_line(b, name, name_len, r, extra, extra_len, p, (size_t)(tmp + 24 - p), r->bpf_ts,
+		  r->bpf_ts_len);
+}
+
+static void render_counter(struct mbuf *b, const struct cnt *k, const struct prom_ctr *refs,
+			   size_t n)
+{
+	size_t name_len = strlen(k->name);
+
+	mhead(b, k->name, "counter", k->help);
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_counters *cur = probed(&refs[i], k->probe);
+		char out[40];
+		if (!cur)
+			continue;
+		if (!k->ns) {
+			line_u64(b, k->name, name_len, &refs[i], "", 0, u64_at(cur, k->off));
+			continue;
 		}
+		mbuf_line(b, k->name, name_len, &refs[i], "", 0, out,
+			  mbuf_fmt_fixed(out, u64_at(cur, k->off), 9, 1000000000ull),
+			  refs[i].bpf_ts, refs[i].bpf_ts_len);
+	}
+}
+
+static void render_exits(struct mbuf *b, const struct prom_ctr *refs, size_t n)
+{
+	static const char *const how[] = { ",how=\"code_zero\"", ",how=\"code_nonzero\"",
+					   ",how=\"signal\"" };
+	static const char name[] = "berth_task_exits_total";
+
+	mhead(b, name, "counter",
+	      "Processes of the container that ended, by how: exit code 0, another code, a signal.");
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_counters *cur = probed(&refs[i], BPF_PROBE_PROCS);
+		uint64_t v[3];
+		if (!cur)
+			continue;
+		v[2] = cur->exits_signaled;
+		v[1] = cur->exits_failed;
+		v[0] = cur->exits - v[1] - v[2];
+		for (int k = 0; k < 3; k++)
+			line_u64(b, name, sizeof(name) - 1, &refs[i], how[k], strlen(how[k]), v[k]);
+	}
+}
+
+static void render_hist(struct mbuf *b, const char *name, const char *help, unsigned probe,
+			size_t slots_off, size_t count_off, size_t sum_off,
+			const struct prom_ctr *refs, size_t n)
+{
+	char bucket[96], sum[96], count[96], le[LE_SLOTS + 1][40];
+	size_t bucket_len, sum_len, count_len, le_len[LE_SLOTS + 1];
+
+	bucket_len = (size_t)snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	sum_len = (size_t)snprintf(sum, sizeof(sum), "%s_sum", name);
+	count_len = (size_t)snprintf(count, sizeof(count), "%s_count", name);
+	for (int k = 0; k < LE_SLOTS; k++)
+		le_len[k] = (size_t)snprintf(le[k], sizeof(le[k]), ",le=\"%g\"", bpf_hist_upper(k));
+	le_len[LE_SLOTS] = (size_t)snprintf(le[LE_SLOTS], sizeof(le[LE_SLOTS]), ",le=\"+Inf\"");
+	mhead(b, name, "histogram", help);
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_counters *cur = probed(&refs[i], probe);
+		const uint64_t *slots;
+		uint64_t cum = 0, total;
+		char out[40];
+		if (!cur)
+			continue;
+		slots = (const uint64_t *)((const char *)cur + slots_off);
+		total = u64_at(cur, count_off);
+		for (int k = 0; k < LE_SLOTS; k++) {
+			cum += slots[k];
+			line_u64(b, bucket, bucket_len, &refs[i], le[k], le_len[k], cum);
+		}
+		line_u64(b, bucket, bucket_len, &refs[i], le[LE_SLOTS], le_len[LE_SLOTS], total);
+		mbuf_line(b, sum, sum_len, &refs[i], "", 0, out,
+			  mbuf_fmt_fixed(out, u64_at(cur, sum_off), 9, 1000000000ull),
+			  refs[i].bpf_ts, refs[i].bpf_ts_len);
+		line_u64(b, count, count_len, &refs[i], "", 0, total);
+	}
 }
 
 static void render_status(FILE *f, struct collector *c)
@@ -173,31 +211,77 @@ static void render_status(FILE *f, struct collector *c)
 	fprintf(f, "berth_bpf_map_full_total %llu\n", (unsigned long long)l->stats.map_full);
 }
 
+void metrics_bpf_render(struct app *a, struct mbuf *b, const struct prom_ctr *refs, size_t n)
+{
+	struct collector *c = a->collector;
+	char *status = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&status, &len);
+
+	if (!f) {
+		b->failed = true;
+		return;
+	}
+	render_status(f, c);
+	if (fclose(f) != 0) {
+		free(status);
+		b->failed = true;
+		return;
+	}
+	mbuf_put(b, status, len);
+	free(status);
+	if (!c || !c->bpf || !bpf_loader_up_count(c->bpf))
+		return;
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		render_counter(b, &counters[i], refs, n);
+	render_exits(b, refs, n);
+	render_hist(b, "berth_runqueue_latency_seconds",
+		    "Time the container's threads waited in a run queue (wakeup to switch-in).",
+		    BPF_PROBE_SCHED, BC(runq), BC(runq_count), BC(runq_sum_ns), refs, n);
+	render_hist(b, "berth_blkio_latency_seconds",
+		    "Block request latency (issue to completion) of the container's I/O.",
+		    BPF_PROBE_BLKIO, BC(blk), BC(blk_count), BC(blk_sum_ns), refs, n);
+}
+
 char *metrics_bpf_text(struct app *a, size_t *len)
 {
 	struct collector *c = a->collector;
-	char *out = NULL;
-	FILE *f = open_memstream(&out, len);
+	struct prom_ctr *refs = NULL;
+	struct mbuf b = { 0 };
+	size_t n = 0, cap = 0;
 
-	if (!f)
+	for (struct col_task *t = c ? c->tasks : NULL; t; t = t->next)
+		cap += t->n_containers;
+	if (cap && !(refs = calloc(cap, sizeof(*refs))))
 		return NULL;
-	render_status(f, c);
-	if (c && c->bpf && bpf_loader_up_count(c->bpf)) {
-		for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-			render_counter(f, c, &counters[i]);
-		render_exits(f, c);
-		render_hist(f, c, "berth_runqueue_latency_seconds",
-			    "Time the container's threads waited in a run queue (wakeup to switch-in).",
-			    BPF_PROBE_SCHED, BC(runq), BC(runq_count), BC(runq_sum_ns));
-		render_hist(f, c, "berth_blkio_latency_seconds",
-			    "Block request latency (issue to completion) of the container's I/O.",
-			    BPF_PROBE_BLKIO, BC(blk), BC(blk_count), BC(blk_sum_ns));
+	for (struct col_task *t = c ? c->tasks : NULL; t; t = t->next) {
+		for (size_t i = 0; i < t->n_containers; i++) {
+			struct prom_ctr *r = &refs[n];
+			FILE *f = open_memstream(&r->labels, &r->labels_len);
+			if (!f)
+				continue;
+			labels(f, t, &t->containers[i]);
+			if (fclose(f) != 0) {
+				free(r->labels);
+				continue;
+			}
+			r->t = t;
+			r->cc = &t->containers[i];
+			r->bpf_ts_len = (size_t)snprintf(r->bpf_ts, sizeof(r->bpf_ts), " %lld",
+							 r->cc->bpf ? (long long)(r->cc->bpf->t_cur * 1000) : 0);
+			n++;
+		}
 	}
-	if (fclose(f) != 0) {
-		free(out);
+	metrics_bpf_render(a, &b, refs, n);
+	for (size_t i = 0; i < n; i++)
+		free(refs[i].labels);
+	free(refs);
+	if (b.failed) {
+		free(b.p);
 		return NULL;
 	}
-	return out;
+	*len = b.len;
+	return b.p ? b.p : calloc(1, 1);
 }
 
 json_t *metrics_bpf_health(struct app *a)

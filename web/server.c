@@ -81,6 +81,13 @@ static enum MHD_Result queue(struct web_server *s, struct MHD_Connection *mc,
 						      (MHD_ContentReaderCallback)rs->stream,
 						      rs->stream_ctx, rs->stream_free);
 		s->streams++;
+	} else if (rs->body_free) {
+		r = MHD_create_response_from_buffer_with_free_callback_cls(
+			rs->body_len, rs->body ? rs->body : (char *)"", rs->body_free, rs->body_ctx);
+		if (!r)
+			rs->body_free(rs->body_ctx);
+		rs->body = NULL;
+		rs->body_free = NULL;
 	} else {
 		r = MHD_create_response_from_buffer(rs->body_len, rs->body ? rs->body : (char *)"",
 						    rs->body ? MHD_RESPMEM_MUST_FREE
