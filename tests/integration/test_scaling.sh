@@ -103,7 +103,7 @@ CTL register-scalable-target --resource-id $BRID --scalable-dimension ecs:servic
 cat >"$WORK/tt.json" <<J
 {"PolicyName": "cpu", "ServiceNamespace": "ecs", "ResourceId": "$BRID",
  "ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling",
- "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 10, "ScaleOutCooldown": 1,
+ "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 5, "ScaleOutCooldown": 1,
    "ScaleInCooldown": 300,
    "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}
 J
@@ -120,11 +120,12 @@ expect_match "a scaling activity records it" \
 	"$(CTL describe-scaling-activities --resource-id $BRID | jget "[a['Description'] for a in d['ScalingActivities']]")" \
 	"Setting desired count to 2."
 NOW=$(date +%s)
-Q=$(rest GET "/v1/metrics/query?namespace=AWS/ECS&metric=CPUUtilization&ClusterName=sc&ServiceName=burn&period=1&start=$((NOW - 60))&end=$NOW&statistics=Maximum")
+# (curl's SigV4 wants the parameters in byte order and the slash escaped)
+Q=$(rest GET "/v1/metrics/query?ClusterName=sc&ServiceName=burn&end=$NOW&metric=CPUUtilization&namespace=AWS%2FECS&period=1&start=$((NOW - 60))&statistics=Maximum")
 expect_eq "/v1/metrics/query serves AWS/ECS CPUUtilization in Percent above the target" \
-	"$(echo "$Q" | jget "(d['Label'], d['Datapoints'][0]['Unit'], max(p['Maximum'] for p in d['Datapoints']) > 10)")" \
+	"$(echo "$Q" | jget "(d['Label'], d['Datapoints'][0]['Unit'], max(p['Maximum'] for p in d['Datapoints']) > 5)")" \
 	"('CPUUtilization', 'Percent', True)"
-L=$(rest GET "/v1/metrics/list?namespace=AWS/ECS")
+L=$(rest GET "/v1/metrics/list?namespace=AWS%2FECS")
 expect_eq "/v1/metrics/list lists AWS/ECS per service and per cluster" \
 	"$(echo "$L" | jget "sorted({(m['Namespace'], m['MetricName'], len(m['Dimensions'])) for m in d['Metrics']})")" \
 	"[('AWS/ECS', 'CPUUtilization', 1), ('AWS/ECS', 'CPUUtilization', 2), ('AWS/ECS', 'MemoryUtilization', 1), ('AWS/ECS', 'MemoryUtilization', 2)]"
