@@ -171,13 +171,24 @@ static struct rt_task *worst_task(struct alarm_actions *a, const char *cluster,
 {
 	const char *op = json_string_value(json_object_get(alarm, "ComparisonOperator"));
 	const char *mn = json_string_value(json_object_get(alarm, "MetricName"));
-	const struct col_metric_info *m = mn ? collector_metric_find(mn) : NULL;
+	const char *ns = json_string_value(json_object_get(alarm, "Namespace"));
+	const struct col_metric_info *m = mn ? collector_metric_find_ns(ns, mn) : NULL;
 	bool low = op && strncmp(op, "Less", 4) == 0;
 	struct rt_task *best = NULL;
 	double best_v = NAN;
 	char group[300];
 
 	snprintf(group, sizeof(group), "service:%s", service);
+	if (m && m->ns) {
+		/* AWS/ECS utilization: its per-task counterpart (TaskCpuUtilization, ...). */
+		size_t n;
+		const struct col_metric_info *all = collector_metrics(&n), *task = NULL;
+		for (size_t i = 0; i < n && !task; i++)
+			if (!all[i].ns && all[i].col == m->col && all[i].den == m->den &&
+			    (all[i].kinds & (1u << COL_TASK)))
+				task = &all[i];
+		m = task;
+	}
 	if (!m || !(m->kinds & (1u << COL_TASK))) {
 		snprintf(why, whylen, "metric %s is not measured per task, so no task of service "
 			 "%s is the breaching one", mn ? mn : "(none)", service);

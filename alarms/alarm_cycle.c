@@ -12,16 +12,6 @@
 #include "alarms/alarms_internal.h"
 #include "common/log.h"
 
-/* One evaluation range: per slot the statistic, its sample count, and whether it has one. */
-struct range {
-	int n;
-	double start, period;
-	double value[ALARM_MAX_RANGE], count[ALARM_MAX_RANGE];
-	double sum[ALARM_MAX_RANGE], min[ALARM_MAX_RANGE], max[ALARM_MAX_RANGE];
-	signed char slot[ALARM_MAX_RANGE];
-	bool low[ALARM_MAX_RANGE];
-};
-
 static double cpu_seconds(void)
 {
 	struct timespec ts;
@@ -35,76 +25,6 @@ double alarm_period_end(const struct alarms *a, const struct alarm *al, double n
 	double half = a->collector ? a->collector->interval / 2.0 : 0;
 
 	return floor((now + half) / al->period) * al->period;
-}
-
-static double window_value(struct collector *c, const struct col_series *s,
-			   const struct col_metric_info *m, uint64_t k)
-{
-	double v, den;
-
-	if (m->col >= s->n_cols || (m->den >= 0 && m->den >= s->n_cols))
-		return NAN;
-	v = collector_value(c, s, k, m->col);
-	if (m->den < 0)
-		return v;
-	den = collector_value(c, s, k, m->den);
-	return den > 0 ? 100.0 * v / den : NAN;
-}
-
-/* Reads the window's samples in [start, end) newest first into the range's slots. */
-static void from_window(struct alarms *a, const struct alarm *al, struct col_series *s,
-			double end, struct range *r)
-{
-	struct collector *c = a->collector;
-	uint64_t lo = c->cycle >= c->cap ? c->cycle - c->cap + 1 : 1;
-	size_t nv = 0;
-	int cur = -1;
-
-	if (s->first_cycle > lo)
-		lo = s->first_cycle;
-	if (c->cycle < lo)
-		return;
-	/* Newest first, cycle by cycle (collector_value keeps the last unpacked chunk, so a
-	 * walk through the window unpacks each chunk once); the bucket changes only when t
-	 * crosses its start. */
-	double bstart = INFINITY;
-	int b = -1;
-	bool pct = al->stat == ALARM_STAT_PERCENTILE;
-	const struct col_metric_info *m = al->metric;
-	bool plain = m->den < 0 && m->col < s->n_cols;
-
-	for (uint64_t k = c->cycle; k >= lo && k > 0; k--) {
-		double t = c->ts[k % c->cap], v;
-		if (t >= end)
-			continue;
-		if (t < r->start)
-			break;
-		v = plain ? collector_value(c, s, k, m->col) : window_value(c, s, m, k);
-		if (isnan(v))
-			continue;
-		if (t < bstart) {
-			b = (int)((t - r->start) / r->period);
-			if (b < 0 || b >= r->n)
-				continue;
-			bstart = r->start + b * r->period;
-			if (nv && cur >= 0 && pct)
-				r->value[cur] = alarm_percentile_value(a->vals, nv, al->pct);
-			nv = 0;
-			cur = b;
-		}
-		if (r->count[b] == 0)
-			r->min[b] = r->max[b] = v;
-		r->count[b]++;
-		r->sum[b] += v;
-		if (v < r->min[b])
-			r->min[b] = v;
-		if (v > r->max[b])
-			r->max[b] = v;
-		if (pct && nv < a->cap_vals)
-			a->vals[nv++] = v;
-	}
-	if (nv && cur >= 0 && al->stat == ALARM_STAT_PERCENTILE)
-		r->value[cur] = alarm_percentile_value(a->vals, nv, al->pct);
 }
 
 /* Older than the window: the RRD file's consolidated rows (no percentiles there). */
@@ -134,17 +54,14 @@ static int from_rrd(struct alarms *a, const struct alarm *al, double end, struct
 	return 0;
 }
 
-static void fetch(struct alarms *a, const struct alarm *al, double end, struct range *r)
+static void fetch(struct alarms *a, struct alarm *al, double end, struct range *r)
 {
 	struct collector *c = a->collector;
-	struct col_series *s;
+	struct alarm_feed *f;
 	uint64_t oldest;
 
 	if (!c || !al->metric || al->unit_mismatch || !(al->metric->kinds & (1u << al->kind)))
 		return;
-	s = collector_series_find(c, al->kind, al->cluster,
-				  al->kind == COL_CLUSTER ? NULL : al->dim_name,
-				  al->kind == COL_CONTAINER ? al->container : NULL);
 	/* A range older than the window (a long one, or a daemon just restarted) is read from the
 	 * RRD file, which the collector brings up to date first; percentages and families have no
 	 * file, and a task too new for one has all its samples in the window. */
@@ -152,8 +69,8 @@ static void fetch(struct alarms *a, const struct alarm *al, double end, struct r
 	if ((!c->cycle || r->start < c->ts[oldest % c->cap] - c->interval) && al->metric->den < 0 &&
 	    al->kind != COL_FAMILY && al->stat != ALARM_STAT_PERCENTILE && from_rrd(a, al, end, r) == 0)
 		return;
-	if (s && c->cycle)
-		from_window(a, al, s, end, r);
+	if (c->cycle && (f = alarm_feed_get(a, al)))
+		alarm_feed_read(a, f, end, r);
 }
 
 static double stat_of(const struct alarm *al, const struct range *r, int b)
@@ -278,19 +195,6 @@ static struct range *range_get(struct alarms *a, int n)
 	return r;
 }
 
-/* True when b's evaluation range holds the same datapoints as a's (same series, metric,
- * period, range and end; a percentile only when it is the same one). */
-static bool same_range(const struct alarm *a, const struct alarm *b, double a_end, double b_end)
-{
-	return a && a->series_key == b->series_key && a->metric == b->metric &&
-	       a->period == b->period && a->n == b->n && a_end == b_end && a->kind == b->kind &&
-	       a->unit_mismatch == b->unit_mismatch &&
-	       (b->stat != ALARM_STAT_PERCENTILE || (a->stat == ALARM_STAT_PERCENTILE &&
-						    a->pct == b->pct)) &&
-	       !strcmp(a->cluster, b->cluster) && !strcmp(a->dim_name, b->dim_name) &&
-	       !strcmp(a->container, b->container);
-}
-
 void alarm_eval_metric(struct alarms *a, struct alarm *al, double end, double now)
 {
 	struct range *r;
@@ -298,22 +202,16 @@ void alarm_eval_metric(struct alarms *a, struct alarm *al, double end, double no
 	char reason[1024];
 	bool low = false;
 
-	if (a->collector && a->cap_vals < a->collector->cap) {
+	if (a->collector && a->cap_vals < a->collector->cap + 1) {
 		free(a->vals);
-		a->vals = malloc(a->collector->cap * sizeof(*a->vals));
-		a->cap_vals = a->vals ? a->collector->cap : 0;
+		a->vals = malloc((a->collector->cap + 1) * sizeof(*a->vals));
+		a->cap_vals = a->vals ? a->collector->cap + 1 : 0;
 	}
-	if (same_range(a->prev, al, a->prev_end, end)) {
-		r = a->range;   /* the previous alarm read the very same datapoints */
-	} else {
-		if (!(r = range_get(a, al->n + ALARM_RANGE_EXTRA)))
-			return;
-		r->period = al->period;
-		r->start = end - r->n * r->period;
-		fetch(a, al, end, r);
-	}
-	a->prev = al;
-	a->prev_end = end;
+	if (!(r = range_get(a, al->n + ALARM_RANGE_EXTRA)))
+		return;
+	r->period = al->period;
+	r->start = end - r->n * r->period;
+	fetch(a, al, end, r);
 	v = a->verdict;
 	al->last_end = end;
 	if (end + al->period < a->next_due)
@@ -350,11 +248,14 @@ same:
 static void dispatch(struct alarms *a, struct alarm *al, enum alarm_state old, bool repeat,
 		     double now)
 {
-	json_t *arns = alarm_model_actions(al, al->state), *desc, *v;
+	json_t *arns, *desc, *v;
 	const char *list[8];
 	size_t n = 0, i;
 
-	if (!al->actions_enabled || !a->actions || !json_array_size(arns))
+	if (!al->actions_enabled || !a->actions)
+		return;
+	arns = alarm_model_actions(al, al->state);
+	if (!json_array_size(arns))
 		return;
 	json_array_foreach(arns, i, v)
 		if (n < ARRAY_SIZE(list))
@@ -469,6 +370,8 @@ static void composite_reason(struct alarms *a, const struct alarm *c, bool value
 void alarms_eval_composites(struct alarms *a, double now, const struct alarm *trigger)
 {
 	(void)trigger;
+	if (!a->n_composite)
+		return;
 	for (size_t iter = 0; iter <= a->n_composite; iter++) {
 		bool changed = false;
 		for (struct alarm *c = a->list; c; c = c->next) {
@@ -534,10 +437,9 @@ static void evaluate_due(struct alarms *a, double now)
 	}
 	if (n > 1)
 		qsort(a->due, n, sizeof(*a->due), cmp_series);
-	a->prev = NULL;
 	for (size_t i = 0; i < n; i++)
 		alarm_eval_metric(a, a->due[i], alarm_period_end(a, a->due[i], now), now);
-	a->prev = NULL;
+	alarm_feed_gc(a, now);
 }
 
 void alarms_evaluate(struct alarms *a, double now)
@@ -546,8 +448,10 @@ void alarms_evaluate(struct alarms *a, double now)
 	unsigned long long before = a->stats.transitions;
 
 	a->in_eval = true;
-	if (now < a->last_now - 1)
+	if (now < a->last_now - 1) {
 		a->next_due = 0;   /* the clock stepped back: look at every alarm */
+		alarm_feed_forget(a);
+	}
 	a->last_now = now;
 	/* Nothing is due before the earliest end of a next period: most passes stop here. */
 	if (now + (a->collector ? a->collector->interval / 2.0 : 0) >= a->next_due)
@@ -610,6 +514,17 @@ char *alarms_prometheus(struct alarms *a)
 		"# TYPE berth_alarm_max_cycle_seconds gauge\nberth_alarm_max_cycle_seconds %.6f\n",
 		a->n_metric, a->n_composite, a->stats.evaluations, a->stats.cycles,
 		a->stats.transitions, a->stats.last_cycle_seconds, a->stats.max_cycle_seconds);
+	fprintf(f, "# HELP berth_alarm_feeds Datapoint feeds the alarms share (one per series, "
+		"metric, period and percentile).\n# TYPE berth_alarm_feeds gauge\n"
+		"berth_alarm_feeds %zu\n"
+		"# HELP berth_alarm_feed_periods_total Periods the alarms read: kept from an earlier "
+		"read, or computed from the window.\n# TYPE berth_alarm_feed_periods_total counter\n"
+		"berth_alarm_feed_periods_total{source=\"kept\"} %llu\n"
+		"berth_alarm_feed_periods_total{source=\"computed\"} %llu\n"
+		"# HELP berth_alarm_feed_samples_total Window samples read for alarm datapoints.\n"
+		"# TYPE berth_alarm_feed_samples_total counter\nberth_alarm_feed_samples_total %llu\n",
+		a->n_feeds, a->feed_stats.periods_kept, a->feed_stats.periods_computed,
+		a->feed_stats.samples_read);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "alarms/alarm_eval.h"
+#include "collector/collector.h"
 
 static const char *const state_names[] = { "OK", "ALARM", "INSUFFICIENT_DATA" };
 static const char *const missing_names[] = { "missing", "ignore", "breaching", "notBreaching" };
@@ -238,33 +239,5 @@ void alarm_fmt_cw_time(double t, char *out, size_t len)
 
 double alarm_percentile_value(double *v, size_t n, double pct)
 {
-	long k = (long)ceil(pct / 100.0 * (double)n) - 1, lo = 0, hi = (long)n - 1;
-
-	if (k < 0)
-		k = 0;
-	if (k > hi)
-		k = hi;
-	while (lo < hi) {
-		double pivot = v[lo + (hi - lo) / 2];
-		long i = lo, j = hi;
-		while (i <= j) {
-			while (v[i] < pivot)
-				i++;
-			while (v[j] > pivot)
-				j--;
-			if (i <= j) {
-				double t = v[i];
-				v[i++] = v[j];
-				v[j--] = t;
-			}
-		}
-		/* [lo, j] <= pivot, [i, hi] >= pivot, and anything between equals it. */
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			break;
-	}
-	return v[k];
+	return collector_percentile(v, n, pct);
 }

@@ -204,10 +204,13 @@ static int take_common(struct alarms *a, const json_t *req, struct alarm *al, bo
 }
 
 /* Dimensions -> the collector series (kind, cluster, name, container). */
-static int take_dimensions(const json_t *req, struct alarm *al, bool ci, struct berr *e)
+/* ns: 0 a namespace berth does not serve, 1 ECS/ContainerInsights, 2 AWS/ECS (ClusterName
+ * and ServiceName only). */
+static int take_dimensions(const json_t *req, struct alarm *al, int ns, struct berr *e)
 {
 	static const char *const ci_dims[] = { "ClusterName", "ServiceName", "TaskDefinitionFamily",
 					       "TaskId", "ContainerName" };
+	bool ci = ns != 0;
 	char vals[5][256] = { "" };
 	json_t *dims = json_object_get(req, "Dimensions"), *d, *out = json_array();
 	size_t i;
@@ -235,6 +238,9 @@ static int take_dimensions(const json_t *req, struct alarm *al, bool ci, struct 
 			return berr_set(e, 400, "InvalidParameterValue", "The dimension %.255s is not "
 					"one of " NS_CI "'s: ClusterName, ServiceName, "
 					"TaskDefinitionFamily, TaskId, ContainerName.", n);
+		if (ns == 2 && k > 1)
+			return berr_set(e, 400, "InvalidParameterValue", "The dimension %.255s is not "
+					"one of " COL_NS_ECS "'s: ClusterName, ServiceName.", n);
 		if (strlen(v) >= sizeof(vals[k]))
 			return berr_set(e, 400, "InvalidParameterValue", "The value of dimension %s is "
 					"longer than 255 characters.", n);
@@ -380,8 +386,7 @@ static int take_metric(const json_t *req, struct alarm *al, struct berr *e)
 	const char *name, *ns, *unit;
 	json_t *metrics = json_object_get(req, "Metrics"), *tm = json_object_get(req,
 										  "ThresholdMetricId");
-	bool ci;
-	int ret;
+	int ci, ret;
 
 	if ((metrics && !json_is_null(metrics) && (!json_is_array(metrics) ||
 						   json_array_size(metrics))) ||
@@ -397,13 +402,13 @@ static int take_metric(const json_t *req, struct alarm *al, struct berr *e)
 		return berr_set(e, 400, "ValidationError", "The Namespace must not start with ':'.");
 	json_object_set_new(al->conf, "MetricName", json_string(name));
 	json_object_set_new(al->conf, "Namespace", json_string(ns));
-	ci = strcmp(ns, NS_CI) == 0;
+	ci = strcmp(ns, NS_CI) == 0 ? 1 : strcmp(ns, COL_NS_ECS) == 0 ? 2 : 0;
 	if (take_dimensions(req, al, ci, e) < 0)
 		return -EINVAL;
-	al->metric = ci ? collector_metric_find(name) : NULL;
+	al->metric = ci ? collector_metric_find_ns(ns, name) : NULL;
 	if (al->metric && !(al->metric->kinds & (1u << al->kind)))
-		return berr_set(e, 400, "InvalidParameterCombination", "Container Insights has no %s "
-				"for these dimensions.", name);
+		return berr_set(e, 400, "InvalidParameterCombination", "%s has no %s for these "
+				"dimensions.", ci == 1 ? "Container Insights" : COL_NS_ECS, name);
 	if (get_str(req, "Unit", 1, 64, &unit, e) < 0)
 		return -EINVAL;
 	if (unit) {

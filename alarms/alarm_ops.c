@@ -155,9 +155,7 @@ static int install(struct alarms *a, struct alarm *al, struct berr *e)
 	config_history(a, al, old ? old->conf : NULL, old ? "Update" : "Create");
 	alarms_free_alarm(old);
 	if (!al->composite && a->collector) {
-		a->prev = NULL;
 		alarm_eval_metric(a, al, alarm_period_end(a, al, now), now);
-		a->prev = NULL;
 	}
 	alarms_eval_composites(a, now, NULL);
 	alarms_history_sync(a);

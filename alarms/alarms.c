@@ -445,6 +445,7 @@ void alarms_close(struct alarms *a)
 		free(a->hist[i].data);
 	}
 	free(a->hist);
+	alarm_feed_free_all(a);
 	free(a->vals);
 	free(a->range);
 	free(a->due);

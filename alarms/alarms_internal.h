@@ -21,39 +21,55 @@
 enum alarm_hist_type { HIST_CONFIG, HIST_STATE, HIST_ACTION };
 
 struct alarm {
-	char name[256];
-	char arn[512];
+	/* What every evaluation pass reads first, together at the top (one or two cache lines:
+	 * a pass walks every alarm to find the due ones). */
+	struct alarm *next, *hnext;
 	bool composite;
-	json_t *conf;                 /* configuration as DescribeAlarms shows it (no state) */
-	double conf_updated;
 	bool actions_enabled;
-	/* metric alarms */
-	const struct col_metric_info *metric;  /* NULL: not a series berth collects */
-	enum col_kind kind;
-	char cluster[256], dim_name[256], container[256];
+	bool unit_mismatch;           /* Unit given and not the metric's: no datapoints */
+	bool low_ignore;              /* EvaluateLowSampleCountPercentile ignore */
+	unsigned period;
+	double last_end;              /* end of the last evaluated period */
 	uint64_t series_key;          /* a hash of the series, to evaluate its alarms together */
+	const struct col_metric_info *metric;  /* NULL: not a series berth collects */
+	struct alarm_feed *feed;      /* cached: valid while feed_epoch is the store's */
+	uint64_t feed_epoch;
+	enum col_kind kind;
 	int stat;                     /* enum alarm_stat */
 	double pct;                   /* ALARM_STAT_PERCENTILE */
-	bool low_ignore;              /* EvaluateLowSampleCountPercentile ignore */
-	bool unit_mismatch;           /* Unit given and not the metric's: no datapoints */
-	unsigned period;
 	int n, m;
 	double threshold;
 	int cmp;                      /* enum alarm_cmp */
 	int tmd;                      /* enum alarm_missing */
+	enum alarm_state state;
+	bool dirty;                   /* state to be written */
+	char name[256];
+	char arn[512];
+	json_t *conf;                 /* configuration as DescribeAlarms shows it (no state) */
+	double conf_updated;
+	/* metric alarms */
+	char cluster[256], dim_name[256], container[256];
 	/* composite alarms */
 	struct alarm_rule *rule;
 	/* state */
-	enum alarm_state state;
 	char *reason;
 	char *reason_data;            /* JSON text or NULL */
 	double state_updated, state_transitioned;
-	double last_end;              /* end of the last evaluated period */
-	bool dirty;                   /* state to be written */
-	struct alarm *next, *hnext;
 };
 
-struct range;
+/* One evaluation range: per slot the statistic, its sample count, and whether it has one. */
+struct range {
+	int n;
+	double start, period;
+	double value[ALARM_MAX_RANGE], count[ALARM_MAX_RANGE];
+	double sum[ALARM_MAX_RANGE], min[ALARM_MAX_RANGE], max[ALARM_MAX_RANGE];
+	signed char slot[ALARM_MAX_RANGE];
+	bool low[ALARM_MAX_RANGE];
+};
+
+/* A feed: what the alarms on one (series, metric, period, percentile) read - the statistics of
+ * its completed periods, computed once from the window and kept in a ring (alarm_feed.c). */
+struct alarm_feed;
 
 struct alarm_hist {
 	double t;
@@ -84,8 +100,6 @@ struct alarms {
 	double next_due;              /* no metric alarm is due before this */
 	double last_now;              /* the previous pass's time */
 	/* evaluation scratch */
-	const struct alarm *prev;     /* within a pass: the alarm whose range is in `range` */
-	double prev_end;
 	struct alarm **due;
 	size_t cap_due;
 	struct range *range;
@@ -93,6 +107,14 @@ struct alarms {
 	double *vals;
 	size_t cap_vals;
 	bool in_eval;
+	/* feeds (alarm_feed.c) */
+	struct alarm_feed **feed_hash;
+	size_t feed_buckets, n_feeds;
+	uint64_t feed_epoch;          /* bumped when a feed is freed */
+	double next_feed_gc;
+	struct alarm_feed_stats {
+		unsigned long long reads, periods_kept, periods_computed, samples_read;
+	} feed_stats;
 };
 
 /* alarms.c */
@@ -129,6 +151,19 @@ void alarm_model_clear(struct alarm *al);
 json_t *alarm_model_describe(const struct alarm *al);
 /* The actions of al for a state (borrowed array of strings, may be NULL). */
 json_t *alarm_model_actions(const struct alarm *al, enum alarm_state s);
+
+/* alarm_feed.c */
+/* The feed al reads (found, or made; cached in al), or NULL when memory runs out. */
+struct alarm_feed *alarm_feed_get(struct alarms *a, struct alarm *al);
+/* Fills r (n slots of r->period from r->start, ending at end) with f's statistics: periods kept
+ * from earlier reads are copied, the others are computed from the window (and kept once
+ * complete). Percentile feeds set r->value. */
+void alarm_feed_read(struct alarms *a, struct alarm_feed *f, double end, struct range *r);
+/* Frees the feeds no alarm read for three of their periods (at most once a minute). */
+void alarm_feed_gc(struct alarms *a, double now);
+/* Forgets every kept period (the clock stepped back). */
+void alarm_feed_forget(struct alarms *a);
+void alarm_feed_free_all(struct alarms *a);
 
 /* alarm_cycle.c */
 /* The end of the newest complete period of al at now (samples are at most half an interval late). */

@@ -641,9 +641,15 @@ static int op_put_policy(struct alarm_actions *a, const json_t *rq, json_t **out
 		p->created_at = time_now();
 	}
 	if (p->target_tracking) {
+		int ret;
 		if (old)
 			tt_alarms_delete(a, old);
-		if (tt_alarms_create(a, p, e) < 0) {
+		/* Its alarms name it as their action, which must resolve while they are put. */
+		p->next = a->policies;
+		a->policies = p;
+		ret = tt_alarms_create(a, p, e);
+		a->policies = p->next;
+		if (ret < 0) {
 			policy_free(p);
 			return -EINVAL;
 		}

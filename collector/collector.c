@@ -280,6 +280,7 @@ static void series_free(struct collector *c, struct col_series *s)
 	free(s->chunks);
 	free(s->open);
 	free(s);
+	c->series_freed++;
 }
 
 /* Finds or makes a series; NULL when memory runs out. */
@@ -320,6 +321,7 @@ static struct col_series *series_get(struct collector *c, enum col_kind kind, co
 	s->next = c->series;
 	c->series = s;
 	c->self.window_bytes += series_bytes(c, s);
+	c->series_made++;
 	return s;
 }
 

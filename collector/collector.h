@@ -180,6 +180,9 @@ struct collector {
 		void *ctx;
 	} observers[COL_MAX_OBSERVERS];
 	size_t n_observers;
+	/* Bumped when a series is made / freed: a series pointer kept since an older
+	 * series_freed may be stale; a lookup that found none may succeed after series_made. */
+	uint64_t series_made, series_freed;
 	struct bpf_loader *bpf;       /* the eBPF probes (collector_bpf_init), NULL without */
 	struct col_bpf_self {
 		uint64_t cycles;
@@ -219,17 +222,36 @@ struct col_series *collector_series_find(struct collector *c, enum col_kind kind
 					 const char *cluster, const char *name,
 					 const char *container);
 
-/* Container Insights metric names: metric -> column and the kinds that have it. */
+/* Metric names: metric -> column and the kinds that have it. Container Insights'
+ * (ECS/ContainerInsights) and AWS/ECS's service and cluster utilization, which is derived
+ * from the same columns (CPU units used over CPU units reserved, x100). */
+#define COL_NS_CI "ECS/ContainerInsights"
+#define COL_NS_ECS "AWS/ECS"
 struct col_metric_info {
 	const char *name;
 	const char *unit;             /* CloudWatch unit */
 	int col;                      /* enum col_metric */
 	int den;                      /* >= 0: value = 100 * col / den (utilization percent) */
 	unsigned kinds;               /* bit (1u << enum col_kind) */
+	const char *ns;               /* namespace; NULL: ECS/ContainerInsights */
 };
-/* Borrowed table of *n entries. */
+/* Borrowed table of *n entries (every namespace). */
 const struct col_metric_info *collector_metrics(size_t *n);
+/* A Container Insights metric by name, or NULL. */
 const struct col_metric_info *collector_metric_find(const char *name);
+/* A metric by namespace (NULL: ECS/ContainerInsights) and name, or NULL. */
+const struct col_metric_info *collector_metric_find_ns(const char *ns, const char *name);
+/* The namespace of a metric ("ECS/ContainerInsights" or "AWS/ECS"). */
+const char *collector_metric_ns(const struct col_metric_info *m);
+/* The value of metric m of series s at cycle k (NaN when none): the column, or for a
+ * utilization 100 * col / den (NaN when den is not positive). */
+double collector_metric_value(struct collector *c, const struct col_series *s,
+			      const struct col_metric_info *m, uint64_t k);
+/* The nearest-rank percentile p (0..100) of sorted v[0..n), n > 0: the ceil(p/100*n)-th
+ * smallest value (the smallest for p0). */
+double collector_percentile_sorted(const double *v, size_t n, double p);
+/* The same of unsorted v[0..n) (reorders v: quickselect, no full sort). */
+double collector_percentile(double *v, size_t n, double p);
 
 /* One period's statistics. */
 #define COL_MAX_PCT 8

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* query.c: Container Insights metric names and GetMetricStatistics over the window or RRD files. */
+/* query.c: metric names (ECS/ContainerInsights, AWS/ECS) and GetMetricStatistics over the window
+ * or RRD files. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,26 +13,32 @@
 #define AGG (K(COL_SERVICE) | K(COL_FAMILY) | K(COL_CLUSTER))
 
 static const struct col_metric_info metrics[] = {
-	{ "CpuUtilized", "None", COL_CPU, -1, K(COL_TASK) | AGG },
-	{ "CpuReserved", "None", COL_CPU_RES, -1, K(COL_TASK) | AGG },
-	{ "MemoryUtilized", "Megabytes", COL_MEM, -1, K(COL_TASK) | AGG },
-	{ "MemoryReserved", "Megabytes", COL_MEM_RES, -1, K(COL_TASK) | AGG },
-	{ "StorageReadBytes", "Bytes", COL_READ, -1, K(COL_TASK) | AGG },
-	{ "StorageWriteBytes", "Bytes", COL_WRITE, -1, K(COL_TASK) | AGG },
-	{ "NetworkRxBytes", "Bytes/Second", COL_NET_RX, -1, K(COL_TASK) | AGG },
-	{ "NetworkTxBytes", "Bytes/Second", COL_NET_TX, -1, K(COL_TASK) | AGG },
-	{ "NetworkRxPackets", "Count/Second", COL_NET_RX_PKT, -1, K(COL_TASK) | AGG },
-	{ "NetworkTxPackets", "Count/Second", COL_NET_TX_PKT, -1, K(COL_TASK) | AGG },
-	{ "RunQueueLatencyP99", "Milliseconds", COL_RUNQ_P99, -1, K(COL_TASK) | AGG },
-	{ "RunningTaskCount", "Count", COL_RUNNING, -1, AGG },
-	{ "PendingTaskCount", "Count", COL_PENDING, -1, AGG },
-	{ "DesiredTaskCount", "Count", COL_DESIRED, -1, K(COL_SERVICE) },
-	{ "TaskCount", "Count", COL_TASKS, -1, K(COL_FAMILY) | K(COL_CLUSTER) },
-	{ "ServiceCount", "Count", COL_SERVICES, -1, K(COL_CLUSTER) },
-	{ "TaskCpuUtilization", "Percent", COL_CPU, COL_CPU_RES, K(COL_TASK) },
-	{ "TaskMemoryUtilization", "Percent", COL_MEM, COL_MEM_RES, K(COL_TASK) },
-	{ "ContainerCpuUtilized", "None", COL_CPU, -1, K(COL_CONTAINER) },
-	{ "ContainerMemoryUtilized", "Megabytes", COL_MEM, -1, K(COL_CONTAINER) },
+	{ "CpuUtilized", "None", COL_CPU, -1, K(COL_TASK) | AGG, NULL },
+	{ "CpuReserved", "None", COL_CPU_RES, -1, K(COL_TASK) | AGG, NULL },
+	{ "MemoryUtilized", "Megabytes", COL_MEM, -1, K(COL_TASK) | AGG, NULL },
+	{ "MemoryReserved", "Megabytes", COL_MEM_RES, -1, K(COL_TASK) | AGG, NULL },
+	{ "StorageReadBytes", "Bytes", COL_READ, -1, K(COL_TASK) | AGG, NULL },
+	{ "StorageWriteBytes", "Bytes", COL_WRITE, -1, K(COL_TASK) | AGG, NULL },
+	{ "NetworkRxBytes", "Bytes/Second", COL_NET_RX, -1, K(COL_TASK) | AGG, NULL },
+	{ "NetworkTxBytes", "Bytes/Second", COL_NET_TX, -1, K(COL_TASK) | AGG, NULL },
+	{ "NetworkRxPackets", "Count/Second", COL_NET_RX_PKT, -1, K(COL_TASK) | AGG, NULL },
+	{ "NetworkTxPackets", "Count/Second", COL_NET_TX_PKT, -1, K(COL_TASK) | AGG, NULL },
+	{ "RunQueueLatencyP99", "Milliseconds", COL_RUNQ_P99, -1, K(COL_TASK) | AGG, NULL },
+	{ "RunningTaskCount", "Count", COL_RUNNING, -1, AGG, NULL },
+	{ "PendingTaskCount", "Count", COL_PENDING, -1, AGG, NULL },
+	{ "DesiredTaskCount", "Count", COL_DESIRED, -1, K(COL_SERVICE), NULL },
+	{ "TaskCount", "Count", COL_TASKS, -1, K(COL_FAMILY) | K(COL_CLUSTER), NULL },
+	{ "ServiceCount", "Count", COL_SERVICES, -1, K(COL_CLUSTER), NULL },
+	{ "TaskCpuUtilization", "Percent", COL_CPU, COL_CPU_RES, K(COL_TASK), NULL },
+	{ "TaskMemoryUtilization", "Percent", COL_MEM, COL_MEM_RES, K(COL_TASK), NULL },
+	{ "ContainerCpuUtilized", "None", COL_CPU, -1, K(COL_CONTAINER), NULL },
+	{ "ContainerMemoryUtilized", "Megabytes", COL_MEM, -1, K(COL_CONTAINER), NULL },
+	/* AWS/ECS: CPU units used by the service's (cluster's) tasks over the units they reserve,
+	 * memory likewise, as percent; per sample, from the sums the aggregate series keep. */
+	{ "CPUUtilization", "Percent", COL_CPU, COL_CPU_RES, K(COL_SERVICE) | K(COL_CLUSTER),
+	  COL_NS_ECS },
+	{ "MemoryUtilization", "Percent", COL_MEM, COL_MEM_RES, K(COL_SERVICE) | K(COL_CLUSTER),
+	  COL_NS_ECS },
 };
 
 const struct col_metric_info *collector_metrics(size_t *n)
@@ -40,12 +47,24 @@ const struct col_metric_info *collector_metrics(size_t *n)
 	return metrics;
 }
 
-const struct col_metric_info *collector_metric_find(const char *name)
+const char *collector_metric_ns(const struct col_metric_info *m)
 {
-	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
-		if (strcmp(metrics[i].name, name) == 0)
+	return m->ns ? m->ns : COL_NS_CI;
+}
+
+const struct col_metric_info *collector_metric_find_ns(const char *ns, const char *name)
+{
+	if (!ns)
+		ns = COL_NS_CI;
+	for (size_t i = 0; name && i < sizeof(metrics) / sizeof(metrics[0]); i++)
+		if (strcmp(metrics[i].name, name) == 0 && strcmp(collector_metric_ns(&metrics[i]), ns) == 0)
 			return &metrics[i];
 	return NULL;
+}
+
+const struct col_metric_info *collector_metric_find(const char *name)
+{
+	return collector_metric_find_ns(NULL, name);
 }
 
 int collector_rrd_path(struct collector *c, enum col_kind kind, const char *cluster,
@@ -65,12 +84,15 @@ int collector_rrd_path(struct collector *c, enum col_kind kind, const char *clus
 	return ret;
 }
 
-static double value_at(struct collector *c, const struct col_series *s,
-		       const struct col_metric_info *m, uint64_t k)
+double collector_metric_value(struct collector *c, const struct col_series *s,
+			      const struct col_metric_info *m, uint64_t k)
 {
-	double v = collector_value(c, s, k, m->col), den;
+	double v, den;
 
-	if (m->den >= 0) {
+	if (m->col >= s->n_cols || m->den >= s->n_cols)
+		return NAN;
+	v = collector_value(c, s, k, m->col);
+	if (m->den >= 0 && !isnan(v)) {
 		den = collector_value(c, s, k, m->den);
 		v = den > 0 ? 100.0 * v / den : NAN;
 	}
@@ -84,12 +106,46 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile of sorted v[0..n). */
-static double percentile(const double *v, size_t n, double p)
+double collector_percentile_sorted(const double *v, size_t n, double p)
 {
 	size_t rank = (size_t)ceil(p / 100.0 * (double)n);
 
+	if (rank > n)
+		rank = n;
 	return v[rank ? rank - 1 : 0];
+}
+
+double collector_percentile(double *v, size_t n, double p)
+{
+	long k = (long)ceil(p / 100.0 * (double)n) - 1, lo = 0, hi = (long)n - 1;
+
+	if (k < 0)
+		k = 0;
+	if (k > hi)
+		k = hi;
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2];
+		long i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		/* [lo, j] <= pivot, [i, hi] >= pivot, and anything between equals it. */
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
 }
 
 static void point_finish(struct col_datapoint *d, double *vals, size_t n, const struct col_query *q)
@@ -98,7 +154,7 @@ static void point_finish(struct col_datapoint *d, double *vals, size_t n, const 
 	d->min = vals[0];
 	d->max = vals[n - 1];
 	for (int i = 0; i < q->n_pct && i < COL_MAX_PCT; i++)
-		d->pct[i] = percentile(vals, n, q->pct[i]);
+		d->pct[i] = collector_percentile_sorted(vals, n, q->pct[i]);
 }
 
 /* Window path: slots oldest first, bucketed by period from q->start. */
@@ -120,7 +176,7 @@ static int from_window(struct collector *c, const struct col_series *s, const st
 		size_t slot = (size_t)((c->cycle - i) % c->cap);
 		double t = c->ts[slot], v;
 		long b;
-		if (t < q->start || t >= q->end || isnan(v = value_at(c, s, q->metric, c->cycle - i)))
+		if (t < q->start || t >= q->end || isnan(v = collector_metric_value(c, s, q->metric, c->cycle - i)))
 			continue;
 		b = (long)((t - q->start) / q->period);
 		if (b != cur && nv) {

@@ -379,7 +379,10 @@ static void metric_catalog(struct web_response *rs)
 
 	m = collector_metrics(&n);
 	for (size_t i = 0; i < n; i++) {
-		json_t *k = json_array();
+		json_t *k;
+		if (m[i].ns)
+			continue;   /* the dashboard charts Container Insights */
+		k = json_array();
 		for (int j = 0; j < COL_KIND_COUNT; j++)
 			if (m[i].kinds & (1u << j))
 				json_array_append_new(k, json_string(kinds[j]));

@@ -820,14 +820,15 @@ static int query_parse(struct app *a, struct web_request *rq, struct web_respons
 		       struct col_query *q, struct dims *d, char *stats, size_t stats_len,
 		       char pct_names[][16])
 {
-	char metric[64], v[256];
+	char metric[64], v[256], ns[64] = COL_NS_CI;
 	double now = time_now();
 
-	if (web_query(rq, "namespace", v, sizeof(v)) == 0 && strcmp(v, "ECS/ContainerInsights"))
-		return bad(rs, "The namespace must be ECS/ContainerInsights.");
+	if (web_query(rq, "namespace", ns, sizeof(ns)) == 0 && strcmp(ns, COL_NS_CI) &&
+	    strcmp(ns, COL_NS_ECS))
+		return bad(rs, "The namespace must be ECS/ContainerInsights or AWS/ECS.");
 	if (web_query(rq, "metric", metric, sizeof(metric)) < 0 ||
-	    !(q->metric = collector_metric_find(metric)))
-		return bad(rs, "The metric parameter must name a Container Insights metric (see /v1/metrics/list).");
+	    !(q->metric = collector_metric_find_ns(ns, metric)))
+		return bad(rs, "The metric parameter must name a metric of the namespace (see /v1/metrics/list).");
 	q->kind = dims_kind(rq, d);
 	q->cluster = d->v[0];
 	q->name = kind_name(d, q->kind);
@@ -904,18 +905,20 @@ static json_t *dims_json(const struct col_series *s)
 
 static void metrics_list(struct app *a, struct web_request *rq, struct web_response *rs)
 {
-	char want[64] = "";
+	char want[64] = "", ns[64] = "";
 	size_t n;
 	const struct col_metric_info *m = collector_metrics(&n);
 	json_t *arr = json_array();
 
 	web_query(rq, "metric", want, sizeof(want));
+	web_query(rq, "namespace", ns, sizeof(ns));
 	for (struct col_series *s = a->collector->series; s; s = s->next) {
 		for (size_t i = 0; i < n; i++) {
-			if (!(m[i].kinds & (1u << s->kind)) || (want[0] && strcmp(want, m[i].name)))
+			if (!(m[i].kinds & (1u << s->kind)) || (want[0] && strcmp(want, m[i].name)) ||
+			    (ns[0] && strcmp(ns, collector_metric_ns(&m[i]))))
 				continue;
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s}", "Namespace",
-							     "ECS/ContainerInsights", "MetricName",
+							     collector_metric_ns(&m[i]), "MetricName",
 							     m[i].name, "Dimensions", dims_json(s),
 							     "Unit", m[i].unit));
 		}

@@ -9,7 +9,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BERTH_BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 cd "$ROOT"
-make -s "$BUILD/tests/bench/alarms_bench" >/dev/null 2>&1 || make "BUILD=${BERTH_BUILD:-build}" "$BUILD/tests/bench/alarms_bench"
+REL=${BUILD#"$ROOT"/}
+make -s "BUILD=$REL" "$REL/tests/bench/alarms_bench" >/dev/null 2>&1 || make "BUILD=$REL" "$REL/tests/bench/alarms_bench"
 DIR=$(mktemp -d /dev/shm/berth-alarms-bench.XXXXXX 2>/dev/null || mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 "$BUILD/tests/bench/alarms_bench" "${1:-1000}" "${2:-10000}" "$DIR"

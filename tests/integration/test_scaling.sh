@@ -3,7 +3,9 @@
 # test: weight 40
 # test_scaling.sh: Application Auto Scaling's API over a real service - scalable targets, step
 # policies through berthctl (--cli-input-json), REST and the aws CLI's application-autoscaling
-# commands (JSON 1.1, SigV4 for its own service name), validation, persistence across restarts.
+# commands (JSON 1.1, SigV4 for its own service name), validation, persistence across restarts;
+# a target tracking policy on ECSServiceAverageCPUUtilization (AWS/ECS CPUUtilization) scales
+# out a service whose task burns CPU.
 . "$(dirname "$0")/lib.sh"
 trap berth_cleanup EXIT
 
@@ -83,6 +85,55 @@ check "deregister-scalable-target" CTL deregister-scalable-target --resource-id 
 	--scalable-dimension ecs:service:DesiredCount
 expect_eq "no targets left" "$(CTL describe-scalable-targets | jget "len(d['ScalableTargets'])")" 0
 ecs update-service --cluster sc --service web --desired-count 0 >/dev/null
+
+# ---- target tracking on a predefined metric --------------------------------------------------
+# Its alarms read AWS/ECS CPUUtilization: the CPU units the service's tasks use over the units
+# they reserve (256 here; a spinning shell uses about 1024), x100. Alarm periods of 1 s.
+berth_stop
+berth_start --collect-interval 1 --scaling-alarm-period 1
+cat >"$WORK/burn.json" <<'J'
+{"family":"burn","cpu":"256","memory":"64","containerDefinitions":[{"name":"c","image":"busybox",
+ "essential":true,"stopTimeout":2,
+ "command":["sh","-c","end=$(($(date +%s)+30)); while [ $(date +%s) -lt $end ]; do :; done; exec sleep 3600"]}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/burn.json" >/dev/null
+ecs create-service --cluster sc --service-name burn --task-definition burn --desired-count 1 >/dev/null
+BRID=service/sc/burn
+CTL register-scalable-target --resource-id $BRID --scalable-dimension ecs:service:DesiredCount \
+	--min-capacity 1 --max-capacity 2 >/dev/null
+cat >"$WORK/tt.json" <<J
+{"PolicyName": "cpu", "ServiceNamespace": "ecs", "ResourceId": "$BRID",
+ "ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling",
+ "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 5, "ScaleOutCooldown": 1,
+   "ScaleInCooldown": 300,
+   "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}
+J
+check "put a target tracking policy on ECSServiceAverageCPUUtilization" \
+	CTL put-scaling-policy --cli-input-json "file://$WORK/tt.json"
+bdesired() { ecs describe-services --cluster sc --services burn | jget "d['services'][0]['desiredCount']"; }
+bdesired_is() { [ "$(bdesired)" == "$1" ]; }
+check "the service scales out on its CPU utilization" wait_for 60 bdesired_is 2
+HIGH=$(CTL describe-alarms --alarm-name-prefix "TargetTracking-$BRID-AlarmHigh-" | \
+	jget "[(a['Namespace'], a['MetricName'], a['StateValue']) for a in d['MetricAlarms']]")
+expect_eq "its high alarm on AWS/ECS CPUUtilization went to ALARM" "$HIGH" \
+	"[('AWS/ECS', 'CPUUtilization', 'ALARM')]"
+expect_match "a scaling activity records it" \
+	"$(CTL describe-scaling-activities --resource-id $BRID | jget "[a['Description'] for a in d['ScalingActivities']]")" \
+	"Setting desired count to 2."
+NOW=$(date +%s)
+# (curl's SigV4 wants the parameters in byte order and the slash escaped)
+Q=$(rest GET "/v1/metrics/query?ClusterName=sc&ServiceName=burn&end=$NOW&metric=CPUUtilization&namespace=AWS%2FECS&period=1&start=$((NOW - 60))&statistics=Maximum")
+expect_eq "/v1/metrics/query serves AWS/ECS CPUUtilization in Percent above the target" \
+	"$(echo "$Q" | jget "(d['Label'], d['Datapoints'][0]['Unit'], max(p['Maximum'] for p in d['Datapoints']) > 5)")" \
+	"('CPUUtilization', 'Percent', True)"
+L=$(rest GET "/v1/metrics/list?namespace=AWS%2FECS")
+expect_eq "/v1/metrics/list lists AWS/ECS per service and per cluster" \
+	"$(echo "$L" | jget "sorted({(m['Namespace'], m['MetricName'], len(m['Dimensions'])) for m in d['Metrics']})")" \
+	"[('AWS/ECS', 'CPUUtilization', 1), ('AWS/ECS', 'CPUUtilization', 2), ('AWS/ECS', 'MemoryUtilization', 1), ('AWS/ECS', 'MemoryUtilization', 2)]"
+out=$(rest POST /v1/alarms -d '{"AlarmName":"x","Namespace":"AWS/ECS","MetricName":"CPUUtilization","Dimensions":[{"Name":"ClusterName","Value":"sc"},{"Name":"TaskId","Value":"t"}],"Statistic":"Average","Period":60,"EvaluationPeriods":1,"Threshold":1,"ComparisonOperator":"GreaterThanThreshold"}')
+expect_match "AWS/ECS has no TaskId dimension" "$out" "TaskId is not one of AWS/ECS's"
+ecs update-service --cluster sc --service burn --desired-count 0 >/dev/null
+CTL deregister-scalable-target --resource-id $BRID --scalable-dimension ecs:service:DesiredCount >/dev/null
 
 echo "1..$T_N"
 [ "$T_FAILED" -eq 0 ]
