@@ -48,6 +48,10 @@ ecs create-service --cluster aa --service-name burner --task-definition burn --d
 running_tasks() { ecs list-tasks --cluster aa --service-name burner --desired-status RUNNING | jget "' '.join(sorted(a.split('/')[-1] for a in d['taskArns']))"; }
 check "the burning task starts" wait_for 30 bash -c "[ -n \"\$($BUILD/berthctl --endpoint-url $ENDPOINT ecs list-tasks --cluster aa --service-name burner | python3 -c 'import json,sys; print(\" \".join(json.load(sys.stdin)[\"taskArns\"]))')\" ]"
 TASK=$(running_tasks)
+# Two full periods of samples before the alarm exists: its first evaluation then has both
+# datapoints (with fewer, notBreaching would rightly make it OK first).
+check "the burning task runs" wait_for 30 task_status_is aa "$TASK" RUNNING
+sleep 5
 cat >"$WORK/alarm.json" <<J
 {"AlarmName": "burner-cpu", "AlarmDescription": "a task spins",
  "MetricName": "CpuUtilized", "Namespace": "ECS/ContainerInsights",
