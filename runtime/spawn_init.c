@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -48,6 +49,7 @@ struct sup_ctr {
 	int exit_code;      /* of the final exit; -1 when it never ran */
 	long long run_start; /* monotonic ms of the last (re)start */
 	unsigned long long starttime; /* of pid, read while the child sets up; 0 if unknown */
+	struct spawn_trace *trace; /* the first start's steps, shared with the child; or NULL */
 	long long kill_at;  /* monotonic ms of the SIGKILL after a stop, 0 if none */
 	struct spawn_child_error ce;
 };
@@ -63,6 +65,8 @@ struct sup {
 	int log_files;
 	bool stopping;
 	struct spawn_child_ctx x; /* template for container children */
+	struct spawn_trace trace; /* the supervisor's own launch steps */
+	struct spawn_trace *tr;   /* &trace when the launch is timed (debug log), or NULL */
 	char what[300];           /* the step that failed, for messages */
 };
 
@@ -83,10 +87,27 @@ void spawn_launch_boost(void)
 	spawn_base_nice = nice;
 }
 
-void spawn_launch_unboost(void)
+int spawn_launch_unboost(void)
 {
-	if (spawn_boosted && setpriority(PRIO_PROCESS, 0, spawn_base_nice) == 0)
-		spawn_boosted = false;
+	if (!spawn_boosted)
+		return 0;
+	if (setpriority(PRIO_PROCESS, 0, spawn_base_nice) < 0)
+		return -errno;
+	spawn_boosted = false;
+	return 0;
+}
+
+void spawn_launch_idle(void)
+{
+	if (spawn_boosted)
+		setpriority(PRIO_PROCESS, 0, 19);
+}
+
+void spawn_launch_reboost(void)
+{
+	if (spawn_boosted)
+		setpriority(PRIO_PROCESS, 0, spawn_base_nice - SPAWN_LAUNCH_BOOST < -20 ? -20
+					     : spawn_base_nice - SPAWN_LAUNCH_BOOST);
 }
 
 int spawn_cgroup_join(char *const *procs, const char **failed)
@@ -327,6 +348,7 @@ static int setup_namespaces(struct sup *s, bool warm, const char **what)
 		return rc;
 	s->x.cgroup2_root = statfs("/sys/fs/cgroup", &sfs) == 0 &&
 			    sfs.f_type == CGROUP2_SUPER_MAGIC;
+	spawn_trace_mark(s->tr, SPAWN_T_NS);
 	*what = "start init";
 	if (!warm)
 		return fork_init(s);
@@ -349,6 +371,7 @@ static int setup_namespaces(struct sup *s, bool warm, const char **what)
 			return rc;
 		}
 	}
+	spawn_trace_mark(s->tr, SPAWN_T_INIT_CG);
 	return 0;
 }
 
@@ -382,6 +405,7 @@ static int setup_process(struct sup *s, int run_fd, bool warm, const char **what
 		snprintf(s->what, sizeof(s->what), "join cgroup %s", failed);
 		*what = s->what;
 	}
+	spawn_trace_mark(s->tr, SPAWN_T_SUP_CG);
 	return rc;
 }
 
@@ -445,8 +469,68 @@ static void drain_out(struct sup *s, struct sup_ctr *r)
 	}
 }
 
+static void trace_free(struct sup_ctr *r)
+{
+	if (r->trace)
+		munmap(r->trace, sizeof(*r->trace));
+	r->trace = NULL;
+}
+
+/* The debug log's breakdown of a container's first start: when each step ended, in
+ * milliseconds from the request, and what the step took in the process that did it: CPU time,
+ * time waiting for a CPU, and the rest (asleep: locks, RCU grace periods, I/O). */
+static void log_launch(const struct sup *s, const struct sup_ctr *r)
+{
+	static const char *const names[SPAWN_T_COUNT] = {
+		[SPAWN_T_WAKE] = "supervisor has it", [SPAWN_T_SUP_CG] = "berth.init joined",
+		[SPAWN_T_NS] = "namespaces hostname /etc", [SPAWN_T_INIT_CG] = "init moved",
+		[SPAWN_T_FORK] = "container forked", [SPAWN_T_CG] = "its cgroups joined",
+		[SPAWN_T_MNTNS] = "mount namespace", [SPAWN_T_OVERLAY] = "overlay",
+		[SPAWN_T_PIVOT] = "pivot_root and old root detached",
+		[SPAWN_T_BASE] = "/proc /dev /sys", [SPAWN_T_DEVICES] = "device nodes",
+		[SPAWN_T_MASKED] = "masked paths", [SPAWN_T_ETC] = "/etc and cwd",
+		[SPAWN_T_EXEC] = "ulimits user caps", [SPAWN_T_SEEN] = "exec seen",
+		[SPAWN_T_STARTED] = ".started written",
+	};
+	long long t0 = s->t->asked_mono_us;
+	char line[2048];
+	size_t n = 0;
+	int prev = -1; /* the previous step of the same process */
+
+	if (!t0 || !r->trace || !s->tr)
+		return;
+	for (int i = 0; i < SPAWN_T_COUNT && n < sizeof(line); i++) {
+		bool child = i >= SPAWN_T_FORK && i < SPAWN_T_SEEN;
+		const struct spawn_trace *tr = i < SPAWN_T_FORK ? s->tr : r->trace;
+		const struct spawn_trace *ptr;
+		long long wall, cpu, runq;
+
+		if (i == SPAWN_T_FORK || i == SPAWN_T_SEEN)
+			prev = i == SPAWN_T_FORK ? -1 : SPAWN_T_INIT_CG;
+		if (!tr->us[i])
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s +%.2f", n ? "; " : "",
+				      names[i], (double)(tr->us[i] - t0) / 1000);
+		ptr = prev >= 0 && prev < SPAWN_T_FORK ? s->tr : r->trace;
+		if (tr->runq[i] < 0)
+			continue; /* the next step of this process is timed from the last known one */
+		if (prev >= 0 && ptr->us[prev] && n < sizeof(line) && (child || i != SPAWN_T_SEEN)) {
+			wall = tr->us[i] - ptr->us[prev];
+			cpu = tr->cpu[i] - ptr->cpu[prev];
+			runq = tr->runq[i] - ptr->runq[prev];
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+					      " (cpu %.2f queued %.2f asleep %.2f)",
+					      (double)cpu / 1000, (double)runq / 1000,
+					      (double)(wall - cpu - runq) / 1000);
+		}
+		prev = i;
+	}
+	log_debug("spawn: task %s container %s launch (ms after the request): %s",
+		  s->t->task_id ? s->t->task_id : "?", r->c->name, line);
+}
+
 /* The close-on-exec pipe: EOF means the exec happened, data is a start error. */
-static void read_err(struct sup_ctr *r)
+static void read_err(struct sup *s, struct sup_ctr *r)
 {
 	ssize_t n;
 	char *json;
@@ -460,14 +544,19 @@ static void read_err(struct sup_ctr *r)
 	if (n > 0) {
 		r->failed = true;
 		r->ce.msg[sizeof(r->ce.msg) - 1] = '\0';
+		trace_free(r);
 		return;
 	}
+	spawn_trace_mark(r->trace, SPAWN_T_SEEN);
 	r->execd = true;
 	st = r->starttime;
 	if (!st) /* not yet reaped: readable even after an exit */
 		spawn_proc_starttime(r->pid, &st);
 	json = spawn_json_started(r->pid, st, spawn_now_ms(), r->restarts);
 	put_status(r->c->name, ".started", json, false);
+	spawn_trace_mark(r->trace, SPAWN_T_STARTED);
+	log_launch(s, r);
+	trace_free(r);
 }
 
 /* Back to the daemon's priority once no container is between fork and exec. */
@@ -528,8 +617,9 @@ static void ctr_exited(struct sup *s, struct sup_ctr *r, int wstatus)
 	char *json;
 
 	if (r->err_fd >= 0)
-		read_err(r);
+		read_err(s, r);
 	drain_out(s, r);
+	trace_free(r);
 	kill_cgroups(r->c->cgroup_procs);
 	if (should_restart(s, r, wstatus)) {
 		restart_container(s, r, wstatus);
@@ -691,7 +781,7 @@ static void handle_fds(struct sup *s, const struct pollfd *pfd)
 		struct sup_ctr *r = &s->ctr[i];
 
 		if (r->err_fd >= 0 && pfd[2 + 2 * i].revents) {
-			read_err(r);
+			read_err(s, r);
 			unboost_when_started(s);
 		}
 		if (r->out_fd >= 0 && pfd[3 + 2 * i].revents)
@@ -761,6 +851,13 @@ static void start_container(struct sup *s, struct sup_ctr *r)
 	x.c = r->c;
 	x.out_fd = out[1];
 	x.err_fd = err[1];
+	if (s->tr && !r->restarts && !r->trace) {
+		r->trace = mmap(NULL, sizeof(*r->trace), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (r->trace == MAP_FAILED)
+			r->trace = NULL; /* the breakdown is only for the debug log */
+	}
+	x.trace = r->trace;
 	pid = fork();
 	if (pid == 0)
 		spawn_child_exec(&x);
@@ -924,6 +1021,9 @@ static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int 
 	const char *what = "allocate memory";
 	int rc;
 
+	if (t->asked_mono_us && log_enabled(LOG_DEBUG))
+		s.tr = &s.trace;
+	spawn_trace_mark(s.tr, SPAWN_T_WAKE);
 	s.log_max = t->log_max_bytes ? t->log_max_bytes : DEFAULT_LOG_BYTES;
 	s.log_files = t->log_max_files ? t->log_max_files : DEFAULT_LOG_FILES;
 	s.x = (struct spawn_child_ctx){ .t = t, .run_fd = RUN_FD };

@@ -25,6 +25,34 @@ long long spawn_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long spawn_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void spawn_trace_sched(struct spawn_trace *trace, enum spawn_step step)
+{
+	char buf[128];
+	unsigned long long cpu, runq;
+	struct timespec ts;
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	trace->runq[step] = -1; /* unknown: no /proc here (between pivot_root and its mount) */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	trace->cpu[step] = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &cpu, &runq) == 2)
+		trace->runq[step] = (long long)(runq / 1000);
+}
+
 long long spawn_mono_ms(void)
 {
 	struct timespec ts;
