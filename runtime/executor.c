@@ -24,12 +24,17 @@
 #define TASK_PIDS_MAX 4096
 #define OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
 
-static long long mono_us(void)
+static long long clock_us(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long long mono_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }
 
 static void task_rel(const struct runtime *rt, const struct rt_task *t, const char *sub,
@@ -407,7 +412,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	struct spawn_result res = { 0 };
 	char reason[512] = "", rel[CGROUP_PATH_MAX], dir[700];
 	struct spawn_task st;
-	long long t1, t2;
+	long long t1, t2, c0 = clock_us(CLOCK_THREAD_CPUTIME_ID), c1, c2;
 	int ret;
 
 	t->launch_us = mono_us();
@@ -416,6 +421,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	if (ret < 0)
 		goto fail;
 	t1 = mono_us();
+	c1 = clock_us(CLOCK_THREAD_CPUTIME_ID);
 	task_rel(rt, t, INIT_CGROUP, rel, sizeof(rel));
 	ret = cgroup_procs_paths(&rt->cg, rel, &l.init_procs);
 	if (ret < 0) {
@@ -446,11 +452,14 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	t->init_start = res.init_starttime;
 	watch_pid(rt, t);
 	t2 = mono_us();
+	c2 = clock_us(CLOCK_THREAD_CPUTIME_ID);
 	rt_state_save_task(rt, t);
-	log_debug("runtime: task %s launch (ms after the request): directories and cgroups +%.2f; "
-		  "handed to its supervisor +%.2f; state saved +%.2f", t->id,
-		  (double)(t1 - t->launch_us) / 1000, (double)(t2 - t->launch_us) / 1000,
-		  (double)(mono_us() - t->launch_us) / 1000);
+	log_debug("runtime: task %s launch (ms after the request): directories and cgroups +%.2f "
+		  "(cpu %.2f); handed to its supervisor +%.2f (cpu %.2f); state saved +%.2f (cpu "
+		  "%.2f)", t->id, (double)(t1 - t->launch_us) / 1000, (double)(c1 - c0) / 1000,
+		  (double)(t2 - t->launch_us) / 1000, (double)(c2 - c1) / 1000,
+		  (double)(mono_us() - t->launch_us) / 1000,
+		  (double)(clock_us(CLOCK_THREAD_CPUTIME_ID) - c2) / 1000);
 	launch_free(&l);
 	return;
 fail:

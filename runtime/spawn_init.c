@@ -67,6 +67,8 @@ struct sup {
 	struct spawn_child_ctx x; /* template for container children */
 	struct spawn_trace trace; /* the supervisor's own launch steps */
 	struct spawn_trace *tr;   /* &trace when the launch is timed (debug log), or NULL */
+	int *init_cg_fds;         /* berth.init's cgroup.procs files, open until joined */
+	size_t n_init_cg;
 	char what[300];           /* the step that failed, for messages */
 };
 
@@ -100,7 +102,7 @@ int spawn_launch_unboost(void)
 void spawn_launch_idle(void)
 {
 	if (spawn_boosted)
-		setpriority(PRIO_PROCESS, 0, 19);
+		setpriority(PRIO_PROCESS, 0, spawn_base_nice);
 }
 
 void spawn_launch_reboost(void)
@@ -352,32 +354,66 @@ static int setup_namespaces(struct sup *s, bool warm, const char **what)
 	*what = "start init";
 	if (!warm)
 		return fork_init(s);
-	/* Forked ahead: it joins the task's cgroups now, as a fresh one would by inheritance. */
-	s->init_pid = spawn_warm_init;
+	s->init_pid = spawn_warm_init; /* forked ahead */
 	s->alive_fd = SPAWN_WARM_ALIVE_FD;
-	for (size_t i = 0; t->init_cgroup_procs && t->init_cgroup_procs[i]; i++) {
-		char pid[24];
-		int fd = open(t->init_cgroup_procs[i], O_WRONLY | O_CLOEXEC), n, ok;
+	return 0;
+}
 
-		n = snprintf(pid, sizeof(pid), "%d", (int)s->init_pid);
-		ok = fd >= 0 && write(fd, pid, (size_t)n) == n;
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		if (!ok) {
-			snprintf(s->what, sizeof(s->what), "move init to cgroup %s",
-				 t->init_cgroup_procs[i]);
+/* Opens berth.init's cgroup.procs files: a missing cgroup fails the task before anything
+ * starts, but the moves themselves wait until the containers are forked (join_init_cgroups),
+ * off the launch's path: each container joins its own cgroups by itself. */
+static int open_init_cgroups(struct sup *s, const char **what)
+{
+	char *const *procs = s->t->init_cgroup_procs;
+	size_t n = 0;
+
+	while (procs && procs[n])
+		n++;
+	if (n == 0)
+		return 0;
+	s->init_cg_fds = calloc(n, sizeof(*s->init_cg_fds));
+	if (!s->init_cg_fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int fd = open(procs[i], O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			int rc = -errno;
+
+			snprintf(s->what, sizeof(s->what), "join cgroup %s", procs[i]);
 			*what = s->what;
 			return rc;
 		}
+		s->init_cg_fds[s->n_init_cg++] = fd;
 	}
-	spawn_trace_mark(s->tr, SPAWN_T_INIT_CG);
 	return 0;
+}
+
+/* Moves the supervisor and init into berth.init (the files opened by open_init_cgroups()).
+ * A failure now leaves them in the daemon's cgroup, which only their accounting notices. */
+static void join_init_cgroups(struct sup *s)
+{
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%d", (int)s->init_pid);
+
+	for (size_t i = 0; i < s->n_init_cg; i++) {
+		int fd = s->init_cg_fds[i];
+
+		if (write(fd, "0", 1) != 1 ||
+		    (s->init_pid > 0 && write(fd, pid, (size_t)n) != n))
+			log_warn("spawn: task %s: failed to move the supervisor or init to cgroup "
+				 "%s: %s", s->t->task_id ? s->t->task_id : "?",
+				 s->t->init_cgroup_procs[i], strerror(errno));
+		close(fd);
+	}
+	free(s->init_cg_fds);
+	s->init_cg_fds = NULL;
+	s->n_init_cg = 0;
+	spawn_trace_mark(s->tr, SPAWN_T_INIT_CG);
 }
 
 static int setup_process(struct sup *s, int run_fd, bool warm, const char **what)
 {
-	const char *failed = NULL;
 	char *title = NULL;
 	int rc;
 
@@ -400,11 +436,7 @@ static int setup_process(struct sup *s, int run_fd, bool warm, const char **what
 	if (asprintf(&title, "berth-task %s", s->t->task_id ? s->t->task_id : "") > 0)
 		spawn_set_title(title, "berth-task");
 	free(title);
-	rc = spawn_cgroup_join(s->t->init_cgroup_procs, &failed);
-	if (rc < 0) {
-		snprintf(s->what, sizeof(s->what), "join cgroup %s", failed);
-		*what = s->what;
-	}
+	rc = open_init_cgroups(s, what);
 	spawn_trace_mark(s->tr, SPAWN_T_SUP_CG);
 	return rc;
 }
@@ -482,8 +514,9 @@ static void trace_free(struct sup_ctr *r)
 static void log_launch(const struct sup *s, const struct sup_ctr *r)
 {
 	static const char *const names[SPAWN_T_COUNT] = {
-		[SPAWN_T_WAKE] = "supervisor has it", [SPAWN_T_SUP_CG] = "berth.init joined",
-		[SPAWN_T_NS] = "namespaces hostname /etc", [SPAWN_T_INIT_CG] = "init moved",
+		[SPAWN_T_WAKE] = "supervisor has it", [SPAWN_T_SUP_CG] = "berth.init opened",
+		[SPAWN_T_NS] = "namespaces hostname /etc",
+		[SPAWN_T_INIT_CG] = "containers forked and supervisor and init moved",
 		[SPAWN_T_FORK] = "container forked", [SPAWN_T_CG] = "its cgroups joined",
 		[SPAWN_T_MNTNS] = "mount namespace", [SPAWN_T_OVERLAY] = "overlay",
 		[SPAWN_T_PIVOT] = "pivot_root and old root detached",
@@ -1046,6 +1079,7 @@ static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int 
 		if (!s.ctr[i].waiting)
 			start_container(&s, &s.ctr[i]);
 	start_ready(&s);
+	join_init_cgroups(&s);
 	run_loop(&s, pfd);
 	finish(&s, pfd);
 }

@@ -28,9 +28,9 @@ struct spawn_child_error {
  * view of its exec). */
 enum spawn_step {
 	SPAWN_T_WAKE,      /* the supervisor has the task (warm: read the request; cold: forked) */
-	SPAWN_T_SUP_CG,    /* the supervisor joined berth.init */
+	SPAWN_T_SUP_CG,    /* berth.init's cgroup.procs files opened */
 	SPAWN_T_NS,        /* namespaces (cold only), hostname and /etc files */
-	SPAWN_T_INIT_CG,   /* init moved to berth.init (warm only) */
+	SPAWN_T_INIT_CG,   /* containers forked, then the supervisor and init in berth.init */
 	SPAWN_T_FORK,      /* the container's process forked (recorded by the child) */
 	SPAWN_T_CG,        /* it joined its cgroups */
 	SPAWN_T_MNTNS,     /* its mount namespace */
@@ -118,9 +118,10 @@ void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((nore
 void spawn_launch_boost(void);
 int spawn_launch_unboost(void);
 
-/* Warm supervisors are prepared ahead at nice 19, so that a refill of the pool never competes
- * with a launch for a CPU, and return to the launch priority when their task arrives. Both do
- * nothing when the zygote could not raise its priority. */
+/* Warm supervisors are prepared ahead at the daemon's own priority, so that a refill of the
+ * pool yields to a launch (boosted) for a CPU, yet still gets its share on a busy host; they
+ * return to the launch priority when their task arrives. Both do nothing when the zygote
+ * could not raise its priority. */
 void spawn_launch_idle(void);
 void spawn_launch_reboost(void);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,15 +36,28 @@ long long spawn_mono_us(void)
 
 void spawn_trace_sched(struct spawn_trace *trace, enum spawn_step step)
 {
+	/* Kept open per process (a fork's copy names its parent's thread): a container child
+	 * reads it on through pivot_root, while it has no /proc of its own. */
+	static int fd = -1;
+	static pid_t owner;
+	static ino_t ino;
 	char buf[128];
 	unsigned long long cpu, runq;
 	struct timespec ts;
-	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	struct stat sb;
+	ssize_t n;
 
-	if (fd >= 0)
-		close(fd);
-	trace->runq[step] = -1; /* unknown: no /proc here (between pivot_root and its mount) */
+	/* The fd may have been closed and its number reused (the supervisor closes what it
+	 * inherited): the inode tells. */
+	if (owner != getpid() || fd < 0 || fstat(fd, &sb) < 0 || sb.st_ino != ino) {
+		if (owner != getpid() && fd >= 0 && fstat(fd, &sb) == 0 && sb.st_ino == ino)
+			close(fd); /* the parent's, inherited */
+		fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+		owner = getpid();
+		ino = fd >= 0 && fstat(fd, &sb) == 0 ? sb.st_ino : 0;
+	}
+	n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+	trace->runq[step] = -1; /* unknown */
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	trace->cpu[step] = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	if (n <= 0)

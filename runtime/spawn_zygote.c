@@ -389,7 +389,7 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 		_exit(1);
 	close_range(3, WARM_SOCK_FD - 1, 0);
 	close_range(WARM_SOCK_FD + 1, ~0U, 0);
-	spawn_launch_idle(); /* init, forked here, returns to the daemon's nice by itself */
+	spawn_launch_idle(); /* yields to launches while it prepares */
 	if (spawn_warm_prepare() < 0)
 		_exit(1);
 	spawn_set_title("berth-task (warm)", "berth-task");
