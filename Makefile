@@ -46,6 +46,8 @@ FUZZ_SRC      := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN      := $(FUZZ_SRC:%.c=$(BUILD)/%)
 BENCH_SRC     := $(wildcard tests/bench/*.c)
 BENCH_BIN     := $(BENCH_SRC:%.c=$(BUILD)/%)
+TOOL_SRC      := $(wildcard tests/tools/*.c)
+TOOL_BIN      := $(TOOL_SRC:%.c=$(BUILD)/%)
 PROGS         := $(BUILD)/berthd $(BUILD)/berthctl
 
 all: $(PROGS)
@@ -87,7 +89,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libberth.a
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
 
-tests: $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN)
+tests: $(UNIT_BIN) $(FUZZ_BIN) $(BENCH_BIN) $(TOOL_BIN)
 
 # Debian packages needed to build, run and test; installed only when missing.
 DEPS := build-essential pkg-config clang llvm bpftool libbpf-dev libmicrohttpd-dev libjansson-dev \

@@ -8,13 +8,15 @@
 # shares or timing-sensitive behaviour and runs with nothing else running, after the others.
 # A suite with "# test: first-build" runs only against the first build directory.
 # A suite with "# test: timeout SECONDS" may run that long (default SUITE_TIMEOUT or 600 s).
+# A suite with "# test: weight SECONDS" says about how long it takes; the longest start first,
+# so that the short ones (unit tests, fuzz corpora) fill the gaps at the end.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 failures=()
 log_dir=build/test-logs
 jobs=${TEST_JOBS:-3}
 mkdir -p "$log_dir"
-rm -f "$log_dir"/*.rc "$log_dir"/*.time
+rm -f "$log_dir"/*.rc "$log_dir"/*.time "$log_dir"/*.cpu
 
 first=$1
 builds=("$@")
@@ -47,6 +49,8 @@ start_suite() {
 		t0=$(date +%s)
 		timeout "$limit" "$@" >"$out" 2>&1
 		echo $? >"$out.rc"
+		# CPU seconds of the suite's reaped processes (user + system), beside its wall time.
+		times | tail -n 1 | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } printf "%.0f\n", n }' >"$out.cpu"
 		echo $(($(date +%s) - t0)) >"$out.time"
 	) &
 }
@@ -55,9 +59,10 @@ start_suite() {
 # printing a failure counts as one failure (a crash, a sanitizer report).
 tally() {
 	local name=$1
-	local out="$log_dir/${name//\//_}.log" rc p f secs
+	local out="$log_dir/${name//\//_}.log" rc p f secs cpu
 	rc=$(cat "$out.rc" 2>/dev/null || echo 1)
 	secs=$(cat "$out.time" 2>/dev/null || echo '?')
+	cpu=$(cat "$out.cpu" 2>/dev/null || echo '?')
 	p=$(grep -cE '^ok ' "$out")
 	f=$(grep -cE '^not ok ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -68,10 +73,10 @@ tally() {
 	failed=$((failed + f))
 	if [ "$f" -gt 0 ]; then
 		failures+=("$name")
-		echo "FAIL $name ($p passed, $f failed, ${secs}s; log: $out)"
+		echo "FAIL $name ($p passed, $f failed, ${secs}s, cpu ${cpu}s; log: $out)"
 		grep -E '^not ok |^  |ERROR|runtime error|AddressSanitizer|LeakSanitizer' "$out" | head -40 | sed 's/^/    /'
 	else
-		echo "ok   $name ($p passed, ${secs}s)"
+		echo "ok   $name ($p passed, ${secs}s, cpu ${cpu}s)"
 	fi
 }
 
@@ -81,20 +86,21 @@ for build in "${builds[@]}"; do
 	tag=$(basename "$build")
 	for t in "$build"/tests/unit/test_*; do
 		[ -x "$t" ] || continue
-		shared+=("$tag/unit/$(basename "$t")|$build|$t")
+		shared+=("1|$tag/unit/$(basename "$t")|$build|$t")
 	done
 	for t in "$build"/tests/fuzz/fuzz_*; do
 		[ -x "$t" ] || continue
 		corpus=tests/fuzz/corpus/$(basename "$t" | sed 's/^fuzz_//')
 		[ -d "$corpus" ] || continue
-		shared+=("$tag/fuzz/$(basename "$t")|$build|$t $corpus")
+		shared+=("1|$tag/fuzz/$(basename "$t")|$build|$t $corpus")
 	done
 	for t in tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
 		if grep -q '^# test: first-build' "$t" && [ "$build" != "$first" ]; then
 			continue
 		fi
-		entry="$tag/integration/$(basename "$t" .sh)|$build|bash $t"
+		w=$(sed -n 's/^# test: weight \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+		entry="${w:-20}|$tag/integration/$(basename "$t" .sh)|$build|bash $t"
 		if grep -q '^# test: alone' "$t"; then alone+=("$entry"); else shared+=("$entry"); fi
 	done
 done
@@ -104,7 +110,7 @@ run_pool() {
 	local max=$1; shift
 	local entry name build cmd
 	for entry in "$@"; do
-		IFS='|' read -r name build cmd <<<"$entry"
+		IFS='|' read -r _ name build cmd <<<"$entry"
 		while [ "${#running[@]}" -ge "$max" ]; do
 			wait_one
 		done
@@ -142,6 +148,12 @@ reap() {
 }
 
 start=$(date +%s)
+# Longest first (a stable sort: equal weights keep their order, the plain build's first).
+[ ${#shared[@]} -gt 0 ] && mapfile -t shared < <(printf '%s\n' "${shared[@]+"${shared[@]}"}" | sort -t'|' -k1,1nr -s)
+if [ -n "${TEST_LIST:-}" ]; then  # the queue, in order, and nothing run
+	printf '%s\n' "${shared[@]+"${shared[@]}"}" "${alone[@]+"${alone[@]}"}" | cut -d'|' -f1,2
+	exit 0
+fi
 run_pool "$jobs" "${shared[@]+"${shared[@]}"}"
 run_pool 1 "${alone[@]+"${alone[@]}"}"
 

@@ -13,8 +13,11 @@ PARENT="berth-it-$$.slice"
 BERTHD_PID=
 PORT=
 
-ok() { T_N=$((T_N + 1)); echo "ok $T_N $*"; }
-not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N $*"; }
+# BERTH_TEST_TIMES=1 prints the seconds since the suite began after every result.
+T_START=${EPOCHREALTIME/./}
+t_time() { [ -z "${BERTH_TEST_TIMES:-}" ] || printf '# %d.%01d s\n' $(((${EPOCHREALTIME/./} - T_START) / 1000000)) $(((${EPOCHREALTIME/./} - T_START) / 100000 % 10)); }
+ok() { T_N=$((T_N + 1)); echo "ok $T_N $*"; t_time; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N $*"; t_time; }
 # check NAME COMMAND...: ok when the command succeeds.
 check() { local n=$1; shift; if "$@" >>"$WORK/check.log" 2>&1; then ok "$n"; else not_ok "$n"; echo "  command: $*"; tail -5 "$WORK/check.log" | sed 's/^/  /'; fi; }
 # expect_eq NAME GOT WANT
@@ -50,8 +53,40 @@ berth_stop() { [ -n "$BERTHD_PID" ] && kill "$BERTHD_PID" 2>/dev/null; wait "$BE
 if [ "${BERTH_ECS_CLIENT:-aws}" = berthctl ]; then
 	ecs() { "$BUILD/berthctl" --endpoint-url "$ENDPOINT" --output json ecs "$@"; }
 else
-	ecs() { "$AWS" --endpoint-url "$ENDPOINT" --output json ecs "$@"; }
+	ecs() { aws_cli --endpoint-url "$ENDPOINT" --output json ecs "$@"; }
 fi
+
+# aws_cli ARG...: the Debian aws CLI. /usr/bin/aws spends about a second importing itself on
+# every call; tests/tools/awsd.py imports the same awscli once per suite and runs each call's
+# awscli main() in a fork of itself, with the caller's argv, environment, directory and fds
+# (tests/tools/awsc is its client). BERTH_AWS_DIRECT=1 runs /usr/bin/aws every time instead.
+aws_cli() {
+	local awsc=$BUILD/tests/tools/awsc
+	if [ -n "${BERTH_AWS_DIRECT:-}" ] || [ ! -x "$awsc" ]; then
+		"$AWS" "$@"
+		return
+	fi
+	[ -S "$WORK/awsd.sock" ] || awsd_start || { "$AWS" "$@"; return; }
+	"$awsc" "$WORK/awsd.sock" "$@"
+}
+# Starts the suite's aws CLI server once (calls from subshells share it) and waits for it.
+awsd_start() {
+	(
+		flock 9
+		if [ ! -f "$WORK/awsd.pid" ]; then
+			setsid /usr/bin/python3 "$ROOT/tests/tools/awsd.py" "$WORK/awsd.sock" \
+				</dev/null >>"$WORK/awsd.log" 2>&1 9>&- &
+			echo $! >"$WORK/awsd.pid"
+		fi
+		for _ in $(seq 1 600); do
+			[ -S "$WORK/awsd.sock" ] && exit 0
+			kill -0 "$(cat "$WORK/awsd.pid")" 2>/dev/null || break
+			sleep 0.05
+		done
+		echo "# the aws CLI server did not start; using /usr/bin/aws (log: $WORK/awsd.log)" >&2
+		exit 1
+	) 9>>"$WORK/awsd.lock"
+}
 # jq-free JSON field access: jget EXPR < json (python expression on `d`).
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -100,6 +135,7 @@ task_status_is() { [ "$(task_field "$1" "$2" "d['tasks'][0]['lastStatus']")" == 
 
 berth_cleanup() {
 	berth_stop
+	[ -f "$WORK/awsd.pid" ] && kill "$(cat "$WORK/awsd.pid")" 2>/dev/null
 	# Kill whatever tasks are left and remove their cgroups.
 	for d in /sys/fs/cgroup/*/"$PARENT" /sys/fs/cgroup/unified/"$PARENT"; do
 		[ -d "$d" ] || continue

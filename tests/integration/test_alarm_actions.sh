@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 180
 # test_alarm_actions.sh: alarms acting on real load - a CPU-burning service task trips an alarm
 # whose actions are a webhook and replace-task: the receiver gets a signed SNS-shaped body, the
 # task is replaced, the alarm returns to OK and the OK notification arrives; a step scaling

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 180
 # test_alarms.sh: CloudWatch-style alarms against real load - a CPU-burning task trips a
 # CpuUtilized alarm within its periods, an idle one stays OK; history, /metrics, SetAlarmState,
 # composite alarms and their cycle check, hostile input, restart and a corrupt alarm file.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 200
 # test_berthctl.sh: berthctl against a real berthd: aws-CLI flags, output formats and exit
 # codes (compared with the real aws CLI where both apply), pagination, images and task logs.
 . "$(dirname "$0")/lib.sh"
@@ -57,7 +58,7 @@ check "berthctl ecs <verb>" bc ecs create-cluster --cluster-name c2 --tags '[{"k
 bc create-cluster --cluster-name c3 >/dev/null
 for fmt in json text table; do
 	for cmd in "describe-clusters --clusters demo nope --include TAGS" "list-clusters" "list-clusters --max-items 2"; do
-		want=$($AWS --endpoint-url "$ENDPOINT" --output $fmt ecs $cmd 2>&1)
+		want=$(aws_cli --endpoint-url "$ENDPOINT" --output $fmt ecs $cmd 2>&1)
 		got=$(bc --output $fmt $cmd 2>&1)
 		if [ $fmt = json ]; then
 			# Same document; key order follows the server here, the botocore model there.
@@ -70,7 +71,7 @@ done
 out=$(bc describe-tasks --cluster nope --tasks x 2>&1)
 expect_eq "service error exits 254" "$(rc bc describe-tasks --cluster nope --tasks x)" 254
 expect_eq "service error worded as the aws CLI" "$(echo "$out" | tail -1)" \
-	"$($AWS --endpoint-url "$ENDPOINT" ecs describe-tasks --cluster nope --tasks x 2>&1 | tail -1)"
+	"$(aws_cli --endpoint-url "$ENDPOINT" ecs describe-tasks --cluster nope --tasks x 2>&1 | tail -1)"
 
 # Pagination.
 expect_eq "list merges every page" "$(bc list-clusters --page-size 1 | jget "len(d['clusterArns'])")" 3
@@ -79,7 +80,7 @@ expect_eq "--max-items cuts" "$(echo "$out" | jget "len(d['clusterArns'])")" 2
 tok=$(echo "$out" | jget "d['NextToken']")
 expect_eq "--starting-token resumes" "$(bc list-clusters --starting-token "$tok" | jget "len(d['clusterArns'])")" 1
 expect_eq "the aws CLI takes berthctl's token" \
-	"$($AWS --endpoint-url "$ENDPOINT" ecs list-clusters --starting-token "$tok" | jget "len(d['clusterArns'])")" 1
+	"$(aws_cli --endpoint-url "$ENDPOINT" ecs list-clusters --starting-token "$tok" | jget "len(d['clusterArns'])")" 1
 expect_eq "--no-paginate with --max-items exits 252" "$(rc bc --no-paginate list-clusters --max-items 1)" 252
 expect_match "--max-results is one page" "$(bc list-clusters --max-results 1)" '"nextToken"'
 

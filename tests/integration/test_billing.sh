@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 180
 # test_billing.sh: metering and billing against a real berthd - a short task bills the one-minute
 # minimum, a task of a minute and more bills its seconds at the configured price sheet, kill -9 of
 # berthd during accrual neither loses nor double counts seconds, reports as JSON, CSV (gzip) and

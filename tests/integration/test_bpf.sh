@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 140
 # test_bpf.sh: the eBPF probes in a real berthd - 10 MiB over TCP between two tasks, run-queue
 # latency of two spinners on a capped CPU against an idle task, an OOM kill, exec/exit counts of
 # a shell loop; then berthd without BPF: the collector alone, and /healthz says why.

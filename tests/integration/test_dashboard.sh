@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 80
 # test_dashboard.sh: the dashboard end to end - access tokens from berthctl, then a real
 # headless Chromium (Debian's, driven by playwright-core) signs in, opens every page, checks
 # them against the API, scales a service and stops a task from the UI, checks CSRF refusal,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 200
 # test_ecs_api.sh: every ECS operation of the foundation through the real aws CLI, errors too.
 . "$(dirname "$0")/lib.sh"
 FIX=$ROOT/tests/integration/fixtures
@@ -24,6 +25,20 @@ expect_eq "describe-clusters finds one" "$(echo "$out" | jget "d['clusters'][0][
 expect_eq "describe-clusters tags" "$(echo "$out" | jget "d['clusters'][0]['tags']")" "[{'key': 'team', 'value': 'blue'}]"
 expect_eq "describe-clusters reports MISSING" "$(echo "$out" | jget "d['failures'][0]['reason']")" MISSING
 expect_match "describe-tasks on a missing cluster" "$(ecs describe-tasks --cluster nope --tasks x 2>&1)" "ClusterNotFoundException"
+
+# The suites run the aws CLI warm (lib.sh aws_cli); /usr/bin/aws itself prints the same, output,
+# errors and exit status alike.
+if [ "${BERTH_ECS_CLIENT:-aws}" != berthctl ]; then
+	for args in "ecs describe-clusters --clusters demo nope --include TAGS" \
+		"ecs describe-tasks --cluster nope --tasks x" "ecs list-clusters --max-items 1" \
+		"ecs run-task --cluster demo --bogus-flag"; do
+		# shellcheck disable=SC2086
+		direct=$("$AWS" --endpoint-url "$ENDPOINT" --output json $args 2>&1; echo "rc=$?")
+		# shellcheck disable=SC2086
+		warm=$(aws_cli --endpoint-url "$ENDPOINT" --output json $args 2>&1; echo "rc=$?")
+		expect_eq "warm aws CLI prints what /usr/bin/aws prints: $args" "$warm" "$direct"
+	done
+fi
 
 # Task definitions
 out=$(ecs register-task-definition --cli-input-json "file://$FIX/web.json")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 100
 # test_health.sh: container health checks inside the container, task health from essential
 # containers, unhealthy service tasks replaced (standalone ones kept), dependsOn ordering,
 # restartPolicy in place.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 30
 # test_hostile.sh: bad signatures, malformed and huge bodies, unknown targets - refused with AWS
 # errors, nothing changed, the daemon keeps serving.
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 300
 # test: first-build
 # test: timeout 2400
 # test_package.sh: the Debian package suite (tests/package/test_package.sh) within make check.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 100
 # test_restart.sh: kill -9 of berthd leaves tasks running; the next berthd re-adopts them,
 # records exits that happened while it was down, and starts nothing twice.
 . "$(dirname "$0")/lib.sh"

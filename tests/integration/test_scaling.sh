@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 40
 # test_scaling.sh: Application Auto Scaling's API over a real service - scalable targets, step
 # policies through berthctl (--cli-input-json), REST and the aws CLI's application-autoscaling
 # commands (JSON 1.1, SigV4 for its own service name), validation, persistence across restarts.
@@ -58,11 +59,11 @@ expect_eq "no activities yet" "$(CTL describe-scaling-activities --resource-id $
 
 # The aws CLI's own commands, signed for application-autoscaling.
 if [ "${BERTH_ECS_CLIENT:-aws}" != berthctl ]; then
-	out=$("$AWS" --endpoint-url "$ENDPOINT" --output json application-autoscaling describe-scaling-policies \
+	out=$(aws_cli --endpoint-url "$ENDPOINT" --output json application-autoscaling describe-scaling-policies \
 		--service-namespace ecs --resource-id $RID)
 	expect_eq "aws application-autoscaling describe-scaling-policies" \
 		"$(echo "$out" | jget "[p['PolicyARN'] for p in d['ScalingPolicies']]")" "['$ARN']"
-	out=$("$AWS" --endpoint-url "$ENDPOINT" --output json application-autoscaling describe-scalable-targets \
+	out=$(aws_cli --endpoint-url "$ENDPOINT" --output json application-autoscaling describe-scalable-targets \
 		--service-namespace ecs)
 	expect_eq "aws application-autoscaling describe-scalable-targets" \
 		"$(echo "$out" | jget "[(t['ResourceId'], t['MinCapacity'], t['MaxCapacity']) for t in d['ScalableTargets']]")" \

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 150
 # test_services.sh: services keep their desired count, heal, roll deployments within
 # minimumHealthyPercent/maximumPercent, trip the circuit breaker and survive kill -9.
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 90
 # test: first-build (an ASan build cannot run under valgrind)
 # test_valgrind.sh: berthd under valgrind through a whole API session (image import, clusters,
 # task definitions, tasks, a service, metrics, a malformed request, shutdown): no leak and no

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# test: weight 90
 # test_webhooks.sh: webhook endpoints against a receiver of the test's own - signed deliveries in
 # the three formats, key rotation, retries through 500s and a hang with berthd killed -9 and
 # restarted in between (every notification exactly once per webhook-id), 410 disables, the
