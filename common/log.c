@@ -17,6 +17,11 @@ void log_set_level(enum log_level level)
 	max_level = level;
 }
 
+bool log_enabled(enum log_level level)
+{
+	return level <= max_level;
+}
+
 int log_parse_level(const char *s, enum log_level *out)
 {
 	for (int i = 0; i <= LOG_DEBUG; i++) {

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -22,6 +23,19 @@
 #define INIT_CGROUP "berth.init"   /* has a '.', so no container can be called that */
 #define TASK_PIDS_MAX 4096
 #define OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
+
+static long long clock_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long long mono_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
 
 static void task_rel(const struct runtime *rt, const struct rt_task *t, const char *sub,
 		     char *out, size_t len)
@@ -398,15 +412,16 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	struct spawn_result res = { 0 };
 	char reason[512] = "", rel[CGROUP_PATH_MAX], dir[700];
 	struct spawn_task st;
+	long long t1, t2, c0 = clock_us(CLOCK_THREAD_CPUTIME_ID), c1, c2;
 	int ret;
 
-	int64_t t0 = time_mono_ms(), t1;
-
+	t->launch_us = mono_us();
 	rt_task_set_status(rt, t, "PENDING");
 	ret = launch_prepare(rt, t, &l, reason, sizeof(reason));
 	if (ret < 0)
 		goto fail;
-	t1 = time_mono_ms();
+	t1 = mono_us();
+	c1 = clock_us(CLOCK_THREAD_CPUTIME_ID);
 	task_rel(rt, t, INIT_CGROUP, rel, sizeof(rel));
 	ret = cgroup_procs_paths(&rt->cg, rel, &l.init_procs);
 	if (ret < 0) {
@@ -419,6 +434,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 		.init_cgroup_procs = l.init_procs, .containers = l.sc, .n_containers = l.n,
 		.log_max_bytes = (size_t)rt->cfg->task_log_max_bytes,
 		.log_max_files = (int)rt->cfg->task_log_max_files,
+		.asked_mono_us = t->launch_us,
 	};
 	/* ECS names a task's host by its short id; host mode keeps the host's name and net. */
 	char host[16];
@@ -435,9 +451,15 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	t->init_pid = res.init_pid;
 	t->init_start = res.init_starttime;
 	watch_pid(rt, t);
-	log_debug("runtime: task %s: cgroups and directories in %lld ms, supervisor forked in %lld ms",
-		  t->id, (long long)(t1 - t0), (long long)(time_mono_ms() - t1));
+	t2 = mono_us();
+	c2 = clock_us(CLOCK_THREAD_CPUTIME_ID);
 	rt_state_save_task(rt, t);
+	log_debug("runtime: task %s launch (ms after the request): directories and cgroups +%.2f "
+		  "(cpu %.2f); handed to its supervisor +%.2f (cpu %.2f); state saved +%.2f (cpu "
+		  "%.2f)", t->id, (double)(t1 - t->launch_us) / 1000, (double)(c1 - c0) / 1000,
+		  (double)(t2 - t->launch_us) / 1000, (double)(c2 - c1) / 1000,
+		  (double)(mono_us() - t->launch_us) / 1000,
+		  (double)(clock_us(CLOCK_THREAD_CPUTIME_ID) - c2) / 1000);
 	launch_free(&l);
 	return;
 fail:
@@ -592,8 +614,12 @@ void rt_exec_poll(struct runtime *rt, struct rt_task *t)
 		return;
 	}
 	if (all_running && !strcmp(t->desired_status, "RUNNING") &&
-	    (!strcmp(t->last_status, "PENDING") || !strcmp(t->last_status, "PROVISIONING")))
+	    (!strcmp(t->last_status, "PENDING") || !strcmp(t->last_status, "PROVISIONING"))) {
+		if (t->launch_us)
+			log_debug("runtime: task %s RUNNING +%.2f ms after the request", t->id,
+				  (double)(mono_us() - t->launch_us) / 1000);
 		rt_task_set_status(rt, t, "RUNNING");
+	}
 	else if (changed)
 		rt_state_save_task(rt, t);
 }

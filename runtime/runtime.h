@@ -91,6 +91,7 @@ struct rt_task {
 	pid_t init_pid;
 	unsigned long long init_start;
 	int watch;                    /* inotify watch descriptor, -1 when none */
+	long long launch_us;          /* CLOCK_MONOTONIC us of its launch (debug log), 0: none */
 	bool pid_watched;             /* pid_io watches a pidfd of the supervisor */
 	struct loop_io pid_io;
 	bool oom_killed;

@@ -128,6 +128,9 @@ struct spawn_task {
 	size_t n_containers;       /* 1..64 */
 	size_t log_max_bytes;      /* 0 means 10 MiB */
 	int log_max_files;         /* files kept including the current one; 0 means 3 */
+	long long asked_mono_us;   /* CLOCK_MONOTONIC microseconds when the launch was asked
+	                            * for, 0 if unknown: the debug log then times each step of
+	                            * the launch from it */
 };
 
 struct spawn_result {

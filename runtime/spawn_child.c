@@ -102,6 +102,7 @@ static void enter_mount_ns(const struct spawn_child_ctx *x)
 
 	if (rc < 0)
 		spawn_child_fail(x, -rc, "join cgroup %s", failed);
+	spawn_trace_mark(x->trace, SPAWN_T_CG);
 	/* After joining the cgroups, so that the cgroup namespace is rooted at the container's. */
 	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
 		spawn_child_fail(x, errno, "create mount namespace");
@@ -264,18 +265,25 @@ void spawn_child_exec(const struct spawn_child_ctx *x)
 {
 	int hosts, hostname, resolv;
 
+	spawn_trace_mark(x->trace, SPAWN_T_FORK);
 	spawn_reset_signals();
 	umask(0);
 	enter_mount_ns(x);
+	spawn_trace_mark(x->trace, SPAWN_T_MNTNS);
 	mount_overlay(x);
 	hosts = clone_etc(x, x->have_hosts, SPAWN_ETC_HOSTS);
 	hostname = clone_etc(x, x->have_hostname, SPAWN_ETC_HOSTNAME);
 	resolv = clone_etc(x, x->have_resolv, SPAWN_ETC_RESOLV);
+	spawn_trace_mark(x->trace, SPAWN_T_OVERLAY);
 	pivot(x);
+	spawn_trace_mark(x->trace, SPAWN_T_PIVOT);
 	/* From here on every path resolves inside the container's root. */
 	mount_base(x);
+	spawn_trace_mark(x->trace, SPAWN_T_BASE);
 	make_devices(x);
+	spawn_trace_mark(x->trace, SPAWN_T_DEVICES);
 	mask_paths(x);
+	spawn_trace_mark(x->trace, SPAWN_T_MASKED);
 	attach_etc(x, hosts, "/etc/hosts");
 	attach_etc(x, hostname, "/etc/hostname");
 	attach_etc(x, resolv, "/etc/resolv.conf");
@@ -283,5 +291,6 @@ void spawn_child_exec(const struct spawn_child_ctx *x)
 	if (x->c->readonly_rootfs &&
 	    mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		spawn_child_fail(x, errno, "make the root file system read-only");
+	spawn_trace_mark(x->trace, SPAWN_T_ETC);
 	spawn_child_finish(x);
 }

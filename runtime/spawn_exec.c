@@ -237,8 +237,8 @@ void spawn_child_finish(const struct spawn_child_ctx *x)
 	struct ids id;
 	sigset_t none;
 	char **env;
+	int rc;
 
-	spawn_launch_unboost(); /* before the ulimits: RLIMIT_NICE may forbid returning later */
 	set_ulimits(x);
 	resolve_user(x, &id);
 	env = build_env(x, &id);
@@ -249,6 +249,10 @@ void spawn_child_finish(const struct spawn_child_ctx *x)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* execvp() searches the PATH of environ, which is now the container's. */
 	environ = env;
+	spawn_trace_mark(x->trace, SPAWN_T_EXEC);
+	/* Last: the container never runs with the launch's priority boost. */
+	if ((rc = spawn_launch_unboost()) < 0)
+		spawn_child_fail(x, -rc, "return to the daemon's priority");
 	execvp(x->c->argv[0], x->c->argv);
 	spawn_child_fail(x, errno, "exec \"%s\"", x->c->argv[0]);
 }

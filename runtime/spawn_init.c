@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -48,6 +49,7 @@ struct sup_ctr {
 	int exit_code;      /* of the final exit; -1 when it never ran */
 	long long run_start; /* monotonic ms of the last (re)start */
 	unsigned long long starttime; /* of pid, read while the child sets up; 0 if unknown */
+	struct spawn_trace *trace; /* the first start's steps, shared with the child; or NULL */
 	long long kill_at;  /* monotonic ms of the SIGKILL after a stop, 0 if none */
 	struct spawn_child_error ce;
 };
@@ -63,6 +65,10 @@ struct sup {
 	int log_files;
 	bool stopping;
 	struct spawn_child_ctx x; /* template for container children */
+	struct spawn_trace trace; /* the supervisor's own launch steps */
+	struct spawn_trace *tr;   /* &trace when the launch is timed (debug log), or NULL */
+	int *init_cg_fds;         /* berth.init's cgroup.procs files, open until joined */
+	size_t n_init_cg;
 	char what[300];           /* the step that failed, for messages */
 };
 
@@ -83,10 +89,27 @@ void spawn_launch_boost(void)
 	spawn_base_nice = nice;
 }
 
-void spawn_launch_unboost(void)
+int spawn_launch_unboost(void)
 {
-	if (spawn_boosted && setpriority(PRIO_PROCESS, 0, spawn_base_nice) == 0)
-		spawn_boosted = false;
+	if (!spawn_boosted)
+		return 0;
+	if (setpriority(PRIO_PROCESS, 0, spawn_base_nice) < 0)
+		return -errno;
+	spawn_boosted = false;
+	return 0;
+}
+
+void spawn_launch_idle(void)
+{
+	if (spawn_boosted)
+		setpriority(PRIO_PROCESS, 0, spawn_base_nice);
+}
+
+void spawn_launch_reboost(void)
+{
+	if (spawn_boosted)
+		setpriority(PRIO_PROCESS, 0, spawn_base_nice - SPAWN_LAUNCH_BOOST < -20 ? -20
+					     : spawn_base_nice - SPAWN_LAUNCH_BOOST);
 }
 
 int spawn_cgroup_join(char *const *procs, const char **failed)
@@ -327,34 +350,70 @@ static int setup_namespaces(struct sup *s, bool warm, const char **what)
 		return rc;
 	s->x.cgroup2_root = statfs("/sys/fs/cgroup", &sfs) == 0 &&
 			    sfs.f_type == CGROUP2_SUPER_MAGIC;
+	spawn_trace_mark(s->tr, SPAWN_T_NS);
 	*what = "start init";
 	if (!warm)
 		return fork_init(s);
-	/* Forked ahead: it joins the task's cgroups now, as a fresh one would by inheritance. */
-	s->init_pid = spawn_warm_init;
+	s->init_pid = spawn_warm_init; /* forked ahead */
 	s->alive_fd = SPAWN_WARM_ALIVE_FD;
-	for (size_t i = 0; t->init_cgroup_procs && t->init_cgroup_procs[i]; i++) {
-		char pid[24];
-		int fd = open(t->init_cgroup_procs[i], O_WRONLY | O_CLOEXEC), n, ok;
+	return 0;
+}
 
-		n = snprintf(pid, sizeof(pid), "%d", (int)s->init_pid);
-		ok = fd >= 0 && write(fd, pid, (size_t)n) == n;
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		if (!ok) {
-			snprintf(s->what, sizeof(s->what), "move init to cgroup %s",
-				 t->init_cgroup_procs[i]);
+/* Opens berth.init's cgroup.procs files: a missing cgroup fails the task before anything
+ * starts, but the moves themselves wait until the containers are forked (join_init_cgroups),
+ * off the launch's path: each container joins its own cgroups by itself. */
+static int open_init_cgroups(struct sup *s, const char **what)
+{
+	char *const *procs = s->t->init_cgroup_procs;
+	size_t n = 0;
+
+	while (procs && procs[n])
+		n++;
+	if (n == 0)
+		return 0;
+	s->init_cg_fds = calloc(n, sizeof(*s->init_cg_fds));
+	if (!s->init_cg_fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int fd = open(procs[i], O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			int rc = -errno;
+
+			snprintf(s->what, sizeof(s->what), "join cgroup %s", procs[i]);
 			*what = s->what;
 			return rc;
 		}
+		s->init_cg_fds[s->n_init_cg++] = fd;
 	}
 	return 0;
 }
 
+/* Moves the supervisor and init into berth.init (the files opened by open_init_cgroups()).
+ * A failure now leaves them in the daemon's cgroup, which only their accounting notices. */
+static void join_init_cgroups(struct sup *s)
+{
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%d", (int)s->init_pid);
+
+	for (size_t i = 0; i < s->n_init_cg; i++) {
+		int fd = s->init_cg_fds[i];
+
+		if (write(fd, "0", 1) != 1 ||
+		    (s->init_pid > 0 && write(fd, pid, (size_t)n) != n))
+			log_warn("spawn: task %s: failed to move the supervisor or init to cgroup "
+				 "%s: %s", s->t->task_id ? s->t->task_id : "?",
+				 s->t->init_cgroup_procs[i], strerror(errno));
+		close(fd);
+	}
+	free(s->init_cg_fds);
+	s->init_cg_fds = NULL;
+	s->n_init_cg = 0;
+	spawn_trace_mark(s->tr, SPAWN_T_INIT_CG);
+}
+
 static int setup_process(struct sup *s, int run_fd, bool warm, const char **what)
 {
-	const char *failed = NULL;
 	char *title = NULL;
 	int rc;
 
@@ -377,11 +436,8 @@ static int setup_process(struct sup *s, int run_fd, bool warm, const char **what
 	if (asprintf(&title, "berth-task %s", s->t->task_id ? s->t->task_id : "") > 0)
 		spawn_set_title(title, "berth-task");
 	free(title);
-	rc = spawn_cgroup_join(s->t->init_cgroup_procs, &failed);
-	if (rc < 0) {
-		snprintf(s->what, sizeof(s->what), "join cgroup %s", failed);
-		*what = s->what;
-	}
+	rc = open_init_cgroups(s, what);
+	spawn_trace_mark(s->tr, SPAWN_T_SUP_CG);
 	return rc;
 }
 
@@ -445,8 +501,69 @@ static void drain_out(struct sup *s, struct sup_ctr *r)
 	}
 }
 
+static void trace_free(struct sup_ctr *r)
+{
+	if (r->trace)
+		munmap(r->trace, sizeof(*r->trace));
+	r->trace = NULL;
+}
+
+/* The debug log's breakdown of a container's first start: when each step ended, in
+ * milliseconds from the request, and what the step took in the process that did it: CPU time,
+ * time waiting for a CPU, and the rest (asleep: locks, RCU grace periods, I/O). */
+static void log_launch(const struct sup *s, const struct sup_ctr *r)
+{
+	static const char *const names[SPAWN_T_COUNT] = {
+		[SPAWN_T_WAKE] = "supervisor has it", [SPAWN_T_SUP_CG] = "berth.init opened",
+		[SPAWN_T_NS] = "namespaces hostname /etc",
+		[SPAWN_T_INIT_CG] = "containers forked and supervisor and init moved",
+		[SPAWN_T_FORK] = "container forked", [SPAWN_T_CG] = "its cgroups joined",
+		[SPAWN_T_MNTNS] = "mount namespace", [SPAWN_T_OVERLAY] = "overlay",
+		[SPAWN_T_PIVOT] = "pivot_root and old root detached",
+		[SPAWN_T_BASE] = "/proc /dev /sys", [SPAWN_T_DEVICES] = "device nodes",
+		[SPAWN_T_MASKED] = "masked paths", [SPAWN_T_ETC] = "/etc and cwd",
+		[SPAWN_T_EXEC] = "ulimits user caps", [SPAWN_T_SEEN] = "exec seen",
+		[SPAWN_T_STARTED] = ".started written",
+	};
+	long long t0 = s->t->asked_mono_us;
+	char line[2048];
+	size_t n = 0;
+	int prev = -1; /* the previous step of the same process */
+
+	if (!t0 || !r->trace || !s->tr)
+		return;
+	for (int i = 0; i < SPAWN_T_COUNT && n < sizeof(line); i++) {
+		bool child = i >= SPAWN_T_FORK && i < SPAWN_T_SEEN;
+		const struct spawn_trace *tr = i < SPAWN_T_FORK ? s->tr : r->trace;
+		const struct spawn_trace *ptr;
+		long long wall, cpu, runq;
+
+		if (i == SPAWN_T_FORK || i == SPAWN_T_SEEN)
+			prev = i == SPAWN_T_FORK ? -1 : SPAWN_T_INIT_CG;
+		if (!tr->us[i])
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s +%.2f", n ? "; " : "",
+				      names[i], (double)(tr->us[i] - t0) / 1000);
+		ptr = prev >= 0 && prev < SPAWN_T_FORK ? s->tr : r->trace;
+		if (tr->runq[i] < 0)
+			continue; /* the next step of this process is timed from the last known one */
+		if (prev >= 0 && ptr->us[prev] && n < sizeof(line) && (child || i != SPAWN_T_SEEN)) {
+			wall = tr->us[i] - ptr->us[prev];
+			cpu = tr->cpu[i] - ptr->cpu[prev];
+			runq = tr->runq[i] - ptr->runq[prev];
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+					      " (cpu %.2f queued %.2f asleep %.2f)",
+					      (double)cpu / 1000, (double)runq / 1000,
+					      (double)(wall - cpu - runq) / 1000);
+		}
+		prev = i;
+	}
+	log_debug("spawn: task %s container %s launch (ms after the request): %s",
+		  s->t->task_id ? s->t->task_id : "?", r->c->name, line);
+}
+
 /* The close-on-exec pipe: EOF means the exec happened, data is a start error. */
-static void read_err(struct sup_ctr *r)
+static void read_err(struct sup *s, struct sup_ctr *r)
 {
 	ssize_t n;
 	char *json;
@@ -460,14 +577,19 @@ static void read_err(struct sup_ctr *r)
 	if (n > 0) {
 		r->failed = true;
 		r->ce.msg[sizeof(r->ce.msg) - 1] = '\0';
+		trace_free(r);
 		return;
 	}
+	spawn_trace_mark(r->trace, SPAWN_T_SEEN);
 	r->execd = true;
 	st = r->starttime;
 	if (!st) /* not yet reaped: readable even after an exit */
 		spawn_proc_starttime(r->pid, &st);
 	json = spawn_json_started(r->pid, st, spawn_now_ms(), r->restarts);
 	put_status(r->c->name, ".started", json, false);
+	spawn_trace_mark(r->trace, SPAWN_T_STARTED);
+	log_launch(s, r);
+	trace_free(r);
 }
 
 /* Back to the daemon's priority once no container is between fork and exec. */
@@ -528,8 +650,9 @@ static void ctr_exited(struct sup *s, struct sup_ctr *r, int wstatus)
 	char *json;
 
 	if (r->err_fd >= 0)
-		read_err(r);
+		read_err(s, r);
 	drain_out(s, r);
+	trace_free(r);
 	kill_cgroups(r->c->cgroup_procs);
 	if (should_restart(s, r, wstatus)) {
 		restart_container(s, r, wstatus);
@@ -691,7 +814,7 @@ static void handle_fds(struct sup *s, const struct pollfd *pfd)
 		struct sup_ctr *r = &s->ctr[i];
 
 		if (r->err_fd >= 0 && pfd[2 + 2 * i].revents) {
-			read_err(r);
+			read_err(s, r);
 			unboost_when_started(s);
 		}
 		if (r->out_fd >= 0 && pfd[3 + 2 * i].revents)
@@ -761,6 +884,13 @@ static void start_container(struct sup *s, struct sup_ctr *r)
 	x.c = r->c;
 	x.out_fd = out[1];
 	x.err_fd = err[1];
+	if (s->tr && !r->restarts && !r->trace) {
+		r->trace = mmap(NULL, sizeof(*r->trace), PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (r->trace == MAP_FAILED)
+			r->trace = NULL; /* the breakdown is only for the debug log */
+	}
+	x.trace = r->trace;
 	pid = fork();
 	if (pid == 0)
 		spawn_child_exec(&x);
@@ -924,6 +1054,9 @@ static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int 
 	const char *what = "allocate memory";
 	int rc;
 
+	if (t->asked_mono_us && log_enabled(LOG_DEBUG))
+		s.tr = &s.trace;
+	spawn_trace_mark(s.tr, SPAWN_T_WAKE);
 	s.log_max = t->log_max_bytes ? t->log_max_bytes : DEFAULT_LOG_BYTES;
 	s.log_files = t->log_max_files ? t->log_max_files : DEFAULT_LOG_FILES;
 	s.x = (struct spawn_child_ctx){ .t = t, .run_fd = RUN_FD };
@@ -946,6 +1079,7 @@ static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int 
 		if (!s.ctr[i].waiting)
 			start_container(&s, &s.ctr[i]);
 	start_ready(&s);
+	join_init_cgroups(&s);
 	run_loop(&s, pfd);
 	finish(&s, pfd);
 }

@@ -22,6 +22,40 @@ struct spawn_child_error {
 	char msg[400];
 };
 
+/* The steps of a launch, timed (CLOCK_MONOTONIC microseconds, 0: not reached) for the debug
+ * log's breakdown of where a launch's time goes. The supervisor's steps, then one container's
+ * (the child's own, recorded in a page it shares with the supervisor, then the supervisor's
+ * view of its exec). */
+enum spawn_step {
+	SPAWN_T_WAKE,      /* the supervisor has the task (warm: read the request; cold: forked) */
+	SPAWN_T_SUP_CG,    /* berth.init's cgroup.procs files opened */
+	SPAWN_T_NS,        /* namespaces (cold only), hostname and /etc files */
+	SPAWN_T_INIT_CG,   /* containers forked, then the supervisor and init in berth.init */
+	SPAWN_T_FORK,      /* the container's process forked (recorded by the child) */
+	SPAWN_T_CG,        /* it joined its cgroups */
+	SPAWN_T_MNTNS,     /* its mount namespace */
+	SPAWN_T_OVERLAY,   /* the overlay root mounted */
+	SPAWN_T_PIVOT,     /* pivot_root, the old root detached */
+	SPAWN_T_BASE,      /* /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys */
+	SPAWN_T_DEVICES,   /* device nodes and links in /dev */
+	SPAWN_T_MASKED,    /* masked and read-only paths */
+	SPAWN_T_ETC,       /* /etc files, working directory, read-only root */
+	SPAWN_T_EXEC,      /* ulimits, user, stdio, capabilities done: execve() */
+	SPAWN_T_SEEN,      /* the supervisor saw the exec (close-on-exec pipe at EOF) */
+	SPAWN_T_STARTED,   /* "<container>.started" written */
+	SPAWN_T_COUNT
+};
+
+struct spawn_trace {
+	long long us[SPAWN_T_COUNT];
+	/* The marking process's CPU time and time spent waiting for a CPU (microseconds, from
+	 * /proc/thread-self/schedstat) at each step: wall time minus both is time asleep. */
+	long long cpu[SPAWN_T_COUNT], runq[SPAWN_T_COUNT];
+};
+
+/* Reads this thread's schedstat into trace at step. */
+void spawn_trace_sched(struct spawn_trace *trace, enum spawn_step step);
+
 /* What a container child needs from the supervisor (fds are the supervisor's). */
 struct spawn_child_ctx {
 	const struct spawn_task *t;
@@ -31,6 +65,7 @@ struct spawn_child_ctx {
 	int err_fd;        /* write end of the close-on-exec status pipe */
 	bool cgroup2_root; /* host /sys/fs/cgroup is cgroup2: mount it in the container */
 	bool have_hosts, have_hostname, have_resolv; /* etc.* files exist in run_dir */
+	struct spawn_trace *trace; /* shared with the supervisor; NULL: not timed */
 };
 
 /* Writes "0" (the writer itself) to each cgroup.procs path of the NULL-terminated list procs
@@ -76,9 +111,19 @@ void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((nore
 #define SPAWN_LAUNCH_BOOST 10
 
 /* Raises this process's priority for launches (the zygote, at start); the nice value before
- * is what spawn_launch_unboost() returns to in this process and its forks. */
+ * is what spawn_launch_unboost() returns to in this process and its forks (0, or -errno when
+ * it could not: a container must then not start). Raising the nice value is never refused by
+ * RLIMIT_NICE or a change of user, so a container child returns to it last, just before its
+ * exec, and waits for a CPU at the boosted priority until then. */
 void spawn_launch_boost(void);
-void spawn_launch_unboost(void);
+int spawn_launch_unboost(void);
+
+/* Warm supervisors are prepared ahead at the daemon's own priority, so that a refill of the
+ * pool yields to a launch (boosted) for a CPU, yet still gets its share on a busy host; they
+ * return to the launch priority when their task arrives. Both do nothing when the zygote
+ * could not raise its priority. */
+void spawn_launch_idle(void);
+void spawn_launch_reboost(void);
 
 /* Warm supervisors: set up before their task is known (own session, signals, fresh uts, ipc,
  * pid and net namespaces with loopback up, and the namespace's init already forked), so that a
@@ -112,6 +157,16 @@ char *spawn_json_error(int err, const char *msg, long long ms);
 /* Wall clock in milliseconds since the epoch, and CLOCK_MONOTONIC in milliseconds. */
 long long spawn_now_ms(void);
 long long spawn_mono_ms(void);
+long long spawn_mono_us(void);
+
+/* Records step now in trace (NULL: nothing). */
+static inline void spawn_trace_mark(struct spawn_trace *trace, enum spawn_step step)
+{
+	if (!trace)
+		return;
+	trace->us[step] = spawn_mono_us();
+	spawn_trace_sched(trace, step);
+}
 
 /* Copies a log chunk to the log file with rotation (see spawn.h). *fd and *size track the
  * open file (-1 when not open). Returns 0 or -errno (the chunk is then dropped). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,47 @@ long long spawn_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long spawn_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void spawn_trace_sched(struct spawn_trace *trace, enum spawn_step step)
+{
+	/* Kept open per process (a fork's copy names its parent's thread): a container child
+	 * reads it on through pivot_root, while it has no /proc of its own. */
+	static int fd = -1;
+	static pid_t owner;
+	static ino_t ino;
+	char buf[128];
+	unsigned long long cpu, runq;
+	struct timespec ts;
+	struct stat sb;
+	ssize_t n;
+
+	/* The fd may have been closed and its number reused (the supervisor closes what it
+	 * inherited): the inode tells. */
+	if (owner != getpid() || fd < 0 || fstat(fd, &sb) < 0 || sb.st_ino != ino) {
+		if (owner != getpid() && fd >= 0 && fstat(fd, &sb) == 0 && sb.st_ino == ino)
+			close(fd); /* the parent's, inherited */
+		fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+		owner = getpid();
+		ino = fd >= 0 && fstat(fd, &sb) == 0 ? sb.st_ino : 0;
+	}
+	n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+	trace->runq[step] = -1; /* unknown */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	trace->cpu[step] = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &cpu, &runq) == 2)
+		trace->runq[step] = (long long)(runq / 1000);
 }
 
 long long spawn_mono_ms(void)

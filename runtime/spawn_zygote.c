@@ -146,6 +146,7 @@ static void wr_task(struct wr *w, const struct spawn_task *t)
 	wr_strv(w, t->init_cgroup_procs);
 	wr_u64(w, t->log_max_bytes);
 	wr_u64(w, (uint64_t)(int64_t)t->log_max_files);
+	wr_u64(w, (uint64_t)t->asked_mono_us);
 	wr_u64(w, t->n_containers);
 	for (size_t i = 0; i < t->n_containers; i++)
 		wr_container(w, &t->containers[i]);
@@ -312,6 +313,7 @@ static int rd_task(struct zy_task *d, size_t len)
 	t->init_cgroup_procs = rd_strv(&r);
 	t->log_max_bytes = rd_u64(&r);
 	t->log_max_files = (int)(int64_t)rd_u64(&r);
+	t->asked_mono_us = (long long)rd_u64(&r);
 	t->n_containers = rd_u64(&r);
 	if (t->n_containers > 64)
 		r.bad = true;
@@ -387,6 +389,7 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 		_exit(1);
 	close_range(3, WARM_SOCK_FD - 1, 0);
 	close_range(WARM_SOCK_FD + 1, ~0U, 0);
+	spawn_launch_idle(); /* yields to launches while it prepares */
 	if (spawn_warm_prepare() < 0)
 		_exit(1);
 	spawn_set_title("berth-task (warm)", "berth-task");
@@ -395,6 +398,7 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 	    rd_task(&d, len) < 0)
 		_exit(0);
 	/* From here on the task outlives the zygote and berthd. */
+	spawn_launch_reboost();
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	run_fd = open(d.t.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (run_fd < 0)
