@@ -5,7 +5,7 @@ BUILD    ?= build
 SAN      ?=
 V        ?=
 CC       ?= cc
-CFLAGS   ?= -O2 -g
+CFLAGS   ?= -O2 -g -D_FORTIFY_SOURCE=2
 LDFLAGS  ?=
 PKGS     := libmicrohttpd jansson librrd libbpf libcurl libcrypto libarchive zlib libsystemd
 

@@ -4,6 +4,7 @@
  * parsing text lines. The text segment stays the record of truth: the index is derived from
  * it, checked against it, and rebuilt from it whenever it does not match. */
 #include "collector/ledger.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -764,8 +765,9 @@ int ledger_segment_scan(const char *dir, int month, bool gz, struct ledger_healt
 				gz ? 0 : text_tail_crc(seg, covered, end));
 	if (pos >= 0 && gz)
 		pos = put_seal(fd, (off_t)pos, end, &k);
-	if (pos < 0 || ftruncate(fd, (off_t)pos) < 0)
-		(void)ftruncate(fd, 0); /* a half-written index is rebuilt by the next reader */
+	if ((pos < 0 || ftruncate(fd, (off_t)pos) < 0) && ftruncate(fd, 0) < 0)
+		log_warn("ledger: cannot empty the half-written index of %s: %s", seg,
+			 strerror(errno)); /* its blocks' checks still refuse it; rebuilt next time */
 out:
 	names_free(&nm);
 	free(t.b.p);
