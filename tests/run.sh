@@ -16,7 +16,7 @@ passed=0 failed=0 failures=()
 log_dir=build/test-logs
 jobs=${TEST_JOBS:-3}
 mkdir -p "$log_dir"
-rm -f "$log_dir"/*.rc "$log_dir"/*.time "$log_dir"/*.cpu
+rm -f "$log_dir"/*.rc "$log_dir"/*.time "$log_dir"/*.cpu "$log_dir"/*.times
 
 first=$1
 builds=("$@")
@@ -50,7 +50,9 @@ start_suite() {
 		timeout "$limit" "$@" >"$out" 2>&1
 		echo $? >"$out.rc"
 		# CPU seconds of the suite's reaped processes (user + system), beside its wall time.
-		times | tail -n 1 | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } printf "%.0f\n", n }' >"$out.cpu"
+		# (times itself must not run in a pipeline: a subshell has no children of its own)
+		times >"$out.times"
+		tail -n 1 "$out.times" | awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] } printf "%.0f\n", n }' >"$out.cpu"
 		echo $(($(date +%s) - t0)) >"$out.time"
 	) &
 }
