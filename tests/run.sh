@@ -3,7 +3,7 @@
 # run.sh: runs every test suite against each build directory given (plain, then sanitized)
 # and ends with one line "N passed, N failed".
 #
-# Suites run TEST_JOBS at a time (default 3: most of a suite's time is spent waiting on tasks
+# Suites run TEST_JOBS at a time (default 4: most of a suite's time is spent waiting on tasks
 # and timers, not on the CPU). A suite whose file has a line "# test: alone" measures CPU
 # shares or timing-sensitive behaviour and runs with nothing else running, after the others.
 # A suite with "# test: first-build" runs only against the first build directory.
@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 failures=()
 log_dir=build/test-logs
-jobs=${TEST_JOBS:-3}
+jobs=${TEST_JOBS:-4}
 mkdir -p "$log_dir"
 rm -f "$log_dir"/*.rc "$log_dir"/*.time "$log_dir"/*.cpu "$log_dir"/*.times
 

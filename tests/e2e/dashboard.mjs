@@ -239,7 +239,11 @@ try {
       const keys = await page.locator('tbody tr td:first-child').allTextContents();
       ok(api.groups.length > 0 && api.groups.every((g) => keys.includes(g.key)), 'billing table lists every group of the report', `${keys} vs ${api.groups.map((g) => g.key)}`);
       ok(await page.locator('[data-chart="billing"] canvas').count() === 1, 'billing draws its chart');
-      ok((await page.textContent('tfoot')).includes(`${Number(api.totals.efficiency).toFixed(1)} %`), 'billing totals show the efficiency');
+      // The report grows every collect interval while tasks run, so the page's figure (read a
+      // moment before the API's) may differ in the last digits.
+      const foot = await page.textContent('tfoot');
+      const shown = (foot.match(/(\d+(?:\.\d)?) %/) || [])[1];
+      ok(shown !== undefined && Math.abs(Number(shown) - Number(api.totals.efficiency)) <= 2, 'billing totals show the efficiency', `${foot} vs ${api.totals.efficiency}`);
       const csv = await page.request.get(`${URL}${href}`);
       ok(csv.status() === 200 && (await csv.text()).startsWith('period_start,'), 'billing CSV downloads with the session', csv.status());
     }
