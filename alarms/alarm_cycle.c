@@ -214,8 +214,6 @@ void alarm_eval_metric(struct alarms *a, struct alarm *al, double end, double no
 	fetch(a, al, end, r);
 	v = a->verdict;
 	al->last_end = end;
-	if (end + al->period < a->next_due)
-		a->next_due = end + al->period;
 	for (int b = 0; b < r->n; b++) {
 		r->slot[b] = ALARM_DP_MISSING;
 		if (r->count[b] <= 0)
@@ -396,49 +394,40 @@ void alarms_eval_composites(struct alarms *a, double now, const struct alarm *tr
 
 /* ---- the pass ------------------------------------------------------------------------------ */
 
-static int cmp_series(const void *x, const void *y)
-{
-	const struct alarm *p = *(struct alarm *const *)x, *q = *(struct alarm *const *)y;
-
-	if (p->series_key != q->series_key)
-		return (p->series_key > q->series_key) - (p->series_key < q->series_key);
-	if (p->metric != q->metric)
-		return (p->metric > q->metric) - (p->metric < q->metric);
-	if (p->period != q->period)
-		return (p->period > q->period) - (p->period < q->period);
-	return (p->stat > q->stat) - (p->stat < q->stat);
-}
-
-/* Evaluates every metric alarm whose period ended, grouped by series so that the alarms of one
- * series read its window slots while they are in the cache. */
+/* Evaluates every metric alarm whose period ended. The schedule is in series order, so the
+ * alarms of one series (and of one feed) come together and read its window slots while they are
+ * in the cache; an entry that is not due is skipped without reading its alarm. */
 static void evaluate_due(struct alarms *a, double now)
 {
-	size_t n = 0;
+	double half = a->collector ? a->collector->interval / 2.0 : 0, next;
+	uint64_t gen;
 
-	if (a->cap_due < a->n_metric) {
-		struct alarm **d = realloc(a->due, a->n_metric * sizeof(*d));
-		if (!d)
-			return;
-		a->due = d;
-		a->cap_due = a->n_metric;
-	}
-	a->next_due = INFINITY;
-	for (struct alarm *al = a->list; al; al = al->next) {
+again:
+	next = INFINITY;
+	gen = a->sched_gen;
+	for (size_t i = 0; i < a->n_sched; i++) {
+		struct alarm_sched_entry *e = &a->sched[i];
+		struct alarm *al;
 		double end;
-		if (al->composite)
+		/* A margin: the exact test below decides (floor() of a division). */
+		if (e->due > now + half + 1e-3) {
+			next = e->due < next ? e->due : next;
 			continue;
+		}
+		if (i + 4 < a->n_sched)
+			__builtin_prefetch(a->sched[i + 4].al);
+		al = e->al;
 		end = alarm_period_end(a, al, now);
 		if (end + al->period < al->last_end)
 			al->last_end = 0;   /* evaluated "in the future" before a clock step */
-		if (end > al->last_end && n < a->cap_due)
-			a->due[n++] = al;
-		else if (al->last_end + al->period < a->next_due)
-			a->next_due = al->last_end + al->period;
+		if (end > al->last_end)
+			alarm_eval_metric(a, al, end, now);
+		if (gen != a->sched_gen)
+			goto again;         /* an action changed the alarms: what is done is not due */
+		e->due = alarm_sched_due(al);
+		next = e->due < next ? e->due : next;
 	}
-	if (n > 1)
-		qsort(a->due, n, sizeof(*a->due), cmp_series);
-	for (size_t i = 0; i < n; i++)
-		alarm_eval_metric(a, a->due[i], alarm_period_end(a, a->due[i], now), now);
+	a->next_due = next;
 	alarm_feed_gc(a, now);
 }
 
@@ -449,12 +438,12 @@ void alarms_evaluate(struct alarms *a, double now)
 
 	a->in_eval = true;
 	if (now < a->last_now - 1) {
-		a->next_due = 0;   /* the clock stepped back: look at every alarm */
+		alarm_sched_recheck(a);   /* the clock stepped back: look at every alarm */
 		alarm_feed_forget(a);
 	}
 	a->last_now = now;
 	/* Nothing is due before the earliest end of a next period: most passes stop here. */
-	if (now + (a->collector ? a->collector->interval / 2.0 : 0) >= a->next_due)
+	if (now + (a->collector ? a->collector->interval / 2.0 : 0) + 1e-3 >= a->next_due)
 		evaluate_due(a, now);
 	if (a->stats.transitions != before)
 		alarms_eval_composites(a, now, NULL);

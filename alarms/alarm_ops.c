@@ -132,6 +132,9 @@ static int install(struct alarms *a, struct alarm *al, struct berr *e)
 	if (!old && a->n_metric + a->n_composite >= max_alarms(a))
 		return berr_set(e, 400, "LimitExceeded", "The maximum number of alarms (%zu) is "
 				"reached.", max_alarms(a));
+	if (!al->composite && alarm_sched_reserve(a, 1) < 0)
+		return berr_set(e, 500, "InternalFailure", "The alarm could not be stored: %s.",
+				strerror(ENOMEM));
 	al->conf_updated = now;
 	if (old) {
 		al->state = old->state;

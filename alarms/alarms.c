@@ -46,6 +46,9 @@ void alarms_link(struct alarms *a, struct alarm *al)
 		a->n_composite++;
 	else
 		a->n_metric++;
+	/* The callers reserved the entry: this does not fail. */
+	if (!al->composite && alarm_sched_add(a, al) < 0)
+		log_error("alarms: failed to schedule %s: %s", al->name, strerror(ENOMEM));
 }
 
 void alarms_unlink(struct alarms *a, struct alarm *al)
@@ -64,6 +67,8 @@ void alarms_unlink(struct alarms *a, struct alarm *al)
 		a->n_composite--;
 	else
 		a->n_metric--;
+	if (!al->composite)
+		alarm_sched_remove(a, al);
 }
 
 void alarms_free_alarm(struct alarm *al)
@@ -145,6 +150,11 @@ static void load_one(struct alarms *a, const char *path)
 		goto out;
 	}
 	if (alarms_find(a, al->name)) {
+		alarm_model_clear(al);
+		goto out;
+	}
+	if (alarm_sched_reserve(a, 1) < 0) {
+		log_error("alarms: failed to load %s: %s", path, strerror(ENOMEM));
 		alarm_model_clear(al);
 		goto out;
 	}
@@ -448,7 +458,7 @@ void alarms_close(struct alarms *a)
 	alarm_feed_free_all(a);
 	free(a->vals);
 	free(a->range);
-	free(a->due);
+	alarm_sched_free(a);
 	free(a->verdict);
 	if (a->hist_fd >= 0) {
 		fdatasync(a->hist_fd);

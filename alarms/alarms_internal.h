@@ -21,8 +21,8 @@
 enum alarm_hist_type { HIST_CONFIG, HIST_STATE, HIST_ACTION };
 
 struct alarm {
-	/* What every evaluation pass reads first, together at the top (one or two cache lines:
-	 * a pass walks every alarm to find the due ones). */
+	/* What the evaluation of a due alarm reads, together at the top (one or two cache
+	 * lines; a pass reads the schedule, not the alarms that are not due). */
 	struct alarm *next, *hnext;
 	bool composite;
 	bool actions_enabled;
@@ -67,6 +67,13 @@ struct range {
 	bool low[ALARM_MAX_RANGE];
 };
 
+/* One metric alarm in the schedule: no period of it ends before due (-INFINITY: not checked
+ * since it was added, or since the clock stepped back). */
+struct alarm_sched_entry {
+	double due;
+	struct alarm *al;
+};
+
 /* A feed: what the alarms on one (series, metric, period, percentile) read - the statistics of
  * its completed periods, computed once from the window and kept in a ring (alarm_feed.c). */
 struct alarm_feed;
@@ -99,9 +106,11 @@ struct alarms {
 	struct alarms_stats stats;
 	double next_due;              /* no metric alarm is due before this */
 	double last_now;              /* the previous pass's time */
+	/* the metric alarms in series order with their next due time (alarm_sched.c) */
+	struct alarm_sched_entry *sched;
+	size_t n_sched, cap_sched;
+	uint64_t sched_gen;           /* bumped when an entry is added or removed */
 	/* evaluation scratch */
-	struct alarm **due;
-	size_t cap_due;
 	struct range *range;
 	struct alarm_verdict *verdict;
 	double *vals;
@@ -164,6 +173,18 @@ void alarm_feed_gc(struct alarms *a, double now);
 /* Forgets every kept period (the clock stepped back). */
 void alarm_feed_forget(struct alarms *a);
 void alarm_feed_free_all(struct alarms *a);
+
+/* alarm_sched.c */
+/* Room for more entries: 0, or -ENOMEM and nothing changed. */
+int alarm_sched_reserve(struct alarms *a, size_t more);
+/* Adds al (a metric alarm) in series order, to be checked by the next pass; 0 or -ENOMEM. */
+int alarm_sched_add(struct alarms *a, struct alarm *al);
+void alarm_sched_remove(struct alarms *a, const struct alarm *al);
+/* Every entry is checked by the next pass (the clock stepped back). */
+void alarm_sched_recheck(struct alarms *a);
+/* When al's next period ends (from its last evaluated period end). */
+double alarm_sched_due(const struct alarm *al);
+void alarm_sched_free(struct alarms *a);
 
 /* alarm_cycle.c */
 /* The end of the newest complete period of al at now (samples are at most half an interval late). */
