@@ -442,6 +442,7 @@ void alarms_evaluate(struct alarms *a, double now)
 		alarm_feed_forget(a);
 	}
 	a->last_now = now;
+	alarm_feed_fold(a);
 	/* Nothing is due before the earliest end of a next period: most passes stop here. */
 	if (now + (a->collector ? a->collector->interval / 2.0 : 0) + 1e-3 >= a->next_due)
 		evaluate_due(a, now);

@@ -119,6 +119,8 @@ struct alarms {
 	/* feeds (alarm_feed.c) */
 	struct alarm_feed **feed_hash;
 	size_t feed_buckets, n_feeds;
+	struct alarm_feed **feed_list;  /* every feed, for the folds between boundaries */
+	size_t cap_feed_list, fold_pos;
 	uint64_t feed_epoch;          /* bumped when a feed is freed */
 	double next_feed_gc;
 	struct alarm_feed_stats {
@@ -168,6 +170,9 @@ struct alarm_feed *alarm_feed_get(struct alarms *a, struct alarm *al);
  * from earlier reads are copied, the others are computed from the window (and kept once
  * complete). Percentile feeds set r->value. */
 void alarm_feed_read(struct alarms *a, struct alarm_feed *f, double end, struct range *r);
+/* Folds the samples of the last cycles into a share of the feeds that follow the window (all of
+ * them before the collector seals a chunk), and starts following for feeds that do not yet. */
+void alarm_feed_fold(struct alarms *a);
 /* Frees the feeds no alarm read for three of their periods (at most once a minute). */
 void alarm_feed_gc(struct alarms *a, double now);
 /* Forgets every kept period (the clock stepped back). */
