@@ -374,6 +374,20 @@ static bool pct_close(struct alarms *a, struct alarm_feed *f, struct feed_slot *
 	return ok;
 }
 
+/* Closes a computed period from its nv samples in a->vals, newest first: the sum is taken
+ * oldest first, in the order the folds add samples, so that a period folded and the same period
+ * computed are the same to the last bit; percentiles as pct_close. */
+static bool period_close(struct alarms *a, struct alarm_feed *f, struct feed_slot *sl, size_t nv,
+			 bool keep)
+{
+	double sum = 0;
+
+	for (size_t i = nv; i-- > 0;)
+		sum += a->vals[i];
+	sl->sum = sum;
+	return f->pct < 0 || pct_close(a, f, sl, nv, keep);
+}
+
 /* Computes periods [p_lo, p_hi] of f from the window into the ring (slots of p_lo..p_hi are
  * reserved). A period is kept for later reads only when complete (complete_p and older), or
  * when the feed follows the window from now on (follow: p_hi is the newest sample's period or
@@ -417,7 +431,7 @@ static void feed_compute(struct alarms *a, struct alarm_feed *f, int64_t p_lo, i
 		if (isnan(v))
 			continue;
 		if (!cur || t < (double)cur->p * f->period) {
-			if (cur && pct && nv && !pct_close(a, f, cur, nv, follow && cur->p == p_new))
+			if (cur && nv && !period_close(a, f, cur, nv, follow && cur->p == p_new))
 				follow = false;
 			nv = 0;
 			cur = &f->slots[(uint64_t)period_of(t, f->period) % f->cap];
@@ -425,15 +439,14 @@ static void feed_compute(struct alarms *a, struct alarm_feed *f, int64_t p_lo, i
 		if (cur->count == 0)
 			cur->min = cur->max = v;
 		cur->count++;
-		cur->sum += v;
 		if (v < cur->min)
 			cur->min = v;
 		if (v > cur->max)
 			cur->max = v;
-		if (pct && nv < a->cap_vals)
+		if (nv < a->cap_vals)
 			a->vals[nv++] = v;
 	}
-	if (cur && pct && nv && !pct_close(a, f, cur, nv, follow && cur->p == p_new))
+	if (cur && nv && !period_close(a, f, cur, nv, follow && cur->p == p_new))
 		follow = false;
 	for (int64_t p = complete_p + 1; !follow && !f->folded && p <= p_hi; p++)
 		f->slots[(uint64_t)p % f->cap].p = FEED_NONE;   /* still open: not kept */
