@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: MIT
 # alarm-latency.sh: breach-to-action latency - from the sample that completes an alarm's
 # breaching datapoint to the replacement task RUNNING (its startedAt), for a replace-task alarm
-# on a service task that idles a few seconds, then spins; N rounds, each on the task the last
-# round started. Target: under 1 s beyond the period.
+# on a service task that idles 20 s, then spins; N rounds, each on the task the last round
+# started. Target: under 1 s beyond the period.
 # The completing sample: berth closes a period at the first sample within half a collect
 # interval of its end (samples are at most that late), which with a 1 s period can be a sample
 # taken inside the period, up to half a second before its nominal end. So the latency is
 # measured from that sample - the evaluation's queryDate in the StateUpdate's reason data (a pass
 # runs right after its sample, at its time) - and, for reference, from the nominal end (period
-# start + period, which can come after the action). The alarm exists before the task breaches:
-# an alarm put on an already breaching task acts at once, on the put, not on a sample.
+# start + period, which can come after the action). The alarm is put while the task idles: an
+# alarm put on a task that already breaches acts at once, on the put, not on a sample (such a
+# round is reported and not counted).
 # Usage: BERTH_BUILD=build tests/bench/alarm-latency.sh [N]   (prints; asserts nothing)
 . "$(dirname "$0")/../integration/lib.sh"
 N=${1:-5}
@@ -21,7 +22,7 @@ import_busybox >/dev/null
 ecs create-cluster --cluster-name lat >/dev/null
 cat >"$WORK/td.json" <<'J'
 {"family":"spin","containerDefinitions":[{"name":"c","image":"busybox","memory":32,"stopTimeout":2,
- "command":["sh","-c","while :; do :; done"]}]}
+ "command":["sh","-c","sleep 20; while :; do :; done"]}]}
 J
 ecs register-task-definition --cli-input-json "file://$WORK/td.json" >/dev/null
 ecs create-service --cluster lat --service-name spin --task-definition spin --desired-count 1 >/dev/null
@@ -33,8 +34,11 @@ lnom=()
 for i in $(seq 1 "$N"); do
 	task=$(running | cut -d' ' -f1)
 	[ -n "$task" ] || { echo "# no running task"; break; }
-	# The task is sampled idle first, so the alarm is OK when its first breaching period ends.
-	sleep 2
+	# Put while the task idles (its first 20 s; the last round took a few seconds since it
+	# started it), so that a sample, not the put, finds the first breaching datapoint - but
+	# not in its first seconds: starting a container costs CPU, which the task's first
+	# datapoint shows (enough to breach).
+	sleep 8
 	cat >"$WORK/alarm.json" <<J
 {"AlarmName": "spin-$i", "MetricName": "CpuUtilized", "Namespace": "ECS/ContainerInsights",
  "Dimensions": [{"Name": "ClusterName", "Value": "lat"}, {"Name": "TaskId", "Value": "$task"}],
@@ -51,15 +55,20 @@ J
 		sleep 0.05
 	done
 	[ -n "$new" ] || { echo "# round $i: no replacement seen"; continue; }
-	# The breaching datapoint (its period start) and the evaluation that found it (queryDate:
-	# the time of the sample that completed it).
-	read -r dp qd < <(CTL describe-alarm-history --alarm-name "spin-$i" --history-item-type StateUpdate |
-		jget "[(r['evaluatedDatapoints'][0]['timestamp'] + ' ' + r['queryDate']) for r in (json.loads(h['HistoryData'])['newState']['stateReasonData'] for h in d['AlarmHistoryItems'] if h['HistorySummary'].endswith('to ALARM'))][0]")
-	read -r l ln < <(python3 -c "
+	# The breaching datapoint (its period start), the evaluation that found it (queryDate: the
+	# time of the sample that completed it) and when the alarm was put.
+	read -r dp qd put < <(CTL describe-alarm-history --alarm-name "spin-$i" |
+		jget "' '.join([[(r['evaluatedDatapoints'][0]['timestamp'] + ' ' + r['queryDate']) for r in (json.loads(h['HistoryData'])['newState']['stateReasonData'] for h in d['AlarmHistoryItems'] if h['HistorySummary'].endswith('to ALARM'))][0], [h['Timestamp'] for h in d['AlarmHistoryItems'] if h['HistoryItemType'] == 'ConfigurationUpdate'][-1]])")
+	read -r l ln early < <(python3 -c "
 import datetime
-ts=lambda s: datetime.datetime.strptime(s, '%Y-%m-%dT%H:%M:%S.%f%z').timestamp()
+ts=lambda s: datetime.datetime.strptime(s.replace('Z', '+0000'), '%Y-%m-%dT%H:%M:%S.%f%z').timestamp()
 s=$(started_at "$new")
-print('%.3f %.3f' % (s - ts('$qd'), s - (ts('$dp') + 1)))")
+print('%.3f %.3f %d' % (s - ts('$qd'), s - (ts('$dp') + 1), ts('$qd') <= ts('$put')))")
+	if [ "$early" = 1 ]; then
+		echo "# round $i: the task breached before the alarm was put (evaluated by the put); not counted"
+		CTL delete-alarms --alarm-names "spin-$i" >/dev/null
+		continue
+	fi
 	echo "round $i: datapoint $dp completed by the sample at $qd, replacement $new RUNNING ${l} s after it (${ln} s after the period's nominal end)"
 	lnom+=("$ln")
 	lat+=("$l")
