@@ -507,11 +507,13 @@ char *alarms_prometheus(struct alarms *a)
 	fprintf(f, "# HELP berth_alarm_feeds Datapoint feeds the alarms share (one per series, "
 		"metric, period and percentile).\n# TYPE berth_alarm_feeds gauge\n"
 		"berth_alarm_feeds %zu\n"
-		"# HELP berth_alarm_feed_periods_total Periods the alarms read: kept from an earlier "
-		"read, or computed from the window.\n# TYPE berth_alarm_feed_periods_total counter\n"
+		"# HELP berth_alarm_feed_periods_total Periods the alarms read: kept in the feed's "
+		"ring (from an earlier read, or folded in between), or computed from the window.\n"
+		"# TYPE berth_alarm_feed_periods_total counter\n"
 		"berth_alarm_feed_periods_total{source=\"kept\"} %llu\n"
 		"berth_alarm_feed_periods_total{source=\"computed\"} %llu\n"
-		"# HELP berth_alarm_feed_samples_total Window samples read for alarm datapoints.\n"
+		"# HELP berth_alarm_feed_samples_total Window samples read for alarm datapoints "
+		"(by reads and folds).\n"
 		"# TYPE berth_alarm_feed_samples_total counter\nberth_alarm_feed_samples_total %llu\n",
 		a->n_feeds, a->feed_stats.periods_kept, a->feed_stats.periods_computed,
 		a->feed_stats.samples_read);
