@@ -23,6 +23,7 @@ int ledger_open_config(struct ledger *l, const struct config *cfg, double now)
 	}
 	snprintf(dir, sizeof(dir), "%s/ledger", cfg->data_dir);
 	return ledger_init(l, dir, &book, (unsigned)cfg->collect_interval,
+			   (unsigned)cfg->ledger_checkpoint_interval,
 			   (int)cfg->ledger_retention_months, now);
 }
 
