@@ -19,7 +19,8 @@
 
 #define MIB (1024.0 * 1024.0)
 #define EXPIRE_EVERY 3600.0
-#define RRD_BATCH_SECONDS 300 /* a task file is written about every 5 minutes */
+#define RRD_BATCH_SECONDS 900 /* a task file is written about every 15 minutes */
+#define RRD_FIRST_SECONDS 300 /* and first (which creates it) within 5 minutes of its start */
 #define RARE_EVERY 4          /* slow reads between reads of the rarely moving files */
 /* Read every slow cycle (~5 s): the inactive file pages of the working set. Every RARE_EVERY
  * slow cycles: events, failcnt, pids, PSI, throttling, user/system split, I/O operations. */
@@ -835,20 +836,22 @@ static void aggregate_flush(struct collector *c, struct col_series *s)
 		   aggregate_row, s);
 }
 
-/* Spreads the files over the cycles of a batch: each is written once per batch. */
-static bool due(const struct collector *c, const char *a, const char *b)
+/* Spreads the files over the cycles of a batch: each is written once per batch (every
+ * `every` cycles). */
+static bool due(const struct collector *c, const char *a, const char *b, uint64_t every)
 {
-	return (hash_key(COL_TASK, a, b, NULL) + c->cycle) % c->rrd_batch == 0;
+	return (hash_key(COL_TASK, a, b, NULL) + c->cycle) % every == 0;
 }
 
 static void rrd_write_due(struct collector *c, bool all)
 {
 	for (struct col_task *t = c->tasks; t; t = t->next)
-		if (all || due(c, t->cluster, t->id))
+		if (all || due(c, t->cluster, t->id, t->rrd.ready ? c->rrd_batch : c->rrd_first))
 			task_flush(c, t, c->cycle);
 	for (struct col_series *s = c->series; s; s = s->next)
 		if ((s->kind == COL_SERVICE || s->kind == COL_CLUSTER) &&
-		    (all || due(c, s->cluster, s->name)))
+		    (all || due(c, s->cluster, s->name, s->rrd.ready ? c->rrd_batch
+								      : c->rrd_first)))
 			aggregate_flush(c, s);
 }
 
@@ -973,9 +976,12 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 	c->gate_mask = rt->cg.mode == CGROUP_MODE_V2
 			       ? 0 : (1u << CGSTAT_MEM_CURRENT) | (1u << CGSTAT_BLKIO_BYTES);
 	/* Each librrd call maps the file and dirties a page per archive and the header again: the
-	 * fewer calls, the less it costs per row. */
+	 * fewer calls, the less it costs per row (at 13 data sources, 1 s step: 11 us a row in
+	 * calls of 300 rows, 7 us in calls of 900). */
 	c->rrd_batch = cfg->rrdcached_address[0] || c->interval >= RRD_BATCH_SECONDS
 			       ? 1 : RRD_BATCH_SECONDS / c->interval;
+	c->rrd_first = cfg->rrdcached_address[0] || c->interval >= RRD_FIRST_SECONDS
+			       ? 1 : RRD_FIRST_SECONDS / c->interval;
 	if (!loop)
 		return 0;
 	ret = loop_timer_init(loop, &c->timer, on_timer, c);

@@ -158,8 +158,9 @@ struct collector {
 	struct col_series *hash[COL_HASH_SIZE];
 	struct rrd_store rrd;
 	bool rrd_on;
-	unsigned rrd_batch;           /* cycles between writes of one file (~a minute; 1 with
+	unsigned rrd_batch;           /* cycles between writes of one file (~15 minutes; 1 with
 				       * rrdcached): librrd opens the file once per write */
+	unsigned rrd_first;           /* cycles before a new file's first write (~5 minutes) */
 	double rrd_vals[RRD_MAX_ROWS * COL_TASK_MAX_DS];
 	time_t rrd_ts[RRD_MAX_ROWS];
 	double next_expire;
