@@ -438,6 +438,7 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 {
 	struct cgstat s;
 	unsigned mask;
+	bool still;
 	int ret;
 
 	if (cc->reader.fd[CGSTAT_MEM_STAT] < 0 && cc->reader.fd[CGSTAT_CPU_STAT] < 0) {
@@ -453,7 +454,15 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 		mask = c->fast_mask | MEM_STAT_MASK;
 	else
 		mask = c->fast_mask;
-	if (mask == c->fast_mask && c->gate_mask && cc->have_cur) {
+	still = collector_bpf_still(c, cc);
+	if (mask == c->fast_mask && c->gate_mask && cc->have_cur && still && cc->bpf->idle) {
+		/* Nothing of it was on a CPU at its last reading (its CPU counter had not moved
+		 * and none of its threads had been switched in since the cycle before) and none
+		 * has been switched in since: the fast files cannot have moved (see
+		 * collector_init). */
+		ret = 0;
+		c->self.still++;
+	} else if (mask == c->fast_mask && c->gate_mask && cc->have_cur) {
 		/* The CPU counter first: a container that did not run since the last reading
 		 * cannot have moved the gated files (see collector_init). */
 		ret = cgstat_reader_read(&cc->reader, c->buf, sizeof(c->buf),
@@ -475,6 +484,8 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 	}
 	if (ret == -EINVAL)
 		c->self.parse_errors++;
+	if (cc->bpf)
+		cc->bpf->idle = still && cc->have_cur && s.cpu_usage_ns == cc->cur.cpu_usage_ns;
 	cc->prev = cc->cur;
 	cc->t_prev = cc->t_cur;
 	cc->have_prev = cc->have_cur;
@@ -970,8 +981,12 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 	 * allocate or submit I/O (v1 blkio counts bios when the container's own threads submit
 	 * them; background writeback is charged to the root), so they keep their last values; the
 	 * slow read every ~5 s reads them whatever happened. Most containers sleep most of the
-	 * time: their cycle is one pread instead of three. On cgroup v2 writeback and socket
-	 * buffers are charged to a cgroup while it sleeps: every file is read.
+	 * time: their cycle is one pread instead of three. Where the eBPF sched probe follows
+	 * the container, not even that: when its CPU counter had not moved at the last reading
+	 * and the probe saw none of its threads switched in (or on a CPU) from the cycle before
+	 * that one to now, nothing of it can have run since, and the cycle reads no file
+	 * (berth_collector_still_samples_total). On cgroup v2 writeback and socket buffers are
+	 * charged to a cgroup while it sleeps: every file is read.
 	 */
 	c->gate_mask = rt->cg.mode == CGROUP_MODE_V2
 			       ? 0 : (1u << CGSTAT_MEM_CURRENT) | (1u << CGSTAT_BLKIO_BYTES);
