@@ -455,11 +455,12 @@ static bool container_read(struct collector *c, struct col_container *cc, double
 	else
 		mask = c->fast_mask;
 	still = collector_bpf_still(c, cc);
-	if (mask == c->fast_mask && c->gate_mask && cc->have_cur && still && cc->bpf->idle) {
+	if (mask != CGSTAT_ALL && c->gate_mask && cc->have_cur && still && cc->bpf->idle) {
 		/* Nothing of it was on a CPU at its last reading (its CPU counter had not moved
 		 * and none of its threads had been switched in since the cycle before) and none
-		 * has been switched in since: the fast files cannot have moved (see
-		 * collector_init). */
+		 * has been switched in since: the fast files and memory.stat cannot have moved
+		 * but for the kernel reclaiming its page cache, which the full read every ~20 s
+		 * catches up with (see collector_init). */
 		ret = 0;
 		c->self.still++;
 	} else if (mask == c->fast_mask && c->gate_mask && cc->have_cur) {
@@ -984,7 +985,8 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 	 * time: their cycle is one pread instead of three. Where the eBPF sched probe follows
 	 * the container, not even that: when its CPU counter had not moved at the last reading
 	 * and the probe saw none of its threads switched in (or on a CPU) from the cycle before
-	 * that one to now, nothing of it can have run since, and the cycle reads no file
+	 * that one to now, nothing of it can have run since, and the cycle reads no file, not
+	 * even memory.stat every ~5 s: only the full read every ~20 s
 	 * (berth_collector_still_samples_total). On cgroup v2 writeback and socket buffers are
 	 * charged to a cgroup while it sleeps: every file is read.
 	 */
