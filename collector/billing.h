@@ -22,6 +22,8 @@ struct billing_query {
 	enum billing_gran gran;
 	enum billing_format format;
 	bool gzip;                    /* gzip=1 */
+	const char *open_hours;       /* the hours in progress as checkpoint text (the daemon's
+				       * ledger_open_text); NULL reads DIR/open.json */
 };
 
 /* Parses a raw query string (start, end, group_by, granularity, format, gzip; percent-encoded)

@@ -221,11 +221,13 @@ static int64_t jint(const json_t *o, const char *key)
 }
 
 /*
- * The hours in progress: the checkpoint (open.json, rewritten durably every collect interval)
- * holds each running task's unwritten hour, so a report includes what running tasks have
- * accrued up to the last cycle. An hour the segments already hold (the checkpoint may be a
- * cycle behind them) and hours of tasks whose final record is written are left out, so nothing
- * counts twice. A missing or unreadable checkpoint adds nothing (the daemon reports it).
+ * The hours in progress: the daemon's open hours at the report's start (q->open_hours, the
+ * checkpoint's text), or else the checkpoint (open.json, rewritten every checkpoint interval),
+ * hold each running task's unwritten hour, so a report includes what running tasks have
+ * accrued up to the last cycle (the last checkpoint). An hour the segments already hold (they
+ * may have moved on since) and hours of tasks whose final record is written are left out, so
+ * nothing counts twice. A missing or unreadable checkpoint adds nothing (the daemon reports
+ * it).
  */
 static int open_hours(const char *dir, struct run *r)
 {
@@ -235,7 +237,8 @@ static int open_hours(const char *dir, struct run *r)
 	int ret = 0;
 
 	snprintf(path, sizeof(path), "%s/open.json", dir);
-	doc = json_load_file(path, 0, NULL);
+	doc = r->res->q.open_hours ? json_loads(r->res->q.open_hours, 0, NULL)
+				   : json_load_file(path, 0, NULL);
 	json_array_foreach(json_object_get(doc, "tasks"), i, t) {
 		struct ledger_rec rec = { .kind = 'R' };
 		const char *id = json_string_value(json_object_get(t, "id"));
@@ -601,6 +604,7 @@ static int run_segments(const char *dir, const struct price_book *prices,
 	}
 	if (ret == 0)
 		ret = open_hours(dir, &r);
+	res->q.open_hours = NULL; /* the caller's, not the result's */
 	free(m);
 	free(gz);
 	for (size_t i = 0; i < r.n; i++) {

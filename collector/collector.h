@@ -82,6 +82,10 @@ struct col_bpf {
 	bool have_cur, have_prev;
 	struct bpf_counters cur, prev;
 	double t_cur, t_prev;
+	/* The sched probe's switch-ins and on-CPU time of the container at cycle `still_cycle`
+	 * (collector_bpf_still), and whether nothing of it ran as of its last reading. */
+	bool still_have, idle;
+	uint64_t still_runq, still_oncpu, still_cycle;
 };
 
 /* One container being sampled. */
@@ -122,6 +126,7 @@ struct col_task {
 struct col_self {
 	uint64_t cycles, samples, cgroups_gone, parse_errors, open_errors;
 	uint64_t gated;               /* readings that skipped the gated files (CPU idle) */
+	uint64_t still;               /* readings skipped whole: the sched probe saw nothing run */
 	double last_cycle_seconds, total_cycle_seconds, max_cycle_seconds;
 	double last_cycle_at;
 	size_t window_bytes;
@@ -158,8 +163,9 @@ struct collector {
 	struct col_series *hash[COL_HASH_SIZE];
 	struct rrd_store rrd;
 	bool rrd_on;
-	unsigned rrd_batch;           /* cycles between writes of one file (~a minute; 1 with
+	unsigned rrd_batch;           /* cycles between writes of one file (~15 minutes; 1 with
 				       * rrdcached): librrd opens the file once per write */
+	unsigned rrd_first;           /* cycles before a new file's first write (~5 minutes) */
 	double rrd_vals[RRD_MAX_ROWS * COL_TASK_MAX_DS];
 	time_t rrd_ts[RRD_MAX_ROWS];
 	double next_expire;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ledger.c: usage accrual - per-task open hours, R records appended when an hour ends, the
- * checkpoint of open hours every cycle, monthly rotation. */
+ * checkpoint of open hours (ledger_state.c), monthly rotation. */
 #include "collector/ledger.h"
 
 #include <errno.h>
@@ -280,7 +280,8 @@ static void sample_use(struct ledger *l, struct ledger_open *o, const struct led
 		       double now, double *carry)
 {
 	uint64_t dcpu, dio, dnet;
-	double dt, frac = 0, hour_end = (double)(o->hour + 3600);
+	double dt, frac = 0, hour_end = (double)(o->hour + 3600), cap = 3.0 * l->interval;
+	double mib = ti->mem_bytes / 1048576.0;
 
 	carry[0] = carry[1] = 0;
 	if (!o->have_seen) {
@@ -298,21 +299,31 @@ static void sample_use(struct ledger *l, struct ledger_open *o, const struct led
 	o->cpu_seen = ti->cpu_ns;
 	o->io_seen = ti->io_bytes;
 	o->net_seen = ti->net_bytes;
+	if (o->gap) {
+		/* The first sample after a restart covers the time since the checkpoint's last
+		 * sample: the counters carry the CPU, I/O and network use of that gap; its memory
+		 * is accrued at the level last seen (berthd down longer than a checkpoint interval
+		 * and three cycles is not billed for memory beyond that). */
+		o->gap = false;
+		cap += (double)l->checkpoint_interval;
+		mib = o->last_mib;
+	}
 	dt = o->last_t > 0 ? now - o->last_t : (double)l->interval;
 	if (dt < 0)
 		dt = 0;
-	if (dt > 3.0 * l->interval)
-		dt = 3.0 * l->interval;
+	if (dt > cap)
+		dt = cap;
 	if (now > hour_end && now - dt < hour_end)
 		frac = (now - hour_end) / dt;
 	else if (now > hour_end)
 		frac = 1;
 	o->last_t = now;
-	add_use(l, o, (double)dcpu / 1000.0 * (1 - frac), ti->mem_bytes / 1048576.0 * dt * (1 - frac),
+	o->last_mib = ti->mem_bytes / 1048576.0;
+	add_use(l, o, (double)dcpu / 1000.0 * (1 - frac), mib * dt * (1 - frac),
 		(uint64_t)((double)dio * (1 - frac)), (uint64_t)((double)dnet * (1 - frac)),
 		ti->have_net);
 	carry[0] = (double)dcpu / 1000.0 * frac;
-	carry[1] = ti->mem_bytes / 1048576.0 * dt * frac;
+	carry[1] = mib * dt * frac;
 }
 
 static int64_t billed_end(const struct ledger_task_info *ti, double now)

@@ -165,6 +165,7 @@ struct ledger {
 	char dir[512];
 	struct price_book prices;
 	unsigned interval;            /* collect interval, seconds */
+	unsigned checkpoint_interval; /* seconds between checkpoints of the open hours */
 	int retention_months;
 	int month;                    /* month of the open segment */
 	int fd;                       /* open segment, O_APPEND */
@@ -177,16 +178,21 @@ struct ledger {
 	size_t n_seg_health;
 	char last_error[320];
 	uint64_t records_written, write_errors, checkpoints;
-	double last_flush;
+	double last_checkpoint;       /* when the checkpoint was last written, 0 never */
+	double last_observe;          /* ledger_observe's last cycle, 0 never */
+	char *ck;                     /* the checkpoint's text, rebuilt in place each time */
+	size_t ck_len, ck_cap;
 	char line[LEDGER_LINE_MAX];
 };
 
 /* Opens the ledger in dir (created): compresses plain segments of past months, drops
  * segments older than retention_months, restores the open accruals from the checkpoint and
  * the segment records written after it (so a replay never counts an hour twice), and opens
- * this month's segment. prices is copied. 0 or -errno (logged); on error nothing is open. */
+ * this month's segment. interval is the collect interval, checkpoint_interval the seconds
+ * between checkpoints (0: every cycle). prices is copied. 0 or -errno (logged); on error
+ * nothing is open. */
 int ledger_init(struct ledger *l, const char *dir, const struct price_book *prices,
-		unsigned interval, int retention_months, double now);
+		unsigned interval, unsigned checkpoint_interval, int retention_months, double now);
 /* Writes the checkpoint and closes; idempotent (a zeroed ledger is fine). */
 void ledger_close(struct ledger *l, double now);
 
@@ -194,10 +200,18 @@ void ledger_close(struct ledger *l, double now);
  * billed end once stopped (rounded up to the second, 60 s minimum), and its use since the last
  * cycle. Hours that end are appended to the segment. */
 void ledger_task_update(struct ledger *l, const struct ledger_task_info *ti, double now);
-/* Ends a cycle: tasks not updated since the last end are closed at what they accrued,
- * the segment is fsync'd and the checkpoint of open hours written (so a crash loses at most
- * one cycle of use). Rotates the segment at a month change. */
+/* Ends a cycle: tasks not updated since the last end are closed at what they accrued, the
+ * segment is fsync'd, and the checkpoint of open hours is written when checkpoint_interval has
+ * passed since the last one or when the cycle appended records (so the checkpoint is never
+ * older than a record: a restart needs no replay of hours that ended after it). Between
+ * checkpoints nothing is lost to a crash: the restored counters take the CPU, I/O and network
+ * use since from the cgroups' cumulative counters, and the memory-seconds of the gap are
+ * accrued at the level last seen (up to checkpoint_interval + 3 collect intervals). Rotates
+ * the segment at a month change. */
 void ledger_cycle_end(struct ledger *l, double now);
+/* The open hours as the checkpoint would hold them now (the same JSON text), for reports made
+ * while berthd runs; malloc'd (caller frees), NULL when out of memory. */
+char *ledger_open_text(struct ledger *l);
 
 /* Records what a full read of month's segment found (replacing the previous finding). */
 void ledger_note_health(struct ledger *l, int month, const struct ledger_health *h);
@@ -212,11 +226,17 @@ void ledger_reserved_pico(const struct price_book *b, const struct ledger_task_a
 struct collector;
 struct config;
 
+/* Seconds between the daemon's ledger cycles at least: a shorter collect interval samples the
+ * use of tasks at this interval (at 1000 tasks, every cycle of 1 s cost ~0.3% of a core). */
+#define LEDGER_MIN_INTERVAL 5
+
 /* Opens the ledger of a daemon: DATA_DIR/ledger, the price file cfg->price_sheet (or the list
- * prices), cfg->collect_interval and cfg->ledger_retention_months. 0 or -errno (logged). */
+ * prices), cfg->collect_interval (at least LEDGER_MIN_INTERVAL), cfg->ledger_checkpoint_interval
+ * and cfg->ledger_retention_months. 0 or -errno (logged). */
 int ledger_open_config(struct ledger *l, const struct config *cfg, double now);
-/* The collector_on_cycle observer (ctx is the ledger): feeds every task of the runtime, with
- * the use the collector sampled, and ends the cycle. */
+/* The collector_on_cycle observer (ctx is the ledger): once the ledger's interval has passed
+ * since its last cycle, feeds every task of the runtime, with the use the collector sampled,
+ * and ends the cycle. */
 void ledger_observe(void *ctx, struct collector *c, double now);
 
 /* Appends the Prometheus exposition of the billing counters to a new buffer (caller frees);

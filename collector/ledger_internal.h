@@ -19,6 +19,8 @@ struct ledger_open {
 	bool have_seen;
 	bool base_only;               /* restored: the first sample only sets the counters' base */
 	double last_t;                /* time of the last usage sample */
+	double last_mib;              /* working set then, MiB */
+	bool gap;                     /* restored: the first sample covers the time since last_t */
 	bool closed, touched;
 	int t_month;                  /* segment holding its T record, -1 none */
 	struct ledger_total *total;

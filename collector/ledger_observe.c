@@ -22,7 +22,10 @@ int ledger_open_config(struct ledger *l, const struct config *cfg, double now)
 		return -EINVAL;
 	}
 	snprintf(dir, sizeof(dir), "%s/ledger", cfg->data_dir);
-	return ledger_init(l, dir, &book, (unsigned)cfg->collect_interval,
+	return ledger_init(l, dir, &book,
+			   cfg->collect_interval < LEDGER_MIN_INTERVAL ? LEDGER_MIN_INTERVAL
+								    : (unsigned)cfg->collect_interval,
+			   (unsigned)cfg->ledger_checkpoint_interval,
 			   (int)cfg->ledger_retention_months, now);
 }
 
@@ -96,6 +99,11 @@ void ledger_observe(void *ctx, struct collector *c, double now)
 {
 	struct ledger *l = ctx;
 
+	/* Half a second of slack for the timer's jitter; a clock stepped back runs a cycle. */
+	if (l->last_observe > 0 && now >= l->last_observe &&
+	    now - l->last_observe < (double)l->interval - 0.5)
+		return;
+	l->last_observe = now;
 	for (struct rt_task *t = c->rt->tasks; t; t = t->next) {
 		struct ledger_task_info ti = { 0 };
 		bool spot;

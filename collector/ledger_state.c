@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* ledger_state.c: the ledger's life - opening (checkpoint and segment replay), cycle ends with
- * the checkpoint of open hours, closing, and its counters for /metrics. */
+ * the checkpoint of open hours when it is due, closing, and its counters for /metrics. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,46 +18,148 @@
 #define CHECKPOINT "open.json"
 #define CHECKPOINT_MAX (256 << 20)
 
-static json_t *open_json(const struct ledger_open *o)
+/* The checkpoint is JSON text written straight into a buffer kept between checkpoints: at
+ * a thousand tasks a document of JSON values cost more than the rest of the ledger's cycle. */
+static int ck_reserve(struct ledger *l, size_t more)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:i, s:i, s:i, s:I, s:s, s:I, s:I,"
-			 " s:I, s:i, s:f, s:f, s:I, s:I, s:b, s:I, s:I, s:I, s:b, s:f, s:b}",
-			 "id", o->a.id, "cluster", o->a.cluster, "service", o->a.service,
-			 "family", o->a.family, "revision", o->a.revision,
-			 "arch", price_arch_name(o->a.arch), "spot", o->a.spot,
-			 "cpu", o->a.cpu_units, "mem", o->a.mem_mib, "storage", o->a.storage_gib,
-			 "start", (json_int_t)o->a.start, "tags", o->tags,
-			 "end", (json_int_t)o->end, "accTo", (json_int_t)o->acc_to,
-			 "hour", (json_int_t)o->hour, "from", o->from, "cpuUs", o->cpu_us,
-			 "memMibS", o->mem_mib_s, "net", (json_int_t)o->net, "io", (json_int_t)o->io,
-			 "haveNet", o->have_net, "cpuSeen", (json_int_t)o->cpu_seen,
-			 "ioSeen", (json_int_t)o->io_seen, "netSeen", (json_int_t)o->net_seen,
-			 "haveSeen", o->have_seen, "lastT", o->last_t, "closed", o->closed);
+	size_t cap = l->ck_cap ? l->ck_cap : 4096;
+	char *n;
+
+	if (l->ck_len + more <= l->ck_cap)
+		return 0;
+	while (cap < l->ck_len + more)
+		cap *= 2;
+	n = realloc(l->ck, cap);
+	if (!n)
+		return -ENOMEM;
+	l->ck = n;
+	l->ck_cap = cap;
+	return 0;
+}
+
+/* Appends s as a JSON string; the room (6 bytes a character, 2 quotes) is reserved. */
+static void ck_str(struct ledger *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = l->ck + l->ck_len;
+
+	*p++ = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 15];
+			p += 6;
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	l->ck_len = (size_t)(p - l->ck);
+}
+
+/* Appends text (room reserved by the caller). */
+static void ck_raw(struct ledger *l, const char *text, size_t n)
+{
+	memcpy(l->ck + l->ck_len, text, n);
+	l->ck_len += n;
+}
+
+#define CK_FMT(l, ...) ((l)->ck_len += (size_t)snprintf((l)->ck + (l)->ck_len, \
+						       (l)->ck_cap - (l)->ck_len, __VA_ARGS__))
+
+/* A double that reads back as itself; JSON has no infinities. */
+static double finite_or_0(double v)
+{
+	return isfinite(v) ? v : 0;
+}
+
+static int ck_task(struct ledger *l, const struct ledger_open *o)
+{
+	size_t names = strlen(o->a.id) + strlen(o->a.cluster) + strlen(o->a.service) +
+		       strlen(o->a.family);
+
+	if (ck_reserve(l, 6 * (names + strlen(o->tags)) + 1024) < 0)
+		return -ENOMEM;
+	ck_raw(l, "{\"id\":", 6);
+	ck_str(l, o->a.id);
+	ck_raw(l, ",\"cluster\":", 11);
+	ck_str(l, o->a.cluster);
+	ck_raw(l, ",\"service\":", 11);
+	ck_str(l, o->a.service);
+	ck_raw(l, ",\"family\":", 10);
+	ck_str(l, o->a.family);
+	CK_FMT(l, ",\"revision\":%d,\"arch\":\"%s\",\"spot\":%s,\"cpu\":%d,\"mem\":%d,"
+		  "\"storage\":%d,\"start\":%" PRId64 ",\"tags\":", o->a.revision,
+	       price_arch_name(o->a.arch), o->a.spot ? "true" : "false", o->a.cpu_units,
+	       o->a.mem_mib, o->a.storage_gib, o->a.start);
+	ck_str(l, o->tags);
+	CK_FMT(l, ",\"end\":%" PRId64 ",\"accTo\":%" PRId64 ",\"hour\":%" PRId64 ",\"from\":%d,"
+		  "\"cpuUs\":%.17g,\"memMibS\":%.17g,\"net\":%" PRIu64 ",\"io\":%" PRIu64 ","
+		  "\"haveNet\":%s,\"cpuSeen\":%" PRIu64 ",\"ioSeen\":%" PRIu64 ",\"netSeen\":%"
+		  PRIu64 ",\"haveSeen\":%s,\"lastT\":%.17g,\"lastMib\":%.17g,\"closed\":%s}",
+	       o->end, o->acc_to, o->hour, o->from, finite_or_0(o->cpu_us), finite_or_0(o->mem_mib_s), o->net,
+	       o->io, o->have_net ? "true" : "false", o->cpu_seen, o->io_seen, o->net_seen,
+	       o->have_seen ? "true" : "false", finite_or_0(o->last_t), finite_or_0(o->last_mib),
+	       o->closed ? "true" : "false");
+	return 0;
+}
+
+/* Builds the checkpoint's text in l->ck (l->ck_len bytes, NUL-terminated). 0 or -ENOMEM. */
+static int checkpoint_text(struct ledger *l, double now)
+{
+	bool first = true;
+
+	l->ck_len = 0;
+	if (ck_reserve(l, 256) < 0)
+		return -ENOMEM;
+	CK_FMT(l, "{\"version\":1,\"month\":%d,\"offset\":%" PRIu64 ",\"written\":%.17g,"
+		  "\"tasks\":[", l->month, l->offset, finite_or_0(now));
+	for (size_t i = 0; i < LEDGER_HASH; i++)
+		for (struct ledger_open *o = l->hash[i]; o; o = o->next) {
+			if (!first)
+				ck_raw(l, ",", 1);
+			first = false;
+			if (ck_task(l, o) < 0)
+				return -ENOMEM;
+		}
+	if (ck_reserve(l, 3) < 0)
+		return -ENOMEM;
+	ck_raw(l, "]}", 3);
+	l->ck_len--; /* the NUL is not part of the text */
+	return 0;
 }
 
 static int checkpoint_write(struct ledger *l, double now)
 {
-	json_t *doc = json_pack("{s:i, s:i, s:I, s:f, s:[]}", "version", 1, "month", l->month,
-				"offset", (json_int_t)l->offset, "written", now, "tasks");
-	json_t *tasks = json_object_get(doc, "tasks");
-	char path[600], *text;
-	int ret;
+	char path[600];
+	int ret = checkpoint_text(l, now);
 
-	if (!doc)
-		return -ENOMEM;
-	for (size_t i = 0; i < LEDGER_HASH; i++)
-		for (struct ledger_open *o = l->hash[i]; o; o = o->next)
-			json_array_append_new(tasks, open_json(o));
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (!text)
-		return -ENOMEM;
+	if (ret < 0)
+		return ret;
 	snprintf(path, sizeof(path), "%s/%s", l->dir, CHECKPOINT);
-	ret = file_write_durable(path, text, strlen(text), 0640);
-	free(text);
-	if (ret == 0)
+	ret = file_write_durable(path, l->ck, l->ck_len, 0640);
+	if (ret == 0) {
 		l->checkpoints++;
+		l->last_checkpoint = now;
+	}
 	return ret;
+}
+
+char *ledger_open_text(struct ledger *l)
+{
+	char *copy;
+
+	if (checkpoint_text(l, l->last_checkpoint) < 0)
+		return NULL;
+	copy = malloc(l->ck_len + 1);
+	if (copy)
+		memcpy(copy, l->ck, l->ck_len + 1);
+	return copy;
 }
 
 static long long geti(json_t *o, const char *k)
@@ -108,8 +211,10 @@ static void restore_open(struct ledger *l, json_t *t)
 	o->net_seen = (uint64_t)geti(t, "netSeen");
 	o->have_seen = json_is_true(json_object_get(t, "haveSeen"));
 	o->last_t = getf(t, "lastT");
+	o->last_mib = getf(t, "lastMib");
 	o->closed = json_is_true(json_object_get(t, "closed"));
 	o->base_only = !o->have_seen;
+	o->gap = o->have_seen && o->last_t > 0;
 	if (o->hour % 3600 || o->from < 0 || o->from >= 3600 || o->acc_to < o->hour + o->from ||
 	    o->acc_to > o->hour + 3600) {
 		/* Not a state this code writes: restart the hour at what was accrued. */
@@ -177,6 +282,7 @@ static int replay_rec(void *ctx, const struct ledger_rec *r)
 	o->acc_to = r->hour + r->to;
 	o->have_seen = false;
 	o->base_only = true;
+	o->gap = false;
 	o->last_t = 0;
 	o->cpu_us = o->mem_mib_s = 0;
 	o->net = o->io = 0;
@@ -216,7 +322,7 @@ static void replay(struct ledger *l, int from_month, uint64_t from_offset)
 }
 
 int ledger_init(struct ledger *l, const char *dir, const struct price_book *prices,
-		unsigned interval, int retention_months, double now)
+		unsigned interval, unsigned checkpoint_interval, int retention_months, double now)
 {
 	int month = -1, ret;
 	uint64_t offset = 0;
@@ -227,6 +333,7 @@ int ledger_init(struct ledger *l, const char *dir, const struct price_book *pric
 	snprintf(l->dir, sizeof(l->dir), "%s", dir);
 	l->prices = *prices;
 	l->interval = interval ? interval : 5;
+	l->checkpoint_interval = checkpoint_interval;
 	l->retention_months = retention_months < 13 ? 13 : retention_months;
 	ret = file_mkdir_p(dir, 0750);
 	if (ret < 0) {
@@ -249,6 +356,7 @@ int ledger_init(struct ledger *l, const char *dir, const struct price_book *pric
 
 void ledger_cycle_end(struct ledger *l, double now)
 {
+	bool wrote;
 	int ret;
 
 	if (!l->opened)
@@ -266,14 +374,18 @@ void ledger_cycle_end(struct ledger *l, double now)
 			ledger_open_free(l, o);
 		}
 	}
+	wrote = l->dirty;
 	ledger_segment_sync(l);
+	/* A clock stepped back counts as due, so a checkpoint is never held off for long. */
+	if (!wrote && l->last_checkpoint > 0 && now >= l->last_checkpoint &&
+	    now - l->last_checkpoint < (double)l->checkpoint_interval)
+		return;
 	ret = checkpoint_write(l, now);
 	if (ret < 0) {
 		if (l->write_errors++ == 0)
 			log_error("ledger: failed to write the checkpoint: %s", strerror(-ret));
 		snprintf(l->last_error, sizeof(l->last_error), "checkpoint: %s", strerror(-ret));
 	}
-	l->last_flush = now;
 }
 
 void ledger_close(struct ledger *l, double now)
@@ -297,6 +409,9 @@ void ledger_close(struct ledger *l, double now)
 	}
 	free(l->seg_health);
 	l->seg_health = NULL;
+	free(l->ck);
+	l->ck = NULL;
+	l->ck_len = l->ck_cap = 0;
 	l->n_seg_health = 0;
 	l->month = -1;
 	l->opened = false;

@@ -148,6 +148,38 @@ void collector_bpf_close(struct collector *c)
 	c->bpf = NULL;
 }
 
+/* One batched pass over the maps per cycle, then every container from the cache. */
+static void refresh_once(struct collector *c)
+{
+	if (c->bpf_self.refreshed != c->cycle) {
+		c->bpf_self.refreshed = c->cycle;
+		bpf_loader_refresh(c->bpf);
+	}
+}
+
+bool collector_bpf_still(struct collector *c, struct col_container *cc)
+{
+	struct col_bpf *b = cc->bpf;
+	struct bpf_counters k;
+	bool still;
+
+	if (!c->bpf || !b || !b->cgroup_id)
+		return false;
+	refresh_once(c);
+	if (bpf_loader_cached(c->bpf, b->cgroup_id, &k) < 0 ||
+	    !(k.have & (1u << BPF_PROBE_SCHED))) {
+		b->still_have = false;
+		return false;
+	}
+	still = b->still_have && b->still_cycle + 1 == c->cycle && k.runq_count == b->still_runq &&
+		k.oncpu_ns == b->still_oncpu;
+	b->still_have = true;
+	b->still_cycle = c->cycle;
+	b->still_runq = k.runq_count;
+	b->still_oncpu = k.oncpu_ns;
+	return still;
+}
+
 /* Reads one container's counters; false when there is nothing to read. */
 static bool container_bpf_read(struct collector *c, struct col_task *t, struct col_container *cc,
 			       double now)
@@ -167,11 +199,7 @@ static bool container_bpf_read(struct collector *c, struct col_task *t, struct c
 		follow(c, rel);
 		return false;
 	}
-	/* One batched pass over the maps per cycle, then every container from the cache. */
-	if (c->bpf_self.refreshed != c->cycle) {
-		c->bpf_self.refreshed = c->cycle;
-		bpf_loader_refresh(c->bpf);
-	}
+	refresh_once(c);
 	b->prev = b->cur;
 	b->t_prev = b->t_cur;
 	b->have_prev = b->have_cur;

@@ -28,7 +28,7 @@ struct rrd_store_stats {
 };
 
 #define RRD_MAX_DS 64
-#define RRD_MAX_ROWS 320          /* rows per rrd_store_update call */
+#define RRD_MAX_ROWS 960          /* rows per rrd_store_update call */
 
 struct rrd_store {
 	char dir[512];

@@ -86,6 +86,8 @@ static const struct key keys[] = {
 	S(price_sheet, "billing price file (JSON price sheets with effective dates); empty = "
 	  "Fargate us-east-1 Linux list prices"),
 	I(ledger_retention_months, 13, 1200, "months of usage ledger segments kept"),
+	I(ledger_checkpoint_interval, 1, 3600, "seconds between checkpoints of the ledger's open "
+	  "hours (a crash recovers the use since from the cgroup counters)"),
 };
 
 /* true/false, yes/no, on/off, 1/0; -1 for anything else. */
@@ -140,6 +142,7 @@ void config_defaults(struct config *c)
 	snprintf(c->javascript_root, sizeof(c->javascript_root), "/usr/share/javascript");
 	c->session_ttl = 12 * 3600;
 	c->ledger_retention_months = 13;
+	c->ledger_checkpoint_interval = 60;
 }
 
 static const struct key *key_find(const char *name, size_t len, int kebab)

@@ -50,6 +50,7 @@ struct config {
 	int64_t session_ttl;                  /* seconds a dashboard session lasts */
 	char price_sheet[CONFIG_STR_MAX];     /* billing price file; "" = Fargate list prices */
 	int64_t ledger_retention_months;      /* months of ledger segments kept */
+	int64_t ledger_checkpoint_interval;   /* seconds between checkpoints of open hours */
 };
 
 /* Fills c with the defaults. */

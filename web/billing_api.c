@@ -44,6 +44,7 @@ struct job {
 	char dir[512];
 	struct price_book prices;
 	struct billing_query q;
+	char *open;                   /* the ledger's open hours when the report was asked for */
 	bool cur, encode;
 	char region[CONFIG_STR_MAX], account[CONFIG_STR_MAX];
 	char *out;
@@ -141,6 +142,7 @@ static void job_free(void *ctx)
 	struct job *j = ctx;
 
 	pthread_join(j->thread, NULL);
+	free(j->open);
 	free(j->out);
 	free(j->mh);
 	free(j);
@@ -167,6 +169,10 @@ static void start_job(struct app *a, struct web_request *rq, struct web_response
 	snprintf(j->dir, sizeof(j->dir), "%s", l->dir);
 	j->prices = l->prices;
 	j->q = q;
+	/* Reports include the hours in progress as accrued at the last cycle, not as the last
+	 * checkpoint (up to ledger_checkpoint_interval older) has them. */
+	j->open = l->opened ? ledger_open_text(l) : NULL;
+	j->q.open_hours = j->open;
 	j->cur = cur;
 	j->encode = !q.gzip && accepts_gzip(rq);
 	j->t0 = time_now();
@@ -174,6 +180,7 @@ static void start_job(struct app *a, struct web_request *rq, struct web_response
 	snprintf(j->account, sizeof(j->account), "%s", a->cfg->account_id);
 	atomic_init(&j->done, 0);
 	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
+		free(j->open);
 		free(j);
 		web_respond_aws_error(rs, 503, "ServerException", "Cannot start a report now.");
 		return;

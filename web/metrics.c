@@ -470,6 +470,7 @@ static void render_self(struct mbuf *b, struct collector *c)
 	counter(b, "berth_collector_cycle_seconds_total", "Time spent in sampling cycles.", NULL, s->total_cycle_seconds);
 	counter(b, "berth_collector_samples_total", "Container cgroups read.", NULL, (double)s->samples);
 	counter(b, "berth_collector_idle_samples_total", "Container readings whose CPU counter had not moved, so that memory usage and block I/O bytes kept their values (cgroup v1).", NULL, (double)s->gated);
+	counter(b, "berth_collector_still_samples_total", "Container readings that read no file: the eBPF sched probe saw nothing of the container run since a reading that found it idle (cgroup v1).", NULL, (double)s->still);
 	counter(b, "berth_collector_cgroups_gone_total", "Container cgroups that disappeared while sampled.", NULL, (double)s->cgroups_gone);
 	counter(b, "berth_collector_parse_errors_total", "Cgroup files that did not parse.", NULL, (double)s->parse_errors);
 	gauge(b, "berth_collector_tasks", "Tasks being sampled.", (double)c->n_tasks);

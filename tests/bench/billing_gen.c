@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 	t = mono();
 	if (getenv("BILLING_GEN_SKIP"))
 		goto reports;
-	if (ledger_init(l, dir, &prices, 5, 13, (double)T0) < 0)
+	if (ledger_init(l, dir, &prices, 5, 0, 13, (double)T0) < 0)
 		return 1;
 	for (int h = 0; h <= days * 24; h++) {
 		double now = (double)(T0 + 3600LL * h + 301);

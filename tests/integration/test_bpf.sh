@@ -110,6 +110,32 @@ check "the probe reported the kill in the task's container" grep -q "runtime: ta
 OE=$(curl -s "$ENDPOINT/metrics" | awk '$1 == "berth_bpf_events_total{type=\"oom_kill\"}" { print $2 }')
 check "berth_bpf_events_total counts the OOM kill ($OE)" in_range "${OE:-0}" 1 2
 
+# A container that sleeps costs no file reads while the sched probe sees nothing of it run
+# (cgroup v1 and hybrid hosts), and one that wakes is read again at once: its CPU counter moves
+# in every one of the seconds after it starts spinning.
+WAKE=$(run "sleep 8; while :; do :; done")
+check "waking task running" wait_for 20 task_status_is bpf "$WAKE" RUNNING
+cpu_of() { prom container_cpu_usage_seconds_total "$WAKE"; }
+spinning() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1] or 0) > 0.05 else 1)" "$(cpu_of)"; }
+check "its CPU counter starts moving" wait_for 20 spinning
+moves=0
+prev=$(cpu_of)
+for _ in 1 2 3 4; do
+	sleep 1.1
+	cur=$(cpu_of)
+	python3 -c "import sys; sys.exit(0 if float(sys.argv[2]) > float(sys.argv[1]) else 1)" "$prev" "$cur" && moves=$((moves + 1))
+	prev=$cur
+done
+expect_eq "a woken container is sampled every cycle" "$moves" 4
+if grep -q " - cgroup2 " /proc/self/mountinfo && [ ! -d /sys/fs/cgroup/memory ]; then
+	ok "# skip still readings: cgroup v2 reads every file"
+else
+	STILL=$(curl -s "$ENDPOINT/metrics" | awk '$1 == "berth_collector_still_samples_total" { print $2 }')
+	check "sleeping containers' cycles read no file ($STILL)" in_range "${STILL:-0}" 1 1e12
+fi
+ecs stop-task --cluster bpf --task "$WAKE" >/dev/null
+check "waking task stopped" wait_for 30 task_status_is bpf "$WAKE" STOPPED
+
 # promtool has nothing to say about the exposition with the probes' families in it.
 curl -s "$ENDPOINT/metrics" >"$WORK/metrics.txt"
 check "promtool check metrics is clean" bash -c "promtool check metrics <'$WORK/metrics.txt' 2>&1 | tee '$WORK/promtool.log' | grep -q . && exit 1 || exit 0"

@@ -47,13 +47,15 @@ static struct ledger_task_info info(const char *id, int64_t created, int cpu, in
 	return ti;
 }
 
+static unsigned ck_interval; /* the ledgers' checkpoint interval: 0, every cycle */
+
 static struct ledger *open_ledger(const struct price_book *b, double now)
 {
 	static struct ledger l;
 	struct price_book def;
 
 	price_book_defaults(&def);
-	CHECK_EQ(ledger_init(&l, dir, b ? b : &def, 5, 13, now), 0);
+	CHECK_EQ(ledger_init(&l, dir, b ? b : &def, 5, ck_interval, 13, now), 0);
 	return &l;
 }
 
@@ -72,7 +74,8 @@ static void run_task(struct ledger *l, struct ledger_task_info ti, double dur)
 	ledger_cycle_end(l, t0 + dur + 1);
 }
 
-static json_t *report(const char *qs, const struct price_book *b)
+/* A report; open_hours: the running ledger's open hours (NULL: the checkpoint's). */
+static json_t *report_open(const char *qs, const struct price_book *b, const char *open_hours)
 {
 	struct price_book def;
 	struct billing_query q;
@@ -85,6 +88,7 @@ static json_t *report(const char *qs, const struct price_book *b)
 		UNIT_FAIL("query %s: %s", qs, err);
 		return NULL;
 	}
+	q.open_hours = open_hours;
 	if (billing_report_run(dir, b ? b : &def, &q, &r, err, sizeof(err)) < 0) {
 		UNIT_FAIL("report: %s", err);
 		return NULL;
@@ -92,6 +96,11 @@ static json_t *report(const char *qs, const struct price_book *b)
 	o = billing_report_json(r);
 	billing_result_free(r);
 	return o;
+}
+
+static json_t *report(const char *qs, const struct price_book *b)
+{
+	return report_open(qs, b, NULL);
 }
 
 static const char *total(json_t *o, const char *k)
@@ -396,6 +405,71 @@ static void test_replay_after_crash(void)
 	snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(crash) - 6), crash);
 }
 
+/* Checkpoints a minute apart: a kill -9 between two loses nothing - the CPU since the last one
+ * comes from the counters, the memory of the gap is accrued at the level last seen - and a
+ * report made meanwhile includes the open hour as far as it is accrued, not as far as the
+ * checkpoint has it. */
+static void test_crash_between_checkpoints(void)
+{
+	struct ledger *l;
+	struct ledger_task_info ti;
+	char crash[300], *text;
+	int64_t start = NOV1 + 600;
+	uint64_t n_ck;
+	json_t *o;
+
+	fresh_dir();
+	ck_interval = 60;
+	snprintf(crash, sizeof(crash), "%s.crash", dir);
+	l = open_ledger(NULL, (double)start);
+	ti = info("tg", start, 1024, 1024);
+	ti.have_usage = true;
+	ti.mem_bytes = 512.0 * 1048576;
+	n_ck = l->checkpoints;
+	for (int64_t t = start + 5; t <= start + 290; t += 5) {
+		ti.cpu_ns = (uint64_t)(t - start) * 500000000ULL; /* half a CPU */
+		ledger_task_update(l, &ti, (double)t);
+		ledger_cycle_end(l, (double)t);
+	}
+	/* The first cycle (a T record), then one a minute: +65, +125, +185, +245. */
+	CHECK_EQ(l->checkpoints - n_ck, 5);
+	snapshot(crash); /* kill -9 at +290: the checkpoint on disk is of +245 */
+	o = report("start=2026-11-01&end=2026-11-02", NULL);
+	CHECK_EQ(micro(total(o, "reservedCost")), expect(1024, 1024, 245));
+	json_decref(o);
+	text = ledger_open_text(l);
+	CHECK(text != NULL);
+	o = report_open("start=2026-11-01&end=2026-11-02", NULL, text);
+	CHECK_EQ(micro(total(o, "reservedCost")), expect(1024, 1024, 290));
+	json_decref(o);
+	free(text);
+	ledger_close(l, (double)start + 290);
+
+	snprintf(dir, sizeof(dir), "%s", crash);
+	l = open_ledger(NULL, (double)start + 295);
+	for (int64_t t = start + 295; t < start + 900; t += 5) {
+		ti.cpu_ns = (uint64_t)(t - start) * 500000000ULL;
+		ledger_task_update(l, &ti, (double)t);
+		ledger_cycle_end(l, (double)t);
+	}
+	ti.stopped = true;
+	ti.stopped_at = (double)start + 900;
+	ti.have_usage = false;
+	ledger_task_update(l, &ti, (double)start + 901);
+	ledger_cycle_end(l, (double)start + 901);
+	ledger_close(l, (double)start + 901);
+	o = report("start=2026-11-01&end=2026-11-02", NULL);
+	CHECK_EQ(micro(total(o, "reservedCost")), expect(1024, 1024, 900));
+	/* Sampled every 5 s up to +895: half a CPU and 512 MiB, the gap included. */
+	double cpu = json_real_value(json_object_get(json_object_get(o, "totals"), "vcpuHoursUsed"));
+	double gb = json_real_value(json_object_get(json_object_get(o, "totals"), "gbHoursUsed"));
+	CHECK(fabs(cpu - 0.5 * 895 / 3600) < 1e-6);
+	CHECK(fabs(gb - 0.5 * 895 / 3600) < 1e-6);
+	json_decref(o);
+	ck_interval = 0;
+	file_remove_tree(crash);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(crash) - 6), crash);
+}
 
 static void test_damaged_segments(void)
 {
@@ -702,5 +776,6 @@ static void test_cleanup(void)
 }
 
 UNIT_MAIN(test_prices, test_records, test_accrual_and_minimum, test_midnight_and_month,
-	  test_price_change, test_tags_and_sums, test_replay_after_crash, test_damaged_segments,
+	  test_price_change, test_tags_and_sums, test_replay_after_crash,
+	  test_crash_between_checkpoints, test_damaged_segments,
 	  test_torn_append, test_index_matches_text, test_index_parse, test_query, test_cleanup)

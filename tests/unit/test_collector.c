@@ -224,7 +224,7 @@ static int world_start(struct world *w)
 {
 	int ret = collector_init(&w->col, &w->cfg, &w->rt, NULL);
 
-	w->col.rrd_batch = 1;
+	w->col.rrd_batch = w->col.rrd_first = 1;
 	return ret;
 }
 
@@ -480,7 +480,7 @@ static void test_rrd_batches(void)
 		return;
 	}
 	CHECK_EQ(w.col.rrd_batch, 1);
-	w.col.rrd_batch = 5;
+	w.col.rrd_batch = w.col.rrd_first = 5;
 	for (int i = 0; i <= 11; i++) {
 		advance(&w, 100000, 0);
 		collector_sample(&w.col, 7000 + i);
@@ -493,6 +493,37 @@ static void test_rrd_batches(void)
 	collector_rrd_path(&w.col, COL_TASK, "m", TASK_ID, path, sizeof(path));
 	CHECK_EQ(rrd_last_r(path), 7011);
 	CHECK_EQ(world_start(&w), 0);
+	world_free(&w);
+}
+
+/* A new file is first written (created) on its own, shorter cadence, then once per batch. */
+static void test_rrd_first_write(void)
+{
+	struct world w;
+	uint64_t first;
+
+	if (world_make(&w) < 0) {
+		UNIT_FAIL("cannot set up the fixture world");
+		return;
+	}
+	w.col.rrd_first = 3;
+	w.col.rrd_batch = 1000;
+	for (int i = 0; i < 4; i++) {
+		advance(&w, 100000, 0);
+		collector_sample(&w.col, 7000 + i);
+	}
+	/* Each of the 3 files created within 3 cycles, with its 1 to 3 rows. */
+	CHECK_EQ(w.col.rrd.stats.created, 3);
+	first = w.col.rrd.stats.updates;
+	CHECK_INT(first, >=, 3);
+	CHECK_INT(first, <=, 9);
+	for (int i = 4; i < 12; i++) {
+		advance(&w, 100000, 0);
+		collector_sample(&w.col, 7000 + i);
+	}
+	CHECK_EQ(w.col.rrd.stats.updates, first); /* the next write is a batch away */
+	collector_close(&w.col);
+	CHECK_EQ(w.col.rrd.stats.updates, 36);
 	world_free(&w);
 }
 
@@ -638,6 +669,7 @@ static void test_real_cgroup_gone(void)
 }
 
 UNIT_MAIN(test_parse_v1, test_parse_v2, test_parse_malformed, test_sample_cycle,
-	  test_window_query, test_window_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_skips,
+	  test_window_query, test_window_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_first_write,
+	  test_rrd_skips,
 	  test_rrd_truncated,
 	  test_rrd_zeroed, test_rrd_cap, test_cgroup_gone, test_real_cgroup_gone)
