@@ -401,7 +401,8 @@ static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
 	log_warn("runtime: task zygote is gone; starting a new one");
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
-	if (spawn_zygote_start_pool(&rt->zygote, (int)rt->cfg->launch_pool_size) < 0)
+	if (spawn_zygote_start_pool(&rt->zygote, (int)rt->cfg->launch_pool_size,
+				    rt->stage_dir) < 0)
 		return spawn_task_start(st, res);
 	return spawn_zygote_task_start(rt->zygote, st, res);
 }

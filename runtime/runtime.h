@@ -112,6 +112,7 @@ struct runtime {
 	bool images_open;
 	char state_dir[512];
 	char tasks_dir[512];
+	char stage_dir[520];  /* tasks_dir/.stage: warm containers stage their mounts on it */
 	char log_dir[512];
 	char images_dir[512];
 	struct rt_cluster *clusters;

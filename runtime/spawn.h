@@ -164,8 +164,12 @@ int spawn_zygote_start(struct spawn_zygote **out);
  * its own session with fresh uts, ipc, pid and net namespaces (loopback up), waiting for a
  * task. A task that does not use the host network takes one, which saves a fork and the
  * namespace setup on its launch; the zygote forks a replacement shortly after (20 ms without
- * a further request). Warm supervisors end with the zygote. pool 0: none. */
-int spawn_zygote_start_pool(struct spawn_zygote **out, int pool);
+ * a further request). Warm supervisors end with the zygote. pool 0: none. With stage_dir (an
+ * existing empty directory that stays; NULL: none), each warm supervisor also forks its first
+ * container's process ahead, with its mount namespace and its /proc, /dev and /sys (masked
+ * and read-only paths applied) staged on a private tmpfs over stage_dir: at launch it only
+ * joins its cgroups, mounts the overlay, moves them in, pivots and execs. */
+int spawn_zygote_start_pool(struct spawn_zygote **out, int pool, const char *stage_dir);
 
 /* spawn_task_start() through the zygote: same validation, result and errors, plus -EPIPE when
  * the zygote is gone (start a new one). Blocks for the zygote's fork (well under 1 ms on an

@@ -67,6 +67,27 @@ void spawn_trace_sched(struct spawn_trace *trace, enum spawn_step step)
 		trace->runq[step] = (long long)(runq / 1000);
 }
 
+void spawn_trace_exec(struct spawn_trace *trace, pid_t pid)
+{
+	char path[64], buf[128];
+	unsigned long long cpu, runq;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &cpu, &runq) == 2) {
+		trace->exec_cpu = (long long)(cpu / 1000);
+		trace->exec_runq = (long long)(runq / 1000);
+	}
+}
+
 long long spawn_mono_ms(void)
 {
 	struct timespec ts;
