@@ -517,6 +517,8 @@ static bool apply_container(struct runtime *rt, struct rt_task *t, size_t i, con
 			return false;
 		}
 		snprintf(ct->last_status, sizeof(ct->last_status), "RUNNING");
+		if (st.started_us && (double)st.started_us / 1e6 > t->exec_at)
+			t->exec_at = (double)st.started_us / 1e6;
 		rt_checks_start(rt, t, i, &st);
 		return true;
 	}

@@ -92,6 +92,8 @@ struct rt_task {
 	unsigned long long init_start;
 	int watch;                    /* inotify watch descriptor, -1 when none */
 	long long launch_us;          /* CLOCK_MONOTONIC us of its launch (debug log), 0: none */
+	double exec_at;               /* wall clock of its last container's exec as its supervisor
+	                               * saw it (0: unknown): startedAt, the task running then */
 	bool pid_watched;             /* pid_io watches a pidfd of the supervisor */
 	struct loop_io pid_io;
 	bool oom_killed;

@@ -24,7 +24,8 @@
  * restarted caller finds it with spawn_init_alive() and learns everything from the status files.
  *
  * Status files, all in spawn_task.run_dir, each made visible by rename() (watch IN_MOVED_TO):
- *   "<container>.started"  {"pid":H,"starttime":S,"time":MS}        no fsync (cheap RUNNING)
+ *   "<container>.started"  {"pid":H,"starttime":S,"time":MS,"timeUs":US}  no fsync (cheap
+ *                          RUNNING); US: MS in microseconds
  *   "<container>.exit"     {"pid":H,"exitCode":N,"time":MS}           normal exit
  *                          {"pid":H,"signal":N,"exitCode":128+N,"time":MS}  killed by a signal
  *                          {"error":"CannotStartContainerError","message":M,"errno":E,"time":MS}
@@ -210,6 +211,7 @@ struct spawn_status {
 	pid_t pid;                    /* host pid of the main process, 0 when unknown */
 	unsigned long long starttime; /* its start time */
 	long long started_ms;         /* wall clock at exec, 0 when unknown */
+	long long started_us;         /* the same in microseconds ("timeUs"), 0 when unknown */
 	long long exited_ms;          /* wall clock at exit, 0 when unknown */
 	int restart_count;            /* restarts by restartPolicy so far (RestartCount) */
 	int exit_code;                /* -1 when there is none (start error) */

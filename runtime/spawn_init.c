@@ -599,7 +599,7 @@ static void read_err(struct sup *s, struct sup_ctr *r)
 	st = r->starttime;
 	if (!st) /* not yet reaped: readable even after an exit */
 		spawn_proc_starttime(r->pid, &st);
-	json = spawn_json_started(r->pid, st, spawn_now_ms(), r->restarts);
+	json = spawn_json_started(r->pid, st, spawn_now_us(), r->restarts);
 	put_status(r->c->name, ".started", json, false);
 	spawn_trace_mark(r->trace, SPAWN_T_STARTED);
 	log_launch(s, r);

@@ -209,12 +209,13 @@ int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bo
 
 /* Status JSON texts, malloc'd (caller frees), NULL on allocation failure. restarts > 0 adds
  * "restartCount". */
-char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms, int restarts);
+char *spawn_json_started(pid_t pid, unsigned long long starttime, long long us, int restarts);
 char *spawn_json_exit(pid_t pid, int wstatus, long long ms, int restarts); /* pid 0: no "pid" */
 char *spawn_json_error(int err, const char *msg, long long ms);
 
-/* Wall clock in milliseconds since the epoch, and CLOCK_MONOTONIC in milliseconds. */
+/* Wall clock in milli- and microseconds since the epoch, and CLOCK_MONOTONIC in milliseconds. */
 long long spawn_now_ms(void);
+long long spawn_now_us(void);
 long long spawn_mono_ms(void);
 long long spawn_mono_us(void);
 

@@ -452,6 +452,8 @@ static void test_exit_codes(void)
 	CHECK_INT(st.pid, >, 0);
 	CHECK_INT(st.started_ms, >, 0);
 	CHECK_INT(st.exited_ms, >=, st.started_ms);
+	/* The exec time in microseconds too (startedAt), the same instant as "time". */
+	CHECK_INT(st.started_us / 1000, ==, st.started_ms);
 	st = status(&f, "killed");
 	CHECK_EQ(st.signal, 9);
 	CHECK_EQ(st.exit_code, 137);
