@@ -401,7 +401,8 @@ static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
 	log_warn("runtime: task zygote is gone; starting a new one");
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
-	if (spawn_zygote_start_pool(&rt->zygote, (int)rt->cfg->launch_pool_size) < 0)
+	if (spawn_zygote_start_pool(&rt->zygote, (int)rt->cfg->launch_pool_size,
+				    rt->stage_dir) < 0)
 		return spawn_task_start(st, res);
 	return spawn_zygote_task_start(rt->zygote, st, res);
 }
@@ -516,6 +517,8 @@ static bool apply_container(struct runtime *rt, struct rt_task *t, size_t i, con
 			return false;
 		}
 		snprintf(ct->last_status, sizeof(ct->last_status), "RUNNING");
+		if (st.started_us && (double)st.started_us / 1e6 > t->exec_at)
+			t->exec_at = (double)st.started_us / 1e6;
 		rt_checks_start(rt, t, i, &st);
 		return true;
 	}

@@ -27,6 +27,8 @@ static int make_dirs(struct runtime *rt)
 	}
 	ret = file_mkdir_p(rt->tasks_dir, 0711);
 	if (ret == 0)
+		ret = file_mkdir_p(rt->stage_dir, 0700);
+	if (ret == 0)
 		ret = file_mkdir_p(rt->log_dir, 0750);
 	if (ret < 0)
 		log_error("runtime: failed to create %s or %s: %s", rt->tasks_dir, rt->log_dir,
@@ -44,6 +46,7 @@ int rt_init(struct runtime *rt, const struct config *cfg, struct loop *loop)
 	rt->inotify_fd = -1;
 	snprintf(rt->state_dir, sizeof(rt->state_dir), "%s/state", cfg->data_dir);
 	snprintf(rt->tasks_dir, sizeof(rt->tasks_dir), "%s/tasks", cfg->data_dir);
+	snprintf(rt->stage_dir, sizeof(rt->stage_dir), "%s/.stage", rt->tasks_dir);
 	snprintf(rt->images_dir, sizeof(rt->images_dir), "%s/images", cfg->data_dir);
 	if (cfg->log_dir[0])
 		snprintf(rt->log_dir, sizeof(rt->log_dir), "%s", cfg->log_dir);
@@ -53,7 +56,8 @@ int rt_init(struct runtime *rt, const struct config *cfg, struct loop *loop)
 	if (ret < 0)
 		return ret;
 	/* First, while berthd's heap is small: supervisors forked from it pin little memory. */
-	ret = spawn_zygote_start_pool(&rt->zygote, (int)cfg->launch_pool_size);
+	ret = spawn_zygote_start_pool(&rt->zygote, (int)cfg->launch_pool_size,
+				      rt->stage_dir);
 	if (ret < 0)
 		log_warn("runtime: failed to start the task zygote: %s; supervisors fork from berthd",
 			 strerror(-ret));

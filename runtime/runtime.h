@@ -92,6 +92,8 @@ struct rt_task {
 	unsigned long long init_start;
 	int watch;                    /* inotify watch descriptor, -1 when none */
 	long long launch_us;          /* CLOCK_MONOTONIC us of its launch (debug log), 0: none */
+	double exec_at;               /* wall clock of its last container's exec as its supervisor
+	                               * saw it (0: unknown): startedAt, the task running then */
 	bool pid_watched;             /* pid_io watches a pidfd of the supervisor */
 	struct loop_io pid_io;
 	bool oom_killed;
@@ -112,6 +114,7 @@ struct runtime {
 	bool images_open;
 	char state_dir[512];
 	char tasks_dir[512];
+	char stage_dir[520];  /* tasks_dir/.stage: warm containers stage their mounts on it */
 	char log_dir[512];
 	char images_dir[512];
 	struct rt_cluster *clusters;

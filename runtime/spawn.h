@@ -24,7 +24,8 @@
  * restarted caller finds it with spawn_init_alive() and learns everything from the status files.
  *
  * Status files, all in spawn_task.run_dir, each made visible by rename() (watch IN_MOVED_TO):
- *   "<container>.started"  {"pid":H,"starttime":S,"time":MS}        no fsync (cheap RUNNING)
+ *   "<container>.started"  {"pid":H,"starttime":S,"time":MS,"timeUs":US}  no fsync (cheap
+ *                          RUNNING); US: MS in microseconds
  *   "<container>.exit"     {"pid":H,"exitCode":N,"time":MS}           normal exit
  *                          {"pid":H,"signal":N,"exitCode":128+N,"time":MS}  killed by a signal
  *                          {"error":"CannotStartContainerError","message":M,"errno":E,"time":MS}
@@ -164,8 +165,12 @@ int spawn_zygote_start(struct spawn_zygote **out);
  * its own session with fresh uts, ipc, pid and net namespaces (loopback up), waiting for a
  * task. A task that does not use the host network takes one, which saves a fork and the
  * namespace setup on its launch; the zygote forks a replacement shortly after (20 ms without
- * a further request). Warm supervisors end with the zygote. pool 0: none. */
-int spawn_zygote_start_pool(struct spawn_zygote **out, int pool);
+ * a further request). Warm supervisors end with the zygote. pool 0: none. With stage_dir (an
+ * existing empty directory that stays; NULL: none), each warm supervisor also forks its first
+ * container's process ahead, with its mount namespace and its /proc, /dev and /sys (masked
+ * and read-only paths applied) staged on a private tmpfs over stage_dir: at launch it only
+ * joins its cgroups, mounts the overlay, moves them in, pivots and execs. */
+int spawn_zygote_start_pool(struct spawn_zygote **out, int pool, const char *stage_dir);
 
 /* spawn_task_start() through the zygote: same validation, result and errors, plus -EPIPE when
  * the zygote is gone (start a new one). Blocks for the zygote's fork (well under 1 ms on an
@@ -206,6 +211,7 @@ struct spawn_status {
 	pid_t pid;                    /* host pid of the main process, 0 when unknown */
 	unsigned long long starttime; /* its start time */
 	long long started_ms;         /* wall clock at exec, 0 when unknown */
+	long long started_us;         /* the same in microseconds ("timeUs"), 0 when unknown */
 	long long exited_ms;          /* wall clock at exit, 0 when unknown */
 	int restart_count;            /* restarts by restartPolicy so far (RestartCount) */
 	int exit_code;                /* -1 when there is none (start error) */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* spawn_child.c: a container child's root: mount namespace, overlay, pivot_root, /proc /dev /sys, masked paths. */
+/* spawn_child.c: a container child's root: mount namespace, overlay, /proc /dev /sys with masked paths (staged ahead or not), pivot_root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -95,7 +95,8 @@ static int ensure_dir(const char *path)
 	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
 }
 
-static void enter_mount_ns(const struct spawn_child_ctx *x)
+/* Joins the container's cgroups, then a cgroup namespace rooted there. */
+static void join_cgroups(const struct spawn_child_ctx *x)
 {
 	const char *failed = NULL;
 	int rc = spawn_cgroup_join(x->c->cgroup_procs, &failed);
@@ -104,11 +105,19 @@ static void enter_mount_ns(const struct spawn_child_ctx *x)
 		spawn_child_fail(x, -rc, "join cgroup %s", failed);
 	spawn_trace_mark(x->trace, SPAWN_T_CG);
 	/* After joining the cgroups, so that the cgroup namespace is rooted at the container's. */
-	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
-		spawn_child_fail(x, errno, "create mount namespace");
-	/* Slave: host unmounts still reach us, nothing of ours reaches the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		spawn_child_fail(x, errno, "make / rslave");
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		spawn_child_fail(x, errno, "create cgroup namespace");
+}
+
+/* A mount namespace of our own; slave: host unmounts still reach us, nothing of ours reaches
+ * the host. */
+static int new_mount_ns(const char **what)
+{
+	*what = "create mount namespace";
+	if (unshare(CLONE_NEWNS) < 0)
+		return -errno;
+	*what = "make / rslave";
+	return mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ? -errno : 0;
 }
 
 static void mount_overlay(const struct spawn_child_ctx *x)
@@ -156,63 +165,121 @@ static int clone_etc(const struct spawn_child_ctx *x, bool have, const char *nam
 	return fd;
 }
 
-static void mount_base(const struct spawn_child_ctx *x)
+/* dir + path into out; -ENAMETOOLONG when it does not fit. */
+static int stage_path(char *out, size_t size, const char *dir, const char *path)
 {
+	int n = snprintf(out, size, "%s%s", dir, path);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int stage_base(const char *dir, char *what, size_t size)
+{
+	char p[PATH_MAX];
+
 	for (size_t i = 0; i < sizeof(base_mounts) / sizeof(base_mounts[0]); i++) {
-		int rc = ensure_dir(base_mounts[i].dst);
+		int rc = stage_path(p, sizeof(p), dir, base_mounts[i].dst);
 
-		if (rc < 0)
-			spawn_child_fail(x, -rc, "create mount point %s", base_mounts[i].dst);
-		if (mount(base_mounts[i].src, base_mounts[i].dst, base_mounts[i].type,
-			  base_mounts[i].flags, base_mounts[i].data) < 0)
-			spawn_child_fail(x, errno, "mount %s", base_mounts[i].dst);
+		if (rc == 0)
+			rc = ensure_dir(p);
+		if (rc < 0) {
+			snprintf(what, size, "create mount point %s", base_mounts[i].dst);
+			return rc;
+		}
+		if (mount(base_mounts[i].src, p, base_mounts[i].type, base_mounts[i].flags,
+			  base_mounts[i].data) < 0) {
+			snprintf(what, size, "mount %s", base_mounts[i].dst);
+			return -errno;
+		}
 	}
-	/* Best effort: a cgroup2 view rooted at the container's cgroup, read-only, so that
-	 * runtimes (JVM, Go) see their limits. Hybrid hosts keep /sys/fs/cgroup empty. */
-	if (x->cgroup2_root)
-		mount("cgroup2", "/sys/fs/cgroup", "cgroup2",
-		      MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	return 0;
 }
 
-static void make_devices(const struct spawn_child_ctx *x)
+static int stage_devices(const char *dir, char *what, size_t size)
 {
+	char p[PATH_MAX];
+
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
-		if (mknod(devices[i].path, S_IFCHR | 0666,
-			  makedev(devices[i].maj, devices[i].min)) < 0)
-			spawn_child_fail(x, errno, "create %s", devices[i].path);
+		if (stage_path(p, sizeof(p), dir, devices[i].path) < 0 ||
+		    mknod(p, S_IFCHR | 0666, makedev(devices[i].maj, devices[i].min)) < 0) {
+			snprintf(what, size, "create %s", devices[i].path);
+			return -errno;
+		}
 	for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++)
-		if (symlink(dev_links[i][0], dev_links[i][1]) < 0)
-			spawn_child_fail(x, errno, "create %s", dev_links[i][1]);
+		if (stage_path(p, sizeof(p), dir, dev_links[i][1]) < 0 ||
+		    symlink(dev_links[i][0], p) < 0) {
+			snprintf(what, size, "create %s", dev_links[i][1]);
+			return -errno;
+		}
+	return 0;
 }
 
-static void mask_paths(const struct spawn_child_ctx *x)
+static int stage_masks(const char *dir, char *what, size_t size)
 {
+	char p[PATH_MAX], null[PATH_MAX];
+
+	if (stage_path(null, sizeof(null), dir, "/dev/null") < 0)
+		return -ENAMETOOLONG;
 	for (size_t i = 0; i < sizeof(masked_paths) / sizeof(masked_paths[0]); i++) {
-		const char *p = masked_paths[i];
 		struct stat sb;
 		int rc;
 
-		if (lstat(p, &sb) < 0)
+		if (stage_path(p, sizeof(p), dir, masked_paths[i]) < 0 || lstat(p, &sb) < 0)
 			continue; /* absent on this kernel */
 		if (S_ISDIR(sb.st_mode))
 			rc = mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL);
 		else
-			rc = mount("/dev/null", p, NULL, MS_BIND, NULL);
-		if (rc < 0)
-			spawn_child_fail(x, errno, "mask %s", p);
+			rc = mount(null, p, NULL, MS_BIND, NULL);
+		if (rc < 0) {
+			snprintf(what, size, "mask %s", masked_paths[i]);
+			return -errno;
+		}
 	}
 	for (size_t i = 0; i < sizeof(readonly_paths) / sizeof(readonly_paths[0]); i++) {
-		const char *p = readonly_paths[i];
-
+		if (stage_path(p, sizeof(p), dir, readonly_paths[i]) < 0)
+			return -ENAMETOOLONG;
 		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
 			if (errno == ENOENT)
 				continue;
-			spawn_child_fail(x, errno, "bind %s", p);
+			snprintf(what, size, "bind %s", readonly_paths[i]);
+			return -errno;
 		}
 		if (mount(p, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
-			  MS_NOEXEC, NULL) < 0)
-			spawn_child_fail(x, errno, "make %s read-only", p);
+			  MS_NOEXEC, NULL) < 0) {
+			snprintf(what, size, "make %s read-only", readonly_paths[i]);
+			return -errno;
+		}
 	}
+	return 0;
+}
+
+/* The task-independent part of a container's root, built under dir (the container's root
+ * before pivot_root, or a warm child's staging directory): /proc, /dev with its nodes, links
+ * and submounts, /sys, and runc's masked and read-only paths on them. Returns 0, or -errno
+ * with what (size bytes) naming the step that failed. */
+static int stage_all(const char *dir, struct spawn_trace *trace, char *what, size_t size)
+{
+	int rc = stage_base(dir, what, size);
+
+	spawn_trace_mark(trace, SPAWN_T_BASE);
+	if (rc == 0)
+		rc = stage_devices(dir, what, size);
+	spawn_trace_mark(trace, SPAWN_T_DEVICES);
+	if (rc == 0)
+		rc = stage_masks(dir, what, size);
+	spawn_trace_mark(trace, SPAWN_T_MASKED);
+	return rc;
+}
+
+/* Best effort: a cgroup2 view rooted at the container's cgroup (so after the cgroup namespace),
+ * read-only, so that runtimes (JVM, Go) see their limits. Hybrid hosts keep /sys/fs/cgroup
+ * empty. */
+static void mount_cgroup2(const struct spawn_child_ctx *x)
+{
+	char p[PATH_MAX];
+
+	if (x->cgroup2_root && stage_path(p, sizeof(p), x->c->merged_dir, "/sys/fs/cgroup") == 0)
+		mount("cgroup2", p, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
 }
 
 /* Attaches a cloned run_dir file over path when the image has an /etc. */
@@ -261,29 +328,15 @@ static void enter_cwd(const struct spawn_child_ctx *x)
 		spawn_child_fail(x, errno, "enter working directory %s", cwd);
 }
 
-void spawn_child_exec(const struct spawn_child_ctx *x)
+/* The container's root once its overlay is mounted and /proc /dev /sys are in it: pivot_root,
+ * /etc files, working directory, read-only root; then the last steps and exec. */
+static void __attribute__((noreturn)) finish_root(const struct spawn_child_ctx *x, int hosts,
+						  int hostname, int resolv)
 {
-	int hosts, hostname, resolv;
-
-	spawn_trace_mark(x->trace, SPAWN_T_FORK);
-	spawn_reset_signals();
-	umask(0);
-	enter_mount_ns(x);
-	spawn_trace_mark(x->trace, SPAWN_T_MNTNS);
-	mount_overlay(x);
-	hosts = clone_etc(x, x->have_hosts, SPAWN_ETC_HOSTS);
-	hostname = clone_etc(x, x->have_hostname, SPAWN_ETC_HOSTNAME);
-	resolv = clone_etc(x, x->have_resolv, SPAWN_ETC_RESOLV);
-	spawn_trace_mark(x->trace, SPAWN_T_OVERLAY);
+	mount_cgroup2(x);
 	pivot(x);
 	spawn_trace_mark(x->trace, SPAWN_T_PIVOT);
 	/* From here on every path resolves inside the container's root. */
-	mount_base(x);
-	spawn_trace_mark(x->trace, SPAWN_T_BASE);
-	make_devices(x);
-	spawn_trace_mark(x->trace, SPAWN_T_DEVICES);
-	mask_paths(x);
-	spawn_trace_mark(x->trace, SPAWN_T_MASKED);
 	attach_etc(x, hosts, "/etc/hosts");
 	attach_etc(x, hostname, "/etc/hostname");
 	attach_etc(x, resolv, "/etc/resolv.conf");
@@ -293,4 +346,81 @@ void spawn_child_exec(const struct spawn_child_ctx *x)
 		spawn_child_fail(x, errno, "make the root file system read-only");
 	spawn_trace_mark(x->trace, SPAWN_T_ETC);
 	spawn_child_finish(x);
+}
+
+int spawn_child_stage(const char *stage_dir, char *what, size_t size)
+{
+	const char *step = "";
+	int rc;
+
+	umask(0);
+	if ((rc = new_mount_ns(&step)) < 0) {
+		snprintf(what, size, "%s", step);
+		return rc;
+	}
+	/* A private tmpfs over the staging directory, in our mount namespace only. */
+	if (mount("tmpfs", stage_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700") < 0) {
+		snprintf(what, size, "mount a tmpfs on %s", stage_dir);
+		return -errno;
+	}
+	return stage_all(stage_dir, NULL, what, size);
+}
+
+/* Moves the staged /proc, /dev and /sys (with everything mounted on them) under the root. */
+static void move_staged(const struct spawn_child_ctx *x, const char *stage_dir)
+{
+	static const char *const tops[] = { "/proc", "/dev", "/sys" };
+	char from[PATH_MAX], to[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		int rc = stage_path(to, sizeof(to), x->c->merged_dir, tops[i]);
+
+		if (rc == 0)
+			rc = ensure_dir(to);
+		if (rc < 0)
+			spawn_child_fail(x, -rc, "create mount point %s", tops[i]);
+		if (stage_path(from, sizeof(from), stage_dir, tops[i]) < 0 ||
+		    mount(from, to, NULL, MS_MOVE, NULL) < 0)
+			spawn_child_fail(x, errno, "move %s into the container", tops[i]);
+	}
+}
+
+/* stage_dir: where a warm child staged its mounts (spawn_child_stage()); NULL: a cold child,
+ * which builds them under its new root before pivot_root, as runc does. */
+static void __attribute__((noreturn)) child_exec(const struct spawn_child_ctx *x,
+						  const char *stage_dir)
+{
+	int hosts, hostname, resolv, rc;
+	const char *step = "";
+	char what[PATH_MAX + 64];
+
+	spawn_trace_mark(x->trace, SPAWN_T_FORK);
+	spawn_reset_signals();
+	umask(0);
+	join_cgroups(x);
+	if (!stage_dir && (rc = new_mount_ns(&step)) < 0)
+		spawn_child_fail(x, -rc, "%s", step);
+	spawn_trace_mark(x->trace, SPAWN_T_MNTNS);
+	mount_overlay(x);
+	hosts = clone_etc(x, x->have_hosts, SPAWN_ETC_HOSTS);
+	hostname = clone_etc(x, x->have_hostname, SPAWN_ETC_HOSTNAME);
+	resolv = clone_etc(x, x->have_resolv, SPAWN_ETC_RESOLV);
+	spawn_trace_mark(x->trace, SPAWN_T_OVERLAY);
+	if (stage_dir) {
+		move_staged(x, stage_dir);
+		spawn_trace_mark(x->trace, SPAWN_T_BASE);
+	} else if ((rc = stage_all(x->c->merged_dir, x->trace, what, sizeof(what))) < 0) {
+		spawn_child_fail(x, -rc, "%s", what);
+	}
+	finish_root(x, hosts, hostname, resolv);
+}
+
+void spawn_child_exec(const struct spawn_child_ctx *x)
+{
+	child_exec(x, NULL);
+}
+
+void spawn_child_exec_staged(const struct spawn_child_ctx *x, const char *stage_dir)
+{
+	child_exec(x, stage_dir);
 }

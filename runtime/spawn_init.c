@@ -67,12 +67,18 @@ struct sup {
 	struct spawn_child_ctx x; /* template for container children */
 	struct spawn_trace trace; /* the supervisor's own launch steps */
 	struct spawn_trace *tr;   /* &trace when the launch is timed (debug log), or NULL */
+	const char *req;          /* a warm supervisor's request, for its warm container */
+	size_t req_len;
 	int *init_cg_fds;         /* berth.init's cgroup.procs files, open until joined */
 	size_t n_init_cg;
 	char what[300];           /* the step that failed, for messages */
 };
 
 static pid_t spawn_warm_init; /* a warm supervisor's init, forked ahead */
+/* A warm supervisor's container process, forked ahead (0: none); its fds are the
+ * SPAWN_WARM_{GO,OUT,ERR}_FD. */
+static pid_t spawn_warm_ctr;
+static struct spawn_trace *spawn_warm_trace; /* shared with it */
 static bool spawn_boosted;
 static int spawn_base_nice;
 
@@ -213,14 +219,14 @@ static int fork_init(struct sup *s)
 }
 
 /* Leaves fd 0 and 1 on /dev/null, keeps 2 (our log), run dir on RUN_FD, a warm supervisor's
- * signalfd on SPAWN_WARM_SIG_FD, and nothing else. */
+ * fds (SPAWN_WARM_SIG_FD .. SPAWN_WARM_LAST_FD), and nothing else. */
 static int setup_fds(int run_fd, bool warm)
 {
 	int null_fd;
 
 	if (run_fd != RUN_FD && dup2(run_fd, RUN_FD) < 0)
 		return -errno;
-	close_range(warm ? SPAWN_WARM_ALIVE_FD + 1 : RUN_FD + 1, ~0U, 0);
+	close_range(warm ? SPAWN_WARM_LAST_FD + 1 : RUN_FD + 1, ~0U, 0);
 	null_fd = open("/dev/null", O_RDWR);
 	if (null_fd < 0)
 		return -errno;
@@ -517,8 +523,8 @@ static void log_launch(const struct sup *s, const struct sup_ctr *r)
 		[SPAWN_T_WAKE] = "supervisor has it", [SPAWN_T_SUP_CG] = "berth.init opened",
 		[SPAWN_T_NS] = "namespaces hostname /etc",
 		[SPAWN_T_INIT_CG] = "containers forked and supervisor and init moved",
-		[SPAWN_T_FORK] = "container forked", [SPAWN_T_CG] = "its cgroups joined",
-		[SPAWN_T_MNTNS] = "mount namespace", [SPAWN_T_OVERLAY] = "overlay",
+		[SPAWN_T_FORK] = "container process has it", [SPAWN_T_CG] = "its cgroups joined",
+		[SPAWN_T_MNTNS] = "its namespaces", [SPAWN_T_OVERLAY] = "overlay",
 		[SPAWN_T_PIVOT] = "pivot_root and old root detached",
 		[SPAWN_T_BASE] = "/proc /dev /sys", [SPAWN_T_DEVICES] = "device nodes",
 		[SPAWN_T_MASKED] = "masked paths", [SPAWN_T_ETC] = "/etc and cwd",
@@ -544,6 +550,12 @@ static void log_launch(const struct sup *s, const struct sup_ctr *r)
 			continue;
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s +%.2f", n ? "; " : "",
 				      names[i], (double)(tr->us[i] - t0) / 1000);
+		if (i == SPAWN_T_SEEN && tr->exec_cpu && tr->cpu[SPAWN_T_EXEC] &&
+		    tr->runq[SPAWN_T_EXEC] >= 0)
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+					      " (container's exec: cpu %.2f queued %.2f)",
+					      (double)(tr->exec_cpu - tr->cpu[SPAWN_T_EXEC]) / 1000,
+					      (double)(tr->exec_runq - tr->runq[SPAWN_T_EXEC]) / 1000);
 		ptr = prev >= 0 && prev < SPAWN_T_FORK ? s->tr : r->trace;
 		if (tr->runq[i] < 0)
 			continue; /* the next step of this process is timed from the last known one */
@@ -581,11 +593,13 @@ static void read_err(struct sup *s, struct sup_ctr *r)
 		return;
 	}
 	spawn_trace_mark(r->trace, SPAWN_T_SEEN);
+	if (r->trace)
+		spawn_trace_exec(r->trace, r->pid);
 	r->execd = true;
 	st = r->starttime;
 	if (!st) /* not yet reaped: readable even after an exit */
 		spawn_proc_starttime(r->pid, &st);
-	json = spawn_json_started(r->pid, st, spawn_now_ms(), r->restarts);
+	json = spawn_json_started(r->pid, st, spawn_now_us(), r->restarts);
 	put_status(r->c->name, ".started", json, false);
 	spawn_trace_mark(r->trace, SPAWN_T_STARTED);
 	log_launch(s, r);
@@ -870,6 +884,64 @@ static void __attribute__((noreturn)) finish(struct sup *s, struct pollfd *pfd)
 	_exit(0);
 }
 
+static bool write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Hands the task to the warm container process, which becomes container r. False when there
+ * is none (or it is gone): the caller forks one. */
+static bool start_warm(struct sup *s, struct sup_ctr *r)
+{
+	struct spawn_warm_go go = {
+		.index = (uint32_t)(r - s->ctr), .len = (uint32_t)s->req_len, .traced = s->tr != NULL,
+		.have_hosts = s->x.have_hosts, .have_hostname = s->x.have_hostname,
+		.have_resolv = s->x.have_resolv,
+	};
+	pid_t pid = spawn_warm_ctr;
+	bool ok;
+
+	if (!pid)
+		return false;
+	spawn_warm_ctr = 0; /* once */
+	ok = waitpid(pid, NULL, WNOHANG) == 0 && write_full(SPAWN_WARM_GO_FD, &go, sizeof(go)) &&
+	     write_full(SPAWN_WARM_GO_FD, s->req, s->req_len);
+	close(SPAWN_WARM_GO_FD);
+	if (!ok) {
+		kill(pid, SIGKILL); /* reaped as a stranger */
+		close(SPAWN_WARM_OUT_FD);
+		close(SPAWN_WARM_ERR_FD);
+		munmap(spawn_warm_trace, sizeof(*spawn_warm_trace));
+		spawn_warm_trace = NULL;
+		return false;
+	}
+	if (s->tr)
+		r->trace = spawn_warm_trace; /* freed by trace_free() */
+	else
+		munmap(spawn_warm_trace, sizeof(*spawn_warm_trace));
+	spawn_warm_trace = NULL;
+	fcntl(SPAWN_WARM_OUT_FD, F_SETFL, O_NONBLOCK);
+	r->run_start = spawn_mono_ms();
+	r->pid = pid;
+	r->starttime = 0;
+	spawn_proc_starttime(pid, &r->starttime);
+	r->out_fd = SPAWN_WARM_OUT_FD;
+	r->err_fd = SPAWN_WARM_ERR_FD;
+	return true;
+}
+
 static void start_container(struct sup *s, struct sup_ctr *r)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
@@ -877,6 +949,8 @@ static void start_container(struct sup *s, struct sup_ctr *r)
 	int rc = 0;
 	pid_t pid;
 
+	if (!r->restarts && start_warm(s, r))
+		return;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		rc = -errno;
 		goto fail;
@@ -1016,7 +1090,7 @@ static int watch_healthy(struct sup *s)
 	return 0;
 }
 
-int spawn_warm_prepare(void)
+int spawn_warm_prepare(const char *stage_dir)
 {
 	struct sup s = { .sig_fd = -1 };
 	const char *what;
@@ -1043,13 +1117,14 @@ int spawn_warm_prepare(void)
 		fcntl(SPAWN_WARM_ALIVE_FD, F_SETFD, FD_CLOEXEC);
 	}
 	spawn_warm_init = s.init_pid;
-	return 0;
+	return stage_dir ? spawn_warm_fork(stage_dir, &spawn_warm_ctr, &spawn_warm_trace) : 0;
 }
 
 static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int run_fd,
-						 bool warm)
+						 bool warm, const char *req, size_t req_len)
 {
-	struct sup s = { .t = t, .sig_fd = -1, .ino_fd = -1, .alive_fd = -1 };
+	struct sup s = { .t = t, .sig_fd = -1, .ino_fd = -1, .alive_fd = -1, .req = req,
+			 .req_len = req_len };
 	struct pollfd *pfd;
 	const char *what = "allocate memory";
 	int rc;
@@ -1086,10 +1161,10 @@ static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int 
 
 void spawn_supervise(const struct spawn_task *t, int run_fd)
 {
-	supervise(t, run_fd, false);
+	supervise(t, run_fd, false, NULL, 0);
 }
 
-void spawn_supervise_warm(const struct spawn_task *t, int run_fd)
+void spawn_supervise_warm(const struct spawn_task *t, int run_fd, const char *req, size_t len)
 {
-	supervise(t, run_fd, true);
+	supervise(t, run_fd, true, req, len);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "runtime/spawn.h"
@@ -31,14 +32,14 @@ enum spawn_step {
 	SPAWN_T_SUP_CG,    /* berth.init's cgroup.procs files opened */
 	SPAWN_T_NS,        /* namespaces (cold only), hostname and /etc files */
 	SPAWN_T_INIT_CG,   /* containers forked, then the supervisor and init in berth.init */
-	SPAWN_T_FORK,      /* the container's process forked (recorded by the child) */
+	SPAWN_T_FORK,      /* the container's process has its task (cold: forked; warm: read it) */
 	SPAWN_T_CG,        /* it joined its cgroups */
-	SPAWN_T_MNTNS,     /* its mount namespace */
+	SPAWN_T_MNTNS,     /* its cgroup (and, cold, mount) namespace */
 	SPAWN_T_OVERLAY,   /* the overlay root mounted */
+	SPAWN_T_BASE,      /* /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys (warm: moved in) */
+	SPAWN_T_DEVICES,   /* device nodes and links in /dev (cold only) */
+	SPAWN_T_MASKED,    /* masked and read-only paths (cold only) */
 	SPAWN_T_PIVOT,     /* pivot_root, the old root detached */
-	SPAWN_T_BASE,      /* /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys */
-	SPAWN_T_DEVICES,   /* device nodes and links in /dev */
-	SPAWN_T_MASKED,    /* masked and read-only paths */
 	SPAWN_T_ETC,       /* /etc files, working directory, read-only root */
 	SPAWN_T_EXEC,      /* ulimits, user, stdio, capabilities done: execve() */
 	SPAWN_T_SEEN,      /* the supervisor saw the exec (close-on-exec pipe at EOF) */
@@ -51,10 +52,16 @@ struct spawn_trace {
 	/* The marking process's CPU time and time spent waiting for a CPU (microseconds, from
 	 * /proc/thread-self/schedstat) at each step: wall time minus both is time asleep. */
 	long long cpu[SPAWN_T_COUNT], runq[SPAWN_T_COUNT];
+	/* The container process's own CPU and queued totals when its exec was seen (0: unknown):
+	 * what its execve took, from its SPAWN_T_EXEC figures. */
+	long long exec_cpu, exec_runq;
 };
 
 /* Reads this thread's schedstat into trace at step. */
 void spawn_trace_sched(struct spawn_trace *trace, enum spawn_step step);
+
+/* Reads the schedstat of pid (host pid: the supervisor's view) into trace's exec figures. */
+void spawn_trace_exec(struct spawn_trace *trace, pid_t pid);
 
 /* What a container child needs from the supervisor (fds are the supervisor's). */
 struct spawn_child_ctx {
@@ -131,18 +138,70 @@ void spawn_launch_reboost(void);
  * live; fds above them are closed when its task arrives. */
 #define SPAWN_WARM_SIG_FD 4
 #define SPAWN_WARM_ALIVE_FD 5
+/* A warm supervisor's warm container child (see spawn_warm_prepare()): the pipe that hands it
+ * its task, and the read ends of its output and close-on-exec status pipes. */
+#define SPAWN_WARM_GO_FD 6
+#define SPAWN_WARM_OUT_FD 7
+#define SPAWN_WARM_ERR_FD 8
+#define SPAWN_WARM_LAST_FD SPAWN_WARM_ERR_FD
 
 /* In a fresh fork that holds no fd at or above SPAWN_WARM_SIG_FD that it needs (fd 3 may be
  * the run dir later): everything a supervisor does before it looks at its task, for a task
- * with its own network. Returns 0 or -errno (then exit: the process is not usable). */
-int spawn_warm_prepare(void);
+ * with its own network. With stage_dir (an existing empty directory; NULL: none) it also
+ * forks a warm container child: pid 2 of the namespace, in a mount namespace of its own with
+ * /proc, /dev and /sys staged under stage_dir (spawn_child_stage()), waiting for the task of
+ * its first container. Returns 0 or -errno (then exit: the process is not usable). */
+int spawn_warm_prepare(const char *stage_dir);
 
 /* spawn_supervise() in a process prepared by spawn_warm_prepare(); t must not use the host
- * network. Never returns. */
-void spawn_supervise_warm(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
+ * network; req (len bytes) is the task's request as received, handed on to the warm container
+ * child. Never returns. */
+void spawn_supervise_warm(const struct spawn_task *t, int run_fd, const char *req, size_t len)
+	__attribute__((noreturn));
+
+/* What the supervisor sends a warm container child on SPAWN_WARM_GO_FD, followed by the
+ * request (len bytes, the zygote's encoding). */
+struct spawn_warm_go {
+	uint32_t index;    /* the container it becomes */
+	uint32_t len;
+	uint8_t traced;    /* record the launch steps in the shared trace page */
+	uint8_t have_hosts, have_hostname, have_resolv;
+};
+
+/* In a warm supervisor (spawn_warm_prepare()): forks its warm container process, which stages
+ * its mounts (spawn_child_stage()) and waits for its task on SPAWN_WARM_GO_FD (a struct
+ * spawn_warm_go and the request); SPAWN_WARM_OUT_FD and SPAWN_WARM_ERR_FD are the read ends of
+ * its output and close-on-exec status pipes. Returns 0 with its pid and the trace page it
+ * shares with us (munmap() it), or -errno (-EBADF: our fds are in disorder, do not go on). */
+int spawn_warm_fork(const char *stage_dir, pid_t *pid, struct spawn_trace **trace);
+
+/* A task request decoded (spawn_zygote.c's encoding): t's strings point into buf, which the
+ * caller malloc'd and sets; the arrays are in allocs. */
+struct spawn_request {
+	struct spawn_task t;
+	char *buf;
+	void **allocs;
+	size_t n_allocs;
+};
+
+/* Decodes the len bytes at d->buf into d->t. Returns 0 or -EBADMSG/-ENOMEM. Free with
+ * spawn_request_free() either way (it frees buf too). */
+int spawn_request_decode(struct spawn_request *d, size_t len);
+void spawn_request_free(struct spawn_request *d);
 
 /* Runs in a forked container child: sets it up and execs; never returns. */
 void spawn_child_exec(const struct spawn_child_ctx *x) __attribute__((noreturn));
+
+/* Ahead of a task, in a warm container child: a mount namespace of its own (/ rslave) with a
+ * private tmpfs on stage_dir holding /proc (of the current pid namespace), /dev with its nodes
+ * and submounts, /sys, and runc's masked and read-only paths applied on them. Returns 0, or
+ * -errno with what (size bytes) naming the step that failed. */
+int spawn_child_stage(const char *stage_dir, char *what, size_t size);
+
+/* spawn_child_exec() in a child staged by spawn_child_stage(): joins its cgroups, mounts the
+ * overlay, moves the staged mounts under it, pivot_root, execs. Never returns. */
+void spawn_child_exec_staged(const struct spawn_child_ctx *x, const char *stage_dir)
+	__attribute__((noreturn));
 
 /* Writes name in dirfd atomically (temp file + rename); durable adds fsync of the file and
  * the directory. Returns 0 or -errno. */
@@ -150,12 +209,13 @@ int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bo
 
 /* Status JSON texts, malloc'd (caller frees), NULL on allocation failure. restarts > 0 adds
  * "restartCount". */
-char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms, int restarts);
+char *spawn_json_started(pid_t pid, unsigned long long starttime, long long us, int restarts);
 char *spawn_json_exit(pid_t pid, int wstatus, long long ms, int restarts); /* pid 0: no "pid" */
 char *spawn_json_error(int err, const char *msg, long long ms);
 
-/* Wall clock in milliseconds since the epoch, and CLOCK_MONOTONIC in milliseconds. */
+/* Wall clock in milli- and microseconds since the epoch, and CLOCK_MONOTONIC in milliseconds. */
 long long spawn_now_ms(void);
+long long spawn_now_us(void);
 long long spawn_mono_ms(void);
 long long spawn_mono_us(void);
 

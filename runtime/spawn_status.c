@@ -26,6 +26,14 @@ long long spawn_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long spawn_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 long long spawn_mono_us(void)
 {
 	struct timespec ts;
@@ -65,6 +73,27 @@ void spawn_trace_sched(struct spawn_trace *trace, enum spawn_step step)
 	buf[n] = '\0';
 	if (sscanf(buf, "%llu %llu", &cpu, &runq) == 2)
 		trace->runq[step] = (long long)(runq / 1000);
+}
+
+void spawn_trace_exec(struct spawn_trace *trace, pid_t pid)
+{
+	char path[64], buf[128];
+	unsigned long long cpu, runq;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &cpu, &runq) == 2) {
+		trace->exec_cpu = (long long)(cpu / 1000);
+		trace->exec_runq = (long long)(runq / 1000);
+	}
 }
 
 long long spawn_mono_ms(void)
@@ -131,10 +160,11 @@ static json_t *with_restarts(json_t *o, int restarts)
 	return o;
 }
 
-char *spawn_json_started(pid_t pid, unsigned long long starttime, long long ms, int restarts)
+char *spawn_json_started(pid_t pid, unsigned long long starttime, long long us, int restarts)
 {
-	return dump(with_restarts(json_pack("{s:i,s:I,s:I}", "pid", (int)pid, "starttime",
-					    (json_int_t)starttime, "time", (json_int_t)ms),
+	return dump(with_restarts(json_pack("{s:i,s:I,s:I,s:I}", "pid", (int)pid, "starttime",
+					    (json_int_t)starttime, "time", (json_int_t)(us / 1000),
+					    "timeUs", (json_int_t)us),
 				  restarts));
 }
 
@@ -197,6 +227,8 @@ int spawn_parse_status(const char *json, size_t len, struct spawn_status *st)
 		else
 			st->started_ms = json_integer_value(v);
 	}
+	if ((v = json_object_get(o, "timeUs")) && json_is_integer(v))
+		st->started_us = json_integer_value(v);
 	json_decref(o);
 	return 0;
 }

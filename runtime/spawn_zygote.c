@@ -22,7 +22,7 @@
 #define MAX_REQUEST (16u << 20)
 
 #define POOL_MAX 64
-#define WARM_SOCK_FD (SPAWN_WARM_ALIVE_FD + 1)
+#define WARM_SOCK_FD (SPAWN_WARM_LAST_FD + 1)
 #define REFILL_DELAY_MS 20
 
 struct spawn_zygote {
@@ -39,6 +39,7 @@ struct zy_warm {
 
 static struct zy_warm zy_pool[POOL_MAX];
 static int zy_pool_n, zy_pool_size;
+static const char *zy_stage_dir; /* for warm container children; NULL: none */
 
 struct zy_reply {
 	int32_t err;
@@ -157,19 +158,11 @@ static void wr_task(struct wr *w, const struct spawn_task *t)
 	}
 }
 
-/* A decoded task: strings point into buf; arrays are tracked in allocs for freeing. */
-struct zy_task {
-	struct spawn_task t;
-	char *buf;
-	void **allocs;
-	size_t n_allocs;
-};
-
 struct rd {
 	const char *p;
 	size_t left;
 	bool bad;
-	struct zy_task *d;
+	struct spawn_request *d;
 };
 
 static void *rd_alloc(struct rd *r, size_t n, size_t size)
@@ -300,7 +293,7 @@ static void rd_container(struct rd *r, struct spawn_container *c)
 	rd_policy(r, c);
 }
 
-static int rd_task(struct zy_task *d, size_t len)
+int spawn_request_decode(struct spawn_request *d, size_t len)
 {
 	struct rd r = { .p = d->buf, .left = len, .d = d };
 	struct spawn_task *t = &d->t;
@@ -324,7 +317,7 @@ static int rd_task(struct zy_task *d, size_t len)
 	return r.bad || r.left ? -EBADMSG : 0;
 }
 
-static void zy_task_free(struct zy_task *d)
+void spawn_request_free(struct spawn_request *d)
 {
 	for (size_t i = 0; i < d->n_allocs; i++)
 		free(d->allocs[i]);
@@ -378,7 +371,7 @@ static struct zy_reply zy_start(const struct spawn_task *t)
  * supervises that task. EOF (the zygote ended) or a bad request ends it. */
 static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 {
-	struct zy_task d = { 0 };
+	struct spawn_request d = { 0 };
 	uint32_t len;
 	int run_fd;
 
@@ -390,12 +383,12 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 	close_range(3, WARM_SOCK_FD - 1, 0);
 	close_range(WARM_SOCK_FD + 1, ~0U, 0);
 	spawn_launch_idle(); /* yields to launches while it prepares */
-	if (spawn_warm_prepare() < 0)
+	if (spawn_warm_prepare(zy_stage_dir) < 0)
 		_exit(1);
 	spawn_set_title("berth-task (warm)", "berth-task");
 	if (io_full(WARM_SOCK_FD, &len, sizeof(len), false) < 0 || len > MAX_REQUEST ||
 	    !(d.buf = malloc(len ? len : 1)) || io_full(WARM_SOCK_FD, d.buf, len, false) < 0 ||
-	    rd_task(&d, len) < 0)
+	    spawn_request_decode(&d, len) < 0)
 		_exit(0);
 	/* From here on the task outlives the zygote and berthd. */
 	spawn_launch_reboost();
@@ -403,7 +396,7 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 	run_fd = open(d.t.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (run_fd < 0)
 		_exit(1);
-	spawn_supervise_warm(&d.t, run_fd);
+	spawn_supervise_warm(&d.t, run_fd, d.buf, len);
 }
 
 /* Forks warm supervisors until the pool is full. */
@@ -458,7 +451,7 @@ static bool pool_start(const struct spawn_task *t, const char *buf, uint32_t len
 
 static int zy_serve_one(void)
 {
-	struct zy_task d = { 0 };
+	struct spawn_request d = { 0 };
 	struct zy_reply rep = { .err = -EBADMSG };
 	struct pollfd p = { .fd = ZY_FD, .events = POLLIN };
 	uint32_t len;
@@ -478,13 +471,14 @@ static int zy_serve_one(void)
 	if (len > MAX_REQUEST || !(d.buf = malloc(len ? len : 1)))
 		return -ENOMEM;
 	rc = io_full(ZY_FD, d.buf, len, false);
-	if (rc == 0 && rd_task(&d, len) == 0 && !pool_start(&d.t, d.buf, len, &rep))
+	if (rc == 0 && spawn_request_decode(&d, len) == 0 && !pool_start(&d.t, d.buf, len, &rep))
 		rep = zy_start(&d.t);
-	zy_task_free(&d);
+	spawn_request_free(&d);
 	return rc < 0 ? rc : io_full(ZY_FD, &rep, sizeof(rep), true);
 }
 
-static void __attribute__((noreturn)) zy_main(int sock, pid_t parent, int pool)
+static void __attribute__((noreturn)) zy_main(int sock, pid_t parent, int pool,
+					      const char *stage_dir)
 {
 	static const char title[] = "berth-zygote";
 	sigset_t none;
@@ -504,6 +498,7 @@ static void __attribute__((noreturn)) zy_main(int sock, pid_t parent, int pool)
 	spawn_set_title(title, title);
 	spawn_launch_boost();
 	zy_pool_size = pool < 0 ? 0 : pool > POOL_MAX ? POOL_MAX : pool;
+	zy_stage_dir = stage_dir; /* our copy of the caller's memory */
 	pool_fill();
 	while (zy_serve_one() == 0)
 		;
@@ -512,10 +507,10 @@ static void __attribute__((noreturn)) zy_main(int sock, pid_t parent, int pool)
 
 int spawn_zygote_start(struct spawn_zygote **out)
 {
-	return spawn_zygote_start_pool(out, 0);
+	return spawn_zygote_start_pool(out, 0, NULL);
 }
 
-int spawn_zygote_start_pool(struct spawn_zygote **out, int pool)
+int spawn_zygote_start_pool(struct spawn_zygote **out, int pool, const char *stage_dir)
 {
 	struct spawn_zygote *z = calloc(1, sizeof(*z));
 	pid_t parent = getpid();
@@ -531,7 +526,7 @@ int spawn_zygote_start_pool(struct spawn_zygote **out, int pool)
 	}
 	z->pid = fork();
 	if (z->pid == 0)
-		zy_main(sv[1], parent, pool);
+		zy_main(sv[1], parent, pool, stage_dir);
 	rc = z->pid < 0 ? -errno : 0;
 	close(sv[1]);
 	if (rc < 0) {

@@ -91,9 +91,13 @@ void rt_task_set_status(struct runtime *rt, struct rt_task *t, const char *statu
 	if (strcmp(status, "RUNNING") == 0) {
 		if (!t->pull_stopped_at)
 			t->pull_stopped_at = now;
-		t->started_at = now;
-		if (!t->connectivity_at)
-			t->connectivity_at = now;
+		/* The task ran from its last container's exec (its supervisor's clock, the same
+		 * as ours), not from when we noticed. */
+		t->started_at = t->exec_at >= t->created_at && t->exec_at < now ? t->exec_at : now;
+		if (t->pull_stopped_at > t->started_at)
+			t->pull_stopped_at = t->started_at;
+		if (!t->connectivity_at || t->connectivity_at > t->started_at)
+			t->connectivity_at = t->started_at; /* its network was up before its exec */
 	}
 	if (strcmp(status, "DEPROVISIONING") == 0 && !t->execution_stopped_at)
 		t->execution_stopped_at = now;

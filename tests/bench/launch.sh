@@ -4,9 +4,11 @@
 # createdAt/startedAt, one task at a time) against `runc run --detach` of an equivalent busybox
 # bundle, in one run.
 # Usage: BERTH_BUILD=build tests/bench/launch.sh [N]    (prints figures; asserts nothing)
+# BERTH_LAUNCH_STEPS=1 runs berthd at --log-level debug and prints the p50 of each launch step
+# (tests/bench/launch-steps.py; the debug log costs a little CPU itself).
 . "$(dirname "$0")/../integration/lib.sh"
 N=${1:-100}
-berth_start --log-level warn
+if [ -n "${BERTH_LAUNCH_STEPS:-}" ]; then berth_start; else berth_start --log-level warn; fi
 import_busybox >/dev/null
 ecs create-cluster --cluster-name bench >/dev/null
 cat >"$WORK/td.json" <<'J'
@@ -64,4 +66,5 @@ read -r rp50 rp99 <<<"$runc_lat"
 echo "# launch: berth RunTask->RUNNING over $bn tasks: p50 ${bp50} ms, p99 ${bp99} ms"
 echo "# launch: runc run --detach over $N containers: p50 ${rp50} ms, p99 ${rp99} ms"
 python3 -c "print('# launch: ratio berth/runc p50 %.2f, p99 %.2f' % ($bp50/$rp50, $bp99/$rp99))"
+[ -z "${BERTH_LAUNCH_STEPS:-}" ] || python3 "$ROOT/tests/bench/launch-steps.py" <"$WORK/berthd.log"
 echo "# launch: load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -75,6 +75,11 @@ expect_eq "describe-tasks startedBy" "$(echo "$out" | jget "d['tasks'][0]['start
 expect_eq "describe-tasks tags" "$(echo "$out" | jget "d['tasks'][0]['tags']")" "[{'key': 'app', 'value': 'web'}]"
 expect_eq "describe-tasks group" "$(echo "$out" | jget "d['tasks'][0]['group']")" "family:web"
 check "describe-tasks has startedAt" bash -c "echo '$out' | grep -q startedAt"
+# startedAt is the container's exec as its supervisor saw it: after the request and the
+# provisioning steps, at or before berthd marked the task RUNNING.
+raw=$(ecs_raw DescribeTasks "{\"cluster\":\"demo\",\"tasks\":[\"$T1\"]}")
+expect_eq "timestamps in order: created, pull started and stopped, started" \
+	"$(echo "$raw" | jget "(lambda t: t['createdAt'] <= t['pullStartedAt'] <= t['pullStoppedAt'] <= t['startedAt'])(d['tasks'][0])")" True
 expect_eq "list-tasks" "$(ecs list-tasks --cluster demo | jget "len(d['taskArns'])")" 2
 expect_eq "list-tasks by family" "$(ecs list-tasks --cluster demo --family web | jget "len(d['taskArns'])")" 2
 expect_eq "list-tasks by startedBy" "$(ecs list-tasks --cluster demo --started-by nobody | jget "len(d['taskArns'])")" 0

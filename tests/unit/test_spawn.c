@@ -452,6 +452,8 @@ static void test_exit_codes(void)
 	CHECK_INT(st.pid, >, 0);
 	CHECK_INT(st.started_ms, >, 0);
 	CHECK_INT(st.exited_ms, >=, st.started_ms);
+	/* The exec time in microseconds too (startedAt), the same instant as "time". */
+	CHECK_INT(st.started_us / 1000, ==, st.started_ms);
 	st = status(&f, "killed");
 	CHECK_EQ(st.signal, 9);
 	CHECK_EQ(st.exit_code, 137);
@@ -811,6 +813,22 @@ static void test_zygote(void)
 	fx_fini(&f);
 }
 
+/* How many children pid has. */
+static int child_count(pid_t pid)
+{
+	char path[64];
+	FILE *f;
+	int n = 0, c;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (fscanf(f, "%d", &c) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
 /* Pids of the warm supervisors (children of the zygote titled "berth-task"), up to max. */
 static size_t warm_pids(pid_t zygote, pid_t *out, size_t max)
 {
@@ -846,12 +864,20 @@ static void test_zygote_pool(void)
 	size_t n = 0;
 	struct fx f;
 
+	char stage[128];
+
 	fx_init(&f, false);
-	CHECK_EQ(spawn_zygote_start_pool(&z, 2), 0);
+	snprintf(stage, sizeof(stage), "%s/stage", f.base);
+	CHECK_EQ(mkdir(stage, 0700), 0);
+	CHECK_EQ(spawn_zygote_start_pool(&z, 2, stage), 0);
 	zpid = spawn_zygote_pid(z);
 	for (int i = 0; i < 200 && (n = warm_pids(zpid, warm, 8)) < 2; i++)
 		usleep(10000);
 	CHECK_EQ(n, 2);
+	/* Each has its init and its first container's process forked ahead (staged). */
+	for (int i = 0; i < 200 && child_count(warm[0]) < 2; i++)
+		usleep(10000);
+	CHECK_EQ(child_count(warm[0]), 2);
 	fx_ctr(&f, 0, "warm", sh("echo \"host=$(hostname) pid=$$ ppid=$PPID\"; "
 				 "echo \"ifs=$(tail -n +3 /proc/net/dev | wc -l)\"; "
 				 "echo \"nice=$(cut -d' ' -f19 /proc/self/stat)\"; exit 5"));
@@ -901,7 +927,8 @@ static void test_zygote_pool(void)
 	qsort(us, 20, sizeof(us[0]), cmp_ll);
 	printf("# pooled zygote spawn -> started over 20 runs: p50 %.2f ms, p90 %.2f ms, "
 	       "max %.2f ms\n", us[10] / 1000.0, us[18] / 1000.0, us[19] / 1000.0);
-	n = warm_pids(zpid, warm, 8);
+	for (int i = 0; i < 200 && (n = warm_pids(zpid, warm, 8)) < 2; i++)
+		usleep(10000);
 	CHECK_EQ(n, 2);
 	spawn_zygote_free(z);
 	for (size_t i = 0; i < n; i++) {
