@@ -54,12 +54,25 @@ function cpuBetween(a, b, pids) {
 }
 // berthd is the process listening on BERTH_URL's port.
 function berthdPid() {
-  const port = new URL(URL).port;
+  const port = new globalThis.URL(URL).port;
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
       if (cmd[0].endsWith('berthd') && cmd.includes(`127.0.0.1:${port}`)) return Number(d);
+    } catch { /* exited meanwhile */ }
+  }
+  return 0;
+}
+// Playwright's Browser (from chromium.launch) does not expose its process: Chromium's browser
+// process is the chromium child of this node process.
+function chromiumPid() {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && /chrom/.test(st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')))) return Number(d);
     } catch { /* exited meanwhile */ }
   }
   return 0;
@@ -126,7 +139,7 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
-browserPid = browser.process() ? browser.process().pid : 0;
+browserPid = chromiumPid();
 serverPid = berthdPid();
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
