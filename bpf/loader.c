@@ -162,6 +162,8 @@ static int sched_variant(struct bpf_loader *l, struct runqlat_bpf *s)
 		return -ENOENT;
 	}
 	queued = l->sched_wakeups ? false : kernel_queued(btf);
+	s->rodata->rq_clock_task = has_member(btf, "sched_entity", "cfs_rq") &&
+				   has_member(btf, "cfs_rq", "rq") && has_member(btf, "rq", "clock_task");
 	btf__free(btf);
 	s->rodata->kernel_queued = queued;
 	bpf_program__set_autoload(s->progs.berth_runq_wakeup, !queued);

@@ -27,6 +27,17 @@ static __always_inline __u64 rq_clock_of(struct task_struct *next)
 	return next->se.cfs_rq->rq->clock;
 }
 
+/* Set by the loader: the run queue is reachable (se.cfs_rq->rq) and has clock_task, the clock
+ * the kernel charges CPU time by (sum_exec_runtime): the run queue's clock less the time spent
+ * in interrupts and, in a guest, the time the host stole. On-CPU time reads it, so that a task
+ * is not charged for the interrupts of others on its CPU or for a busy host. */
+const volatile bool rq_clock_task = false;
+
+static __always_inline __u64 oncpu_clock(struct task_struct *next)
+{
+	return rq_clock_task ? next->se.cfs_rq->rq->clock_task : bpf_ktime_get_ns();
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
@@ -102,7 +113,7 @@ int BPF_PROG(berth_runq_switch, bool preempt, struct task_struct *prev, struct t
 	__u32 zero = 0;
 	struct oncpu *cpu = bpf_map_lookup_elem(&oncpu, &zero);
 	struct runq_stats *ps = NULL, *ns;
-	__u64 next_id, now = 0, *ts;
+	__u64 next_id, now = 0, task_now = 0, *ts;
 
 	if (!cpu)
 		return 0;
@@ -111,9 +122,10 @@ int BPF_PROG(berth_runq_switch, bool preempt, struct task_struct *prev, struct t
 	if (cpu->cgroup_id) {
 		now = kernel_queued ? rq_clock_of(next)
 				    : bpf_ktime_get_ns();
+		task_now = oncpu_clock(next);
 		ps = bpf_map_lookup_elem(&runq_stats, &cpu->cgroup_id);
-		if (ps && now > cpu->since)
-			ps->oncpu_ns += now - cpu->since;
+		if (ps && task_now > cpu->since)
+			ps->oncpu_ns += task_now - cpu->since;
 		/* Preempted while runnable: it waits in the run queue from now (the kernel's
 		 * record says so by itself). */
 		if (!kernel_queued && ps && prev_state == TASK_RUNNING) {
@@ -129,11 +141,13 @@ int BPF_PROG(berth_runq_switch, bool preempt, struct task_struct *prev, struct t
 		cpu->cgroup_id = 0;
 		return 0;
 	}
-	if (!now)
+	if (!now) {
 		now = kernel_queued ? rq_clock_of(next)
 				    : bpf_ktime_get_ns();
+		task_now = oncpu_clock(next);
+	}
 	cpu->cgroup_id = next_id;
-	cpu->since = now;
+	cpu->since = task_now;
 	if (kernel_queued) {
 		/* Read before the kernel clears it, a moment after this tracepoint, with the same
 		 * clock: the wait is exactly what the kernel adds to the task's run_delay. */

@@ -19,7 +19,9 @@ valgrind --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak
 	--log-file="$WORK/vg.log" "$BUILD/berthd" --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" \
 	--cgroup-parent "$PARENT" --task-healthy-after 1 >>"$WORK/berthd.log" 2>&1 &
 BERTHD_PID=$!
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# Loading the eBPF probes parses the kernel's BTF once per probe, which takes valgrind some 25 s
+# on a quiet machine and far longer on a loaded one.
+for _ in $(seq 1 1800); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 export AWS_SHARED_CREDENTIALS_FILE=$WORK/data/state/credentials AWS_DEFAULT_REGION=us-east-1
 export ENDPOINT=http://127.0.0.1:$PORT
 check "berthd answers under valgrind" curl -sf "$ENDPOINT/healthz"

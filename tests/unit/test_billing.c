@@ -350,6 +350,25 @@ static int count_first_hour(void *ctx, const struct ledger_rec *r)
 	return 0;
 }
 
+/* The rest of a crash test after the restart: the task runs at half a CPU from from to +900,
+ * stops there, and the ledger closes; returns the day's report. */
+static json_t *run_until_stop(struct ledger *l, struct ledger_task_info *ti, int64_t start,
+			      int64_t from)
+{
+	for (int64_t t = from; t < start + 900; t += 5) {
+		ti->cpu_ns = (uint64_t)(t - start) * 500000000ULL;
+		ledger_task_update(l, ti, (double)t);
+		ledger_cycle_end(l, (double)t);
+	}
+	ti->stopped = true;
+	ti->stopped_at = (double)start + 900;
+	ti->have_usage = false;
+	ledger_task_update(l, ti, (double)start + 901);
+	ledger_cycle_end(l, (double)start + 901);
+	ledger_close(l, (double)start + 901);
+	return report("start=2026-11-01&end=2026-11-02", NULL);
+}
+
 /* kill -9 at any point: the restarted ledger counts every second once. */
 static void test_replay_after_crash(void)
 {
@@ -379,18 +398,7 @@ static void test_replay_after_crash(void)
 	CHECK_EQ(system(cmd), 0);
 	snprintf(dir, sizeof(dir), "%s", crash);
 	l = open_ledger(NULL, (double)start + 700);
-	for (int64_t t = start + 700; t < start + 900; t += 5) {
-		ti.cpu_ns = (uint64_t)(t - start) * 500000000ULL;
-		ledger_task_update(l, &ti, (double)t);
-		ledger_cycle_end(l, (double)t);
-	}
-	ti.stopped = true;
-	ti.stopped_at = (double)start + 900;
-	ti.have_usage = false;
-	ledger_task_update(l, &ti, (double)start + 901);
-	ledger_cycle_end(l, (double)start + 901);
-	ledger_close(l, (double)start + 901);
-	o = report("start=2026-11-01&end=2026-11-02", NULL);
+	o = run_until_stop(l, &ti, start, start + 700);
 	CHECK_EQ(micro(total(o, "reservedCost")), expect(1024, 1024, 900));
 	/* Half a CPU was used throughout; the restart loses at most a cycle of memory use. */
 	double cpu = json_real_value(json_object_get(json_object_get(o, "totals"), "vcpuHoursUsed"));
@@ -447,18 +455,7 @@ static void test_crash_between_checkpoints(void)
 
 	snprintf(dir, sizeof(dir), "%s", crash);
 	l = open_ledger(NULL, (double)start + 295);
-	for (int64_t t = start + 295; t < start + 900; t += 5) {
-		ti.cpu_ns = (uint64_t)(t - start) * 500000000ULL;
-		ledger_task_update(l, &ti, (double)t);
-		ledger_cycle_end(l, (double)t);
-	}
-	ti.stopped = true;
-	ti.stopped_at = (double)start + 900;
-	ti.have_usage = false;
-	ledger_task_update(l, &ti, (double)start + 901);
-	ledger_cycle_end(l, (double)start + 901);
-	ledger_close(l, (double)start + 901);
-	o = report("start=2026-11-01&end=2026-11-02", NULL);
+	o = run_until_stop(l, &ti, start, start + 295);
 	CHECK_EQ(micro(total(o, "reservedCost")), expect(1024, 1024, 900));
 	/* Sampled every 5 s up to +895: half a CPU and 512 MiB, the gap included. */
 	double cpu = json_real_value(json_object_get(json_object_get(o, "totals"), "vcpuHoursUsed"));
