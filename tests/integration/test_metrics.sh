@@ -36,7 +36,7 @@ avg_of() { jget "sum(p['Average'] for p in d['Datapoints']) / max(1, len(d['Data
 sum_of() { jget "sum(p['Sum'] for p in d['Datapoints'])"; }
 in_range() { python3 -c "import sys; v=float(sys.argv[1]); sys.exit(0 if float(sys.argv[2]) <= v <= float(sys.argv[3]) else 1)" "$@"; }
 
-check "memory task printed its 200 MiB string" wait_for 20 bash -c "rest GET '/v1/tasks/$MEM/logs?cluster=ins' | grep -q 209715200"
+check "memory task printed its 200 MiB string" wait_for 60 bash -c "rest GET '/v1/tasks/$MEM/logs?cluster=ins' | grep -q 209715200"
 check "io task wrote 100 MiB" wait_for 30 bash -c "rest GET '/v1/tasks/$IO/logs?cluster=ins' | grep -q written"
 # The truth: the spinning container's own CPU counter over the same seconds. A busy host may
 # give the task less than its cap; then the collector must still agree with the kernel.
