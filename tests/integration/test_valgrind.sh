@@ -29,9 +29,9 @@ import_busybox >/dev/null
 ecs create-cluster --cluster-name vg >/dev/null
 ecs register-task-definition --cli-input-json "file://$ROOT/tests/integration/fixtures/web.json" >/dev/null
 T=$(ecs run-task --cluster vg --task-definition web | jget "d['tasks'][0]['taskArn']")
-check "task started or failed under valgrind" wait_for 30 bash -c "ecs describe-tasks --cluster vg --tasks $T | grep -Eq '\"lastStatus\": \"(RUNNING|STOPPED)\"'"
+check "task started or failed under valgrind" wait_for 90 bash -c "ecs describe-tasks --cluster vg --tasks $T | grep -Eq '\"lastStatus\": \"(RUNNING|STOPPED)\"'"
 ecs create-service --cluster vg --service-name s --task-definition web --desired-count 1 >/dev/null
-check "service started a task" wait_for 30 bash -c "ecs list-tasks --cluster vg --service-name s --desired-status STOPPED | grep -q task/ || ecs list-tasks --cluster vg --service-name s | grep -q task/"
+check "service started a task" wait_for 90 bash -c "ecs list-tasks --cluster vg --service-name s --desired-status STOPPED | grep -q task/ || ecs list-tasks --cluster vg --service-name s | grep -q task/"
 ecs describe-services --cluster vg --services s >/dev/null
 ecs list-task-definitions >/dev/null
 ecs tag-resource --resource-arn "$T" --tags key=a,value=b >/dev/null
@@ -39,7 +39,7 @@ curl -s "$ENDPOINT/metrics" >/dev/null
 printf '{"clusterName": "x' | curl -s -X POST -H 'X-Amz-Target: AmazonEC2ContainerServiceV20141113.CreateCluster' --data-binary @- "$ENDPOINT/" >/dev/null
 ecs stop-task --cluster vg --task "$T" >/dev/null
 ecs delete-service --cluster vg --service s --force >/dev/null
-check "task stops" wait_for 30 task_status_is vg "$T" STOPPED
+check "task stops" wait_for 90 task_status_is vg "$T" STOPPED
 sleep 2
 kill "$BERTHD_PID"
 wait "$BERTHD_PID"
