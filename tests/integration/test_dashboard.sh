@@ -13,9 +13,15 @@ if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
 	echo "1..0 # SKIP chromium or node missing (make deps installs them)"
 	exit 0
 fi
-if [ ! -d "$E2E/node_modules/playwright-core" ]; then
-	(cd "$E2E" && npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1) || { not_ok "npm ci in tests/e2e"; cat "$WORK/npm.log"; exit 1; }
-fi
+# The plain and the sanitizer runs of this suite start side by side: one of them installs
+# playwright-core, the other waits on the lock and then finds it installed (npm ci removes
+# node_modules first, so two at once break each other).
+(
+	flock 9
+	if [ ! -f "$E2E/node_modules/playwright-core/index.js" ]; then
+		cd "$E2E" && npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1
+	fi
+) 9>"$E2E/.npm-install.lock" || { not_ok "npm ci in tests/e2e"; cat "$WORK/npm.log"; exit 1; }
 
 berth_start --collect-interval 1 --task-healthy-after 1
 import_busybox >/dev/null
