@@ -158,7 +158,12 @@ static int install(struct alarms *a, struct alarm *al, struct berr *e)
 	config_history(a, al, old ? old->conf : NULL, old ? "Update" : "Create");
 	alarms_free_alarm(old);
 	if (!al->composite && a->collector) {
-		alarm_eval_metric(a, al, alarm_period_end(a, al, now), now);
+		/* As the passes do, at the collector's newest sample: a period it has not yet
+		 * sampled to the end (its cycle is due, or late on a busy host) is not judged on
+		 * the samples it does not have yet. */
+		const struct collector *c = a->collector;
+		double at = c->cycle && c->ts[c->cycle % c->cap] < now ? c->ts[c->cycle % c->cap] : now;
+		alarm_eval_metric(a, al, alarm_period_end(a, al, at), now);
 	}
 	alarms_eval_composites(a, now, NULL);
 	alarms_history_sync(a);
