@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* berthd.c: the daemon - parses configuration and wires the loop, runtime and HTTP API. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,11 @@ int main(int argc, char **argv)
 
 	if (parse(&d, argc, argv) < 0)
 		return 2;
+	/* Buffers of 256 KiB and more (a plain /metrics text, librrd's new files) get mappings of
+	 * their own that go back to the system when freed. glibc would otherwise raise this
+	 * threshold to the largest such buffer freed and serve the next ones from the heap, where
+	 * what they leave stays resident between the long-lived allocations. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	d.sig_fd = -1;
 	ret = loop_init(&d.loop);
 	if (ret == 0)

@@ -3,6 +3,7 @@
  * Container Insights metrics per container/task/service/family/cluster, window and RRD writes. */
 #include "collector/collector.h"
 #include "collector/probes.h"
+#include "collector/window_chunk.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -73,159 +74,53 @@ struct col_series *collector_series_find(struct collector *c, enum col_kind kind
 
 /*
  * Window chunks. Chunk j holds cycles [j * COL_CHUNK, (j + 1) * COL_CHUNK); a series keeps the
- * current one raw (open) and the older ones in chunks[j % n_chunks], compressed when the next
- * begins: a u64 chunk number, then per column the slots' float bits XORed with the previous
- * slot's (Gorilla): "0" for an unchanged value, "10" + the meaningful bits when they fit in the
- * previous value's window of leading/trailing zeros, else "11" + 5 bits of leading zeros + 5 bits
- * of (length - 1) + the meaningful bits. A sleeping task's samples take about one bit each.
+ * current one raw (open) and the older ones in chunks[j % n_chunks], encoded when the next
+ * begins (collector/window_chunk.h: a column that did not change takes 33 bits, a changing one
+ * about a bit per unchanged value). A slot of the window holds chunk j or nothing: every series
+ * is sealed at every chunk boundary. A chunk encoded to the same bytes as the one before it
+ * (a series whose values did not move for both) is the same allocation, counted: a sleeping
+ * task's window holds one chunk, not one per 128 cycles.
  */
-struct bitw {
-	uint8_t *p;
-	size_t bits;
+struct col_chunk {
+	uint32_t refs;                /* slots pointing at it */
+	uint32_t len;                 /* bytes of bits[] */
+	uint8_t bits[];
 };
 
-static void bit_put(struct bitw *w, uint32_t v, unsigned n)
+static void chunk_unref(struct collector *c, struct col_chunk *ch)
 {
-	while (n--) {
-		size_t i = w->bits >> 3;
-		if ((w->bits & 7) == 0)
-			w->p[i] = 0;
-		w->p[i] |= (uint8_t)(((v >> n) & 1u) << (7 - (w->bits & 7)));
-		w->bits++;
+	if (!ch || --ch->refs)
+		return;
+	c->self.window_bytes -= sizeof(*ch) + ch->len;
+	free(ch);
+}
+
+/* Encodes s->open into a chunk, or shares prev (any chunk of s, NULL = none) when it encodes
+ * the same; NULL on ENOMEM. */
+static struct col_chunk *chunk_make(struct collector *c, const struct col_series *s,
+				    struct col_chunk *prev)
+{
+	uint8_t buf[WINDOW_CHUNK_MAX_BYTES(COL_CHUNK, COL_METRIC_COUNT)];
+	size_t len = window_chunk_pack(s->open, COL_CHUNK, s->n_cols, buf);
+	struct col_chunk *ch;
+
+	if (prev && prev->len == len && memcmp(prev->bits, buf, len) == 0) {
+		prev->refs++;
+		return prev;
 	}
-}
-
-struct bitr {
-	const uint8_t *p;
-	size_t bits, end;
-};
-
-static uint32_t bit_get(struct bitr *r, unsigned n)
-{
-	uint32_t v = 0;
-
-	while (n--) {
-		unsigned b = r->bits < r->end ? (r->p[r->bits >> 3] >> (7 - (r->bits & 7))) & 1u : 0;
-		v = (v << 1) | b;
-		r->bits++;
-	}
-	return v;
-}
-
-static uint32_t f2u(float f)
-{
-	uint32_t u;
-
-	memcpy(&u, &f, sizeof(u));
-	return u;
-}
-
-static float u2f(uint32_t u)
-{
-	float f;
-
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
-#define CHUNK_HDR sizeof(uint64_t)
-#define CHUNK_MAX_BYTES (CHUNK_HDR + (COL_CHUNK * COL_METRIC_COUNT * 44 + 7) / 8)
-
-/* Compresses s->open as chunk number j into a new allocation of *size bytes; NULL on ENOMEM. */
-static void *chunk_pack(const struct col_series *s, uint64_t j, size_t *size)
-{
-	uint8_t buf[CHUNK_MAX_BYTES];
-	struct bitw w = { .p = buf + CHUNK_HDR };
-	void *out;
-
-	memcpy(buf, &j, CHUNK_HDR);
-	for (int col = 0; col < s->n_cols; col++) {
-		uint32_t prev = 0;
-		unsigned lz = 33, tz = 0;
-		for (size_t k = 0; k < COL_CHUNK; k++) {
-			uint32_t v = f2u(s->open[k * (size_t)s->n_cols + (size_t)col]), x = v ^ prev;
-			prev = v;
-			if (!x) {
-				bit_put(&w, 0, 1);
-				continue;
-			}
-			unsigned l = (unsigned)__builtin_clz(x), t = (unsigned)__builtin_ctz(x);
-			if (lz <= 32 && l >= lz && t >= tz) {
-				bit_put(&w, 2, 2);
-				bit_put(&w, x >> tz, 32 - lz - tz);
-				continue;
-			}
-			lz = l;
-			tz = t;
-			bit_put(&w, 3, 2);
-			bit_put(&w, l, 5);
-			bit_put(&w, 32 - l - t - 1, 5);
-			bit_put(&w, x >> t, 32 - l - t);
-		}
-	}
-	*size = CHUNK_HDR + (w.bits + 7) / 8;
-	if ((out = malloc(*size)))
-		memcpy(out, buf, *size);
-	return out;
-}
-
-/* Decodes a chunk of n_cols columns into dec (COL_CHUNK slots x n_cols); false when it is not
- * chunk number j (a slot reused by a newer one). */
-static bool chunk_unpack(const void *chunk, uint64_t j, int n_cols, float *dec)
-{
-	struct bitr r = { .p = (const uint8_t *)chunk + CHUNK_HDR, .end = SIZE_MAX };
-	uint64_t id;
-
-	memcpy(&id, chunk, CHUNK_HDR);
-	if (id != j)
-		return false;
-	for (int col = 0; col < n_cols; col++) {
-		uint32_t prev = 0;
-		unsigned lz = 0, tz = 0;
-		for (size_t k = 0; k < COL_CHUNK; k++) {
-			if (bit_get(&r, 1)) {
-				if (!bit_get(&r, 1)) {
-					prev ^= bit_get(&r, 32 - lz - tz) << tz;
-				} else {
-					unsigned len;
-					lz = bit_get(&r, 5);
-					len = bit_get(&r, 5) + 1;
-					tz = 32 - lz - len;
-					prev ^= bit_get(&r, len) << tz;
-				}
-			}
-			dec[k * (size_t)n_cols + (size_t)col] = u2f(prev);
-		}
-	}
-	return true;
-}
-
-static size_t chunk_size(const void *chunk, int n_cols)
-{
-	/* Only for accounting: the exact size was known at packing; re-derive it by decoding. */
-	struct bitr r = { .p = (const uint8_t *)chunk + CHUNK_HDR, .end = SIZE_MAX };
-
-	for (int col = 0; col < n_cols; col++) {
-		unsigned lz = 0, tz = 0;
-		for (size_t k = 0; k < COL_CHUNK; k++) {
-			if (!bit_get(&r, 1))
-				continue;
-			if (!bit_get(&r, 1)) {
-				r.bits += 32 - lz - tz;
-				continue;
-			}
-			lz = bit_get(&r, 5);
-			tz = 32 - lz - (bit_get(&r, 5) + 1);
-			r.bits += 32 - lz - tz;
-		}
-	}
-	return CHUNK_HDR + (r.bits + 7) / 8;
+	if (!(ch = malloc(sizeof(*ch) + len)))
+		return NULL;
+	ch->refs = 1;
+	ch->len = (uint32_t)len;
+	memcpy(ch->bits, buf, len);
+	c->self.window_bytes += sizeof(*ch) + len;
+	return ch;
 }
 
 float collector_value(struct collector *c, const struct col_series *s, uint64_t k, int col)
 {
 	uint64_t j = k / COL_CHUNK;
-	const void *chunk;
+	const struct col_chunk *chunk;
 
 	if (!s || k < s->first_cycle || k > c->cycle || c->cycle - k >= c->cap || col < 0 ||
 	    col >= s->n_cols)
@@ -235,7 +130,8 @@ float collector_value(struct collector *c, const struct col_series *s, uint64_t 
 	if (c->dec_series != s || c->dec_chunk != j) {
 		chunk = s->chunks[j % c->n_chunks];
 		c->dec_series = NULL;
-		if (!chunk || !chunk_unpack(chunk, j, s->n_cols, c->dec))
+		if (!chunk || !window_chunk_unpack(chunk->bits, chunk->len, COL_CHUNK, s->n_cols,
+						   c->dec))
 			return NAN;
 		c->dec_series = s;
 		c->dec_chunk = j;
@@ -250,20 +146,16 @@ static size_t series_bytes(const struct collector *c, const struct col_series *s
 	       c->n_chunks * sizeof(void *);
 }
 
-/* At the first cycle of chunk j + 1: packs the open chunk j into its slot. */
+/* At the first cycle of chunk j + 1: encodes the open chunk j into its slot. */
 static void series_seal(struct collector *c, struct col_series *s, uint64_t j)
 {
-	void **slot = &s->chunks[j % c->n_chunks];
-	size_t size = 0;
+	struct col_chunk **slot = &s->chunks[j % c->n_chunks];
+	struct col_chunk *prev = j ? s->chunks[(j - 1) % c->n_chunks] : NULL;
 
 	if (j * COL_CHUNK + COL_CHUNK <= s->first_cycle)
 		return; /* nothing of this series in it */
-	if (*slot)
-		c->self.window_bytes -= chunk_size(*slot, s->n_cols);
-	free(*slot);
-	*slot = chunk_pack(s, j, &size);
-	if (*slot)
-		c->self.window_bytes += size;
+	chunk_unref(c, *slot);
+	*slot = chunk_make(c, s, prev);
 	if (c->dec_series == s && c->dec_chunk == j)
 		c->dec_series = NULL;
 }
@@ -272,11 +164,8 @@ static void series_free(struct collector *c, struct col_series *s)
 {
 	if (c->dec_series == s)
 		c->dec_series = NULL;
-	for (size_t i = 0; s->chunks && i < c->n_chunks; i++) {
-		if (s->chunks[i])
-			c->self.window_bytes -= chunk_size(s->chunks[i], s->n_cols);
-		free(s->chunks[i]);
-	}
+	for (size_t i = 0; s->chunks && i < c->n_chunks; i++)
+		chunk_unref(c, s->chunks[i]);
 	c->self.window_bytes -= series_bytes(c, s);
 	free(s->chunks);
 	free(s->open);
@@ -896,8 +785,10 @@ static double thread_cpu(void)
 void collector_sample(struct collector *c, double now)
 {
 	double t0 = mono_now(), dt, cpu0 = thread_cpu(), cpu1, cpu2, cpu3;
+	bool seal;
 
 	c->cycle++;
+	seal = c->cycle % COL_CHUNK == 0;
 	c->ts[c->cycle % c->cap] = now;
 	aggregates_reset(c);
 	tasks_sample(c, now);
@@ -910,8 +801,10 @@ void collector_sample(struct collector *c, double now)
 		uint64_t created = c->rrd.stats.created;
 		rrd_write_due(c, false);
 		/* librrd builds a new file in one allocation of its whole size (~17 MB at a 1 s
-		 * step) that malloc then keeps for reuse: give it back. */
-		if (c->rrd.stats.created != created)
+		 * step) that malloc then keeps for reuse: give it back. So too, once a chunk
+		 * (every COL_CHUNK cycles), the free pages that bursts of the loop (task launches,
+		 * API requests, reports) left inside the heap: a few milliseconds at most. */
+		if (c->rrd.stats.created != created || seal)
 			malloc_trim(0);
 		if (now >= c->next_expire) {
 			rrd_store_expire(&c->rrd, (time_t)now);

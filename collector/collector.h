@@ -54,6 +54,7 @@ enum col_metric {
 enum col_kind { COL_CONTAINER, COL_TASK, COL_SERVICE, COL_FAMILY, COL_CLUSTER, COL_KIND_COUNT };
 
 struct col_task;
+struct col_chunk;
 
 /* One dimension set's recent values. */
 struct col_series {
@@ -63,7 +64,7 @@ struct col_series {
 	char container[256];          /* containers only */
 	int n_cols;
 	float *open;                  /* the current chunk: COL_CHUNK slots x n_cols, NaN = none */
-	void **chunks;                /* older chunks, compressed; read with collector_value() */
+	struct col_chunk **chunks;    /* older chunks, encoded; read with collector_value() */
 	uint64_t first_cycle;         /* slots before it hold nothing */
 	double last[COL_METRIC_COUNT];/* the latest values (NaN = unknown) */
 	bool active;                  /* sampled in the last cycle */

@@ -30,6 +30,15 @@ bool mbuf_reserve(struct mbuf *b, size_t need)
 		return false;
 	if (b->len + need + 1 <= b->cap)
 		return true;
+	if (b->sink && b->len) {
+		if (!b->sink(b)) {
+			b->failed = true;
+			return false;
+		}
+		b->len = 0;
+		if (need + 1 <= b->cap)
+			return true;
+	}
 	while (cap < b->len + need + 1)
 		cap *= 2;
 	p = realloc(b->p, cap);
@@ -364,9 +373,10 @@ static void render_containers(struct mbuf *b, struct app *a, struct collector *c
 	}
 	/* About 100 lines of labels and numbers per container (with the probes' histograms):
 	 * one allocation up front rather than a series of copies as the text grows. */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && !b->sink; i++)
 		need += 100 * (refs[i].labels_len + 96);
-	mbuf_reserve(b, need);
+	if (!b->sink)
+		mbuf_reserve(b, need);
 	for (size_t i = 0; i < sizeof(cfams) / sizeof(cfams[0]); i++)
 		render_cfam(b, &cfams[i], refs, n);
 	render_specs(b, refs, n);
@@ -577,21 +587,24 @@ static bool wants_gzip(const struct web_request *rq)
 }
 
 /*
- * Buffers of /metrics. A thousand tasks make ~18 MB of text; on a fresh allocation most of the
- * render time goes to the kernel handing out its pages. So the text and gzip buffers are kept
- * for the next scrape (one of each; a scrape that finds them still being sent makes its own); the
- * response is sent from them and hands them back when done.
+ * Buffers of /metrics. A thousand tasks make ~18 MB of text. A gzip scrape (Prometheus asks for
+ * it) never holds the text whole: it is rendered into a 64 KiB buffer that is deflated into the
+ * response each time it fills, so the scrape's memory is the compressed body (~1.2 MB), which
+ * is kept for the next gzip scrape (one; a scrape that finds it still being sent makes its
+ * own). A plain scrape renders the whole text into a buffer of its own, freed once sent: large
+ * enough to be mapped apart from the heap, it goes back to the system at once.
  */
-static struct mbuf spare_text, spare_gz;
+#define GZ_TEXT_CHUNK (64 * 1024)
+static struct mbuf spare_gz;
 
 struct body {
 	struct mbuf b;
-	struct mbuf *home;            /* the spare slot it goes back to */
+	struct mbuf *home;            /* the spare slot it goes back to, NULL: freed */
 };
 
 static void spare_put(struct mbuf *home, struct mbuf *b)
 {
-	if (home->p || b->failed) {
+	if (!home || home->p || b->failed) {
 		free(b->p);
 	} else {
 		*home = *b;
@@ -620,26 +633,46 @@ static struct mbuf spare_take(struct mbuf *home)
 	return b;
 }
 
-/* gzip (level 1) of in[0..n) into out; false on failure. */
-static bool gzip_buf(const char *in, size_t n, struct mbuf *out)
-{
-	z_stream z = { 0 };
-	uLong cap = compressBound((uLong)n) + 32;
+/* A scrape's gzip stream (level 1): text goes in as it is rendered, out grows. */
+struct gz_stream {
+	z_stream z;
+	struct mbuf *out;
+	size_t in_bytes;
+	double cpu;                   /* thread CPU time spent in deflate */
+};
 
-	if (!mbuf_reserve(out, cap) ||
-	    deflateInit2(&z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return false;
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)n;
-	z.next_out = (Bytef *)out->p;
-	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		deflateEnd(&z);
-		return false;
-	}
-	out->len = z.total_out;
-	deflateEnd(&z);
+static double thread_cpu(void);
+
+/* Deflates in[0..n) into g->out with flush (Z_NO_FLUSH or Z_FINISH); false on failure. */
+static bool gz_feed(struct gz_stream *g, const char *in, size_t n, int flush)
+{
+	double t0 = thread_cpu();
+	int ret;
+
+	g->z.next_in = (Bytef *)in;
+	g->z.avail_in = (uInt)n;
+	g->in_bytes += n;
+	do {
+		struct mbuf *o = g->out;
+		size_t room;
+		if (o->cap - o->len < GZ_TEXT_CHUNK / 4 + 1 &&
+		    !mbuf_reserve(o, o->cap > GZ_TEXT_CHUNK ? o->cap : GZ_TEXT_CHUNK))
+			return false;
+		room = o->cap - o->len - 1;
+		g->z.next_out = (Bytef *)o->p + o->len;
+		g->z.avail_out = (uInt)room;
+		ret = deflate(&g->z, flush);
+		o->len += room - g->z.avail_out;
+		if (ret == Z_STREAM_ERROR)
+			return false;
+	} while (g->z.avail_in || (flush == Z_FINISH && ret != Z_STREAM_END));
+	g->cpu += thread_cpu() - t0;
 	return true;
+}
+
+static bool gz_sink(struct mbuf *b)
+{
+	return gz_feed(b->sink_ctx, b->p, b->len, Z_NO_FLUSH);
 }
 
 static void respond_body(struct web_response *rs, struct mbuf *b, struct mbuf *home)
@@ -647,17 +680,8 @@ static void respond_body(struct web_response *rs, struct mbuf *b, struct mbuf *h
 	struct body *x = malloc(sizeof(*x));
 
 	if (!x) {
-		/* The plain way: the response owns a copy. */
-		size_t len = b->len;
-		char *p = malloc(len ? len : 1);
-		if (p && len)
-			memcpy(p, b->p, len);
 		spare_put(home, b);
-		if (!p) {
-			web_respond_text(rs, 500, "text/plain", "out of memory\n");
-			return;
-		}
-		web_respond(rs, 200, "text/plain; version=0.0.4; charset=utf-8", p, len);
+		web_respond_text(rs, 500, "text/plain", "out of memory\n");
 		return;
 	}
 	x->b = *b;
@@ -668,36 +692,61 @@ static void respond_body(struct web_response *rs, struct mbuf *b, struct mbuf *h
 	rs->body_ctx = x;
 }
 
+/* Renders the text straight into a gzip body; false (nothing to free) on failure. */
+static bool render_gzip(struct app *a, struct mbuf *gz, double *gz_cpu, size_t *bytes)
+{
+	struct gz_stream g = { .out = gz };
+	struct mbuf b = { 0 };
+	bool ok;
+
+	if (deflateInit2(&g.z, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return false;
+	ok = mbuf_reserve(&b, GZ_TEXT_CHUNK);
+	b.sink = gz_sink;
+	b.sink_ctx = &g;
+	if (ok)
+		render(a, &b);
+	ok = ok && !b.failed && gz_feed(&g, b.p ? b.p : "", b.len, Z_FINISH) && !gz->failed;
+	deflateEnd(&g.z);
+	free(b.p);
+	*gz_cpu = g.cpu;
+	*bytes = g.in_bytes;
+	return ok;
+}
+
 void metrics_prometheus(struct app *a, struct web_request *rq, struct web_response *rs)
 {
-	struct mbuf b = spare_take(&spare_text), gz;
-	double t0 = thread_cpu(), t1;
+	struct mbuf b = { 0 }, gz;
+	double t0 = thread_cpu(), gz_cpu = 0;
+	size_t bytes = 0;
 
-	render(a, &b);
-	t1 = thread_cpu();
+	web_add_header(rs, "Vary", "Accept-Encoding");
 	scrape_self.scrapes++;
-	scrape_self.render_cpu = t1 - t0;
+	if (wants_gzip(rq)) {
+		gz = spare_take(&spare_gz);
+		if (!render_gzip(a, &gz, &gz_cpu, &bytes)) {
+			gz.failed = true;
+			spare_put(&spare_gz, &gz);
+			web_respond_text(rs, 500, "text/plain", "out of memory\n");
+			return;
+		}
+		scrape_self.render_cpu = thread_cpu() - t0 - gz_cpu;
+		scrape_self.bytes = bytes;
+		scrape_self.gzip_cpu = gz_cpu;
+		scrape_self.gzip_bytes = gz.len;
+		web_add_header(rs, "Content-Encoding", "gzip");
+		respond_body(rs, &gz, &spare_gz);
+		return;
+	}
+	render(a, &b);
+	scrape_self.render_cpu = thread_cpu() - t0;
 	scrape_self.bytes = b.len;
 	if (b.failed) {
-		spare_put(&spare_text, &b);
+		free(b.p);
 		web_respond_text(rs, 500, "text/plain", "out of memory\n");
 		return;
 	}
-	web_add_header(rs, "Vary", "Accept-Encoding");
-	if (wants_gzip(rq)) {
-		gz = spare_take(&spare_gz);
-		if (gzip_buf(b.p ? b.p : "", b.len, &gz)) {
-			spare_put(&spare_text, &b);
-			scrape_self.gzip_cpu = thread_cpu() - t1;
-			scrape_self.gzip_bytes = gz.len;
-			web_add_header(rs, "Content-Encoding", "gzip");
-			respond_body(rs, &gz, &spare_gz);
-			return;
-		}
-		gz.failed = true;
-		spare_put(&spare_gz, &gz);
-	}
-	respond_body(rs, &b, &spare_text);
+	respond_body(rs, &b, NULL);
 }
 
 static void respond_json(struct web_response *rs, int status, json_t *o)

@@ -17,9 +17,16 @@ struct mbuf {
 	char *p;
 	size_t len, cap;
 	bool failed;                  /* memory ran out: the text is incomplete */
+	/* When set, a full buffer is handed to sink (which consumes p[0..len): the gzip stream of
+	 * a scrape) and reused from its start instead of growing: the text is never whole in
+	 * memory. false from sink fails the buffer. */
+	bool (*sink)(struct mbuf *b);
+	void *sink_ctx;
 };
 
-/* Makes room for need more bytes (and a NUL); false (b->failed) when memory runs out. */
+/* Makes room for need more bytes (and a NUL): drains the buffer into b->sink when it has one,
+ * else grows it; text before b->len may be gone afterwards when it has a sink. false
+ * (b->failed) when memory runs out or the sink fails. */
 bool mbuf_reserve(struct mbuf *b, size_t need);
 
 static inline void mbuf_put(struct mbuf *b, const char *s, size_t n)

@@ -15,6 +15,7 @@
 
 #include "collector/cgstat.h"
 #include "collector/collector.h"
+#include "collector/window_chunk.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "unit.h"
@@ -380,6 +381,99 @@ static void test_window_query(void)
 	world_free(&w);
 }
 
+static uint32_t bits_of(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+/* Packs rows and checks that every slot decodes to the same bits; returns the bytes taken. */
+static size_t roundtrip(const float *rows, unsigned slots, int n_cols)
+{
+	uint8_t buf[WINDOW_CHUNK_MAX_BYTES(COL_CHUNK, COL_METRIC_COUNT)];
+	float dec[COL_CHUNK * COL_METRIC_COUNT];
+	size_t len = window_chunk_pack(rows, slots, n_cols, buf), bad = 0;
+
+	CHECK_INT(len, <=, WINDOW_CHUNK_MAX_BYTES(slots, n_cols));
+	memset(dec, 0x5a, sizeof(dec));
+	CHECK(window_chunk_unpack(buf, len, slots, n_cols, dec));
+	for (size_t i = 0; i < (size_t)slots * (size_t)n_cols; i++)
+		bad += bits_of(dec[i]) != bits_of(rows[i]);
+	CHECK_EQ(bad, 0);
+	/* One byte short is never read as a whole chunk. */
+	if (len > 0)
+		CHECK(!window_chunk_unpack(buf, len - 1, slots, n_cols, dec));
+	return len;
+}
+
+/* The chunk encoding is exact for any float bits: constant columns (NaN too), random values,
+ * sparse changes, signed zeros, infinities, denormals and every width of XOR. */
+static void test_chunk_encoding(void)
+{
+	float rows[COL_CHUNK * COL_METRIC_COUNT];
+	const int n = COL_METRIC_COUNT;
+	uint32_t x = 12345;
+
+	for (int round = 0; round < 200; round++) {
+		for (size_t k = 0; k < COL_CHUNK; k++) {
+			for (int col = 0; col < n; col++) {
+				float *v = &rows[k * (size_t)n + (size_t)col];
+				uint32_t u;
+				x = x * 1664525u + 1013904223u;
+				switch ((col + round) % 8) {
+				case 0: *v = NAN; break;                      /* constant NaN */
+				case 1: *v = 512.0f; break;                   /* constant */
+				case 2: u = x; memcpy(v, &u, 4); break;       /* any bits */
+				case 3: *v = k % 17 ? 3.5f : 7.25f; break;    /* sparse changes */
+				case 4: *v = (x >> 28) ? (float)(x >> 8) : NAN; break;
+				case 5: *v = k % 2 ? -0.0f : 0.0f; break;     /* signed zeros */
+				case 6: *v = k % 3 ? INFINITY : 1e-40f; break; /* inf, denormal */
+				default: *v = (float)k * 0.1f; break;         /* slow ramp */
+				}
+			}
+		}
+		roundtrip(rows, COL_CHUNK, n);
+		roundtrip(rows, COL_CHUNK, 2);
+		roundtrip(rows, 1, n);
+	}
+	/* A column that never changes takes 33 bits, whatever its value. */
+	for (size_t i = 0; i < COL_CHUNK * (size_t)n; i++)
+		rows[i] = i % (size_t)n == 3 ? NAN : (float)(i % (size_t)n);
+	CHECK_EQ(roundtrip(rows, COL_CHUNK, n), (size_t)(33 * n + 7) / 8);
+}
+
+/* A task whose values do not move keeps one chunk of each series for the whole window, shared
+ * by every slot, and freeing the window gives all of it back. */
+static void test_window_shared_chunks(void)
+{
+	struct world w;
+	size_t before, after_one, after_all;
+
+	if (world_make(&w) < 0) {
+		UNIT_FAIL("cannot set up the fixture world");
+		return;
+	}
+	collector_sample(&w.col, 1000);
+	for (int i = 1; i <= 2 * COL_CHUNK; i++)
+		collector_sample(&w.col, 1000 + i);
+	before = w.col.self.window_bytes;
+	for (int i = 2 * COL_CHUNK + 1; i <= 3 * COL_CHUNK; i++)
+		collector_sample(&w.col, 1000 + i);
+	after_one = w.col.self.window_bytes;
+	for (int i = 3 * COL_CHUNK + 1; i <= 6 * COL_CHUNK; i++)
+		collector_sample(&w.col, 1000 + i);
+	after_all = w.col.self.window_bytes;
+	/* The chunks sealed after the second are the same bytes as the second: no growth. */
+	CHECK_EQ(after_one, before);
+	CHECK_EQ(after_all, before);
+	CHECK(!isnan(collector_value(&w.col, collector_series_find(&w.col, COL_TASK, "m", TASK_ID,
+								   NULL),
+				     w.col.cycle - w.col.cap + 1, COL_MEM)));
+	world_free(&w);
+}
+
 /* The window past its first chunks: every cycle's exact values read back from the compressed
  * chunks (constant, changing and missing values), the oldest cycles drop out, and the window
  * of a sleeping task costs far less than 4 bytes per value. */
@@ -669,7 +763,7 @@ static void test_real_cgroup_gone(void)
 }
 
 UNIT_MAIN(test_parse_v1, test_parse_v2, test_parse_malformed, test_sample_cycle,
-	  test_window_query, test_window_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_first_write,
+	  test_window_query, test_chunk_encoding, test_window_chunks, test_window_shared_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_first_write,
 	  test_rrd_skips,
 	  test_rrd_truncated,
 	  test_rrd_zeroed, test_rrd_cap, test_cgroup_gone, test_real_cgroup_gone)
