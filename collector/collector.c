@@ -173,6 +173,42 @@ static void series_free(struct collector *c, struct col_series *s)
 	c->series_freed++;
 }
 
+/* Copies the strings into one allocation: dst, then each of src[0..n) (NULL = ""), its
+ * pointers into ptrs; the caller frees dst. NULL when memory runs out. */
+static void *alloc_with_strings(size_t head, const char *const *src, char **ptrs[], size_t n)
+{
+	size_t len[4], total = head;
+	char *p, *base;
+
+	for (size_t i = 0; i < n; i++)
+		total += (len[i] = strlen(src[i] ? src[i] : "") + 1);
+	if (!(base = calloc(1, total)))
+		return NULL;
+	p = base + head;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, src[i] ? src[i] : "", len[i]);
+		*ptrs[i] = p;
+		p += len[i];
+	}
+	return base;
+}
+
+static struct col_series *series_alloc(const char *cluster, const char *name,
+				       const char *container)
+{
+	const char *src[3] = { cluster, name, container };
+	struct col_series tmp;
+	char **ptrs[3] = { &tmp.cluster, &tmp.name, &tmp.container };
+	struct col_series *s = alloc_with_strings(sizeof(*s), src, ptrs, 3);
+
+	if (s) {
+		s->cluster = tmp.cluster;
+		s->name = tmp.name;
+		s->container = tmp.container;
+	}
+	return s;
+}
+
 /* Finds or makes a series; NULL when memory runs out. */
 static struct col_series *series_get(struct collector *c, enum col_kind kind, const char *cluster,
 				     const char *name, const char *container)
@@ -182,7 +218,7 @@ static struct col_series *series_get(struct collector *c, enum col_kind kind, co
 
 	if (s)
 		return s;
-	s = calloc(1, sizeof(*s));
+	s = series_alloc(cluster, name, container);
 	if (!s)
 		return NULL;
 	s->n_cols = kind_cols[kind];
@@ -197,9 +233,6 @@ static struct col_series *series_get(struct collector *c, enum col_kind kind, co
 	for (size_t i = 0; i < COL_CHUNK * (size_t)s->n_cols; i++)
 		s->open[i] = NAN;
 	s->kind = kind;
-	snprintf(s->cluster, sizeof(s->cluster), "%s", cluster);
-	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
-	snprintf(s->container, sizeof(s->container), "%s", container ? container : "");
 	s->first_cycle = c->cycle;
 	s->rrd_cycle = c->cycle - 1;
 	s->active_cycle = 0;
@@ -239,8 +272,10 @@ static void task_free(struct col_task *t)
 	}
 	if (t->series)
 		t->series->active = false;
-	for (size_t i = 0; i < t->n_containers; i++)
+	for (size_t i = 0; i < t->n_containers; i++) {
 		free(t->containers[i].bpf);
+		free(t->containers[i].name);
+	}
 	free(t->containers);
 	free(t);
 }
@@ -266,30 +301,57 @@ static void container_open(struct collector *c, struct col_container *cc)
 	cgroup_read_limits(env, cc->rel, &cc->limits);
 }
 
+/* cc's name, image and cgroup path in one allocation; 0 or -ENOMEM. */
+static int container_strings(struct collector *c, const struct col_task *t,
+			     struct col_container *cc, const struct rt_container *rc)
+{
+	const char *name = rc->name, *image = rc->image;
+	int rel_len = snprintf(NULL, 0, "%s/%s/%s/%s", c->cfg->cgroup_parent, t->cluster, t->id,
+			       name);
+	size_t ln = strlen(name) + 1, li = strlen(image) + 1;
+	char *p = rel_len < 0 ? NULL : malloc(ln + li + (size_t)rel_len + 1);
+
+	if (!p)
+		return -ENOMEM;
+	cc->name = memcpy(p, name, ln);
+	cc->image = memcpy(p + ln, image, li);
+	cc->rel = p + ln + li;
+	snprintf(cc->rel, (size_t)rel_len + 1, "%s/%s/%s/%s", c->cfg->cgroup_parent, t->cluster,
+		 t->id, name);
+	return 0;
+}
+
 /* The collector's view of a runtime task, made when it is first seen RUNNING. */
 static struct col_task *task_make(struct collector *c, const struct rt_task *rt_t)
 {
-	struct col_task *t = calloc(1, sizeof(*t));
+	const char *src[3] = {
+		rt_t->cluster, rt_t->td ? rt_t->td->family : "",
+		strncmp(rt_t->group, "service:", 8) == 0 ? rt_t->group + 8 : "",
+	};
+	struct col_task tmp, *t;
+	char **ptrs[3] = { &tmp.cluster, &tmp.family, &tmp.service };
 	size_t n = rt_t->n_containers;
 
+	t = alloc_with_strings(sizeof(*t), src, ptrs, 3);
 	if (!t || !(t->containers = calloc(n ? n : 1, sizeof(*t->containers)))) {
 		free(t);
 		return NULL;
 	}
+	t->cluster = tmp.cluster;
+	t->family = tmp.family;
+	t->service = tmp.service;
 	snprintf(t->id, sizeof(t->id), "%s", rt_t->id);
-	snprintf(t->cluster, sizeof(t->cluster), "%s", rt_t->cluster);
-	snprintf(t->family, sizeof(t->family), "%s", rt_t->td ? rt_t->td->family : "");
 	t->revision = rt_t->td ? rt_t->td->revision : 0;
-	parse_group(rt_t->group, t->service, sizeof(t->service));
 	t->cpu_units = atoi(rt_t->cpu);
 	t->memory_mib = atoi(rt_t->memory);
 	t->n_containers = n;
 	for (size_t i = 0; i < n; i++) {
 		struct col_container *cc = &t->containers[i];
-		snprintf(cc->name, sizeof(cc->name), "%s", rt_t->containers[i].name);
-		snprintf(cc->image, sizeof(cc->image), "%s", rt_t->containers[i].image);
-		snprintf(cc->rel, sizeof(cc->rel), "%s/%s/%s/%s", c->cfg->cgroup_parent, t->cluster,
-			 t->id, cc->name);
+		if (container_strings(c, t, cc, &rt_t->containers[i]) < 0) {
+			t->n_containers = i;
+			task_free(t);
+			return NULL;
+		}
 		cc->cpu_units = rt_t->containers[i].cpu;
 		cc->memory_mib = rt_t->containers[i].memory;
 		cc->started_at = rt_t->started_at;

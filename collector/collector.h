@@ -59,9 +59,10 @@ struct col_chunk;
 /* One dimension set's recent values. */
 struct col_series {
 	enum col_kind kind;
-	char cluster[256];
-	char name[256];               /* task id, service name, family; "" for clusters */
-	char container[256];          /* containers only */
+	/* Strings in the series' own allocation (after the struct). */
+	char *cluster;
+	char *name;                   /* task id, service name, family; "" for clusters */
+	char *container;              /* containers only, else "" */
 	int n_cols;
 	float *open;                  /* the current chunk: COL_CHUNK slots x n_cols, NaN = none */
 	struct col_chunk **chunks;    /* older chunks, encoded; read with collector_value() */
@@ -91,9 +92,9 @@ struct col_bpf {
 
 /* One container being sampled. */
 struct col_container {
-	char name[256];
-	char image[512];
-	char rel[CGROUP_PATH_MAX];
+	char *name;                   /* one allocation holding name, image and rel */
+	char *image;
+	char *rel;                    /* cgroup path below the hierarchy's root */
 	struct cgstat_reader reader;
 	struct cgstat cur, prev;
 	double t_cur, t_prev;
@@ -107,10 +108,10 @@ struct col_container {
 
 struct col_task {
 	char id[40];
-	char cluster[256];
-	char family[256];
+	char *cluster;                /* strings in the task's own allocation (after the struct) */
+	char *family;
 	int revision;
-	char service[256];            /* "" when not a service task */
+	char *service;                /* "" when not a service task */
 	int cpu_units, memory_mib;    /* task size, or the sum of its containers' */
 	struct col_container *containers;
 	size_t n_containers;
