@@ -8,10 +8,17 @@
 # step: that cost is reported on its own), collectd once its files stop appearing. Also prints
 # the collector's own CPU time by phase (berth_collector_cpu_seconds_total). Prints figures and
 # ratios; asserts nothing (run by hand: BERTH_BUILD=build tests/bench/collect.sh [N...]).
+# berthd's RSS is sampled every 5 s for RSS_WATCH seconds (default 120) after the CPU measure,
+# with a gzip /metrics scrape every 15 s as Prometheus would make (all of this script's scrapes
+# ask for gzip too): the max and final figures are printed against 64 MiB.
+# Knobs: MEASURE (seconds per CPU measure, default 60), RSS_WATCH, BASELINES=0 (only the 1 s
+# berthd: no 60 s pass, no collectd; ~8 minutes at N=1000 instead of ~15).
 # RRD files of 1000 tasks take ~16 GB under /tmp while it runs.
 . "$(dirname "$0")/../integration/lib.sh"
 SIZES=${*:-100 1000}
 MEASURE=${MEASURE:-60}
+RSS_WATCH=${RSS_WATCH:-120}
+BASELINES=${BASELINES:-1}
 HZ=$(getconf CLK_TCK)
 COLLECTD_PID=
 
@@ -24,10 +31,23 @@ measure() {
 	t1=$(ticks "$1"); w1=$(date +%s.%N); sleep "$MEASURE"; t2=$(ticks "$1"); w2=$(date +%s.%N)
 	python3 -c "d = ($t2 - $t1) / $HZ; w = $w2 - $w1; print('%.3f %.2f' % (d / w * 60, d / w * 100))"
 }
-metric() { curl -s "$ENDPOINT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+metric() { curl -s --compressed "$ENDPOINT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# rss_watch PID: RSS every 5 s for RSS_WATCH seconds, a gzip scrape every 15 s -> "max final"
+# in MiB.
+rss_watch() {
+	local max=0 r t0=$SECONDS i=0
+	while [ $((SECONDS - t0)) -lt "$RSS_WATCH" ]; do
+		[ $((i % 3)) -eq 0 ] && curl -s --compressed -o /dev/null "$ENDPOINT/metrics"
+		r=$(rss_mib "$1")
+		max=$(python3 -c "print(max($max, $r))")
+		i=$((i + 1))
+		sleep 5
+	done
+	echo "$max $(rss_mib "$1")"
+}
 # The collector's CPU seconds by phase: "read window rrd observers".
 phases() {
-	curl -s "$ENDPOINT/metrics" | awk '/^berth_collector_cpu_seconds_total/ { v[$1] = $2 }
+	curl -s --compressed "$ENDPOINT/metrics" | awk '/^berth_collector_cpu_seconds_total/ { v[$1] = $2 }
 		END { printf "%s %s %s %s", v["berth_collector_cpu_seconds_total{phase=\"read\"}"],
 		      v["berth_collector_cpu_seconds_total{phase=\"window\"}"],
 		      v["berth_collector_cpu_seconds_total{phase=\"rrd\"}"],
@@ -127,6 +147,17 @@ for n in $SIZES; do
 	c2=$(metric berth_collector_cycle_seconds_total); k2=$(metric berth_collector_cycles_total)
 	win=$(metric berth_collector_window_bytes); rrd=$(metric berth_rrd_bytes)
 	cycle_ms=$(python3 -c "print('%.2f' % (($c2 - $c1) / max(1, $k2 - $k1) * 1000))")
+	rss_load=$(cut -d' ' -f1-3 /proc/loadavg)
+	watch=$(rss_watch "$BERTHD_PID"); win2=$(metric berth_collector_window_bytes)
+	echo "berthd N=$n interval 1 s: ${on% *} CPU s/min (${on#* }% of a core), RSS $rss MiB, cycle $cycle_ms ms," \
+	     "window $(python3 -c "print('%.1f' % ($win / 1048576))") MiB (grows to its steady size over metrics_window)"
+	echo "berthd N=$n RSS over $RSS_WATCH s (every 5 s, a gzip scrape every 15 s): max ${watch% *} MiB, final ${watch#* } MiB" \
+	     "(target < 64 MiB); window $(python3 -c "print('%.2f -> %.2f' % ($win / 1048576, $win2 / 1048576))") MiB;" \
+	     "load average before: $rss_load"
+	if [ "$BASELINES" = 0 ]; then
+		echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+		continue
+	fi
 	# The same daemon sampling once a minute: what berthd costs without the collector.
 	berth_stop
 	berth_start $FLAGS --collect-interval 60
@@ -135,8 +166,6 @@ for n in $SIZES; do
 	berth_stop
 	berth_start $FLAGS --collect-interval 1
 	base=$(collectd_run "$n")
-	echo "berthd N=$n interval 1 s: ${on% *} CPU s/min (${on#* }% of a core), RSS $rss MiB, cycle $cycle_ms ms," \
-	     "window $(python3 -c "print('%.1f' % ($win / 1048576))") MiB (grows to its steady size over metrics_window)"
 	echo "berthd N=$n interval 60 s: ${off% *} CPU s/min (${off#* }% of a core)"
 	echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 	python3 - "$on" "$off" "${base:-}" "$n" "$p1" "$p2" "$w1" "$w2" <<'P'
