@@ -864,8 +864,10 @@ void collector_sample(struct collector *c, double now)
 		rrd_write_due(c, false);
 		/* librrd builds a new file in one allocation of its whole size (~17 MB at a 1 s
 		 * step) that malloc then keeps for reuse: give it back. So too, once a chunk
-		 * (every COL_CHUNK cycles), the free pages that bursts of the loop (task launches,
-		 * API requests, reports) left inside the heap: a few milliseconds at most. */
+		 * (every COL_CHUNK cycles), the whole free pages that bursts of the loop (task
+		 * launches, API requests, reports) left inside the heap, where nothing else would
+		 * return them: malloc_trim walks the heap's free chunks, cheap next to the
+		 * COL_CHUNK cycles between two calls. */
 		if (c->rrd.stats.created != created || seal)
 			malloc_trim(0);
 		if (now >= c->next_expire) {

@@ -20,7 +20,8 @@
  * scratch buffer: no allocation per sample) and derives Container Insights metrics per container,
  * task, service ("service:NAME" task groups), task definition family and cluster. The last
  * metrics_window seconds of them stay in memory (per series one float per column and cycle, in
- * chunks of COL_CHUNK cycles: the current one raw, older ones compressed) and
+ * chunks of COL_CHUNK cycles: the current one raw, older ones encoded by
+ * collector/window_chunk.h, a chunk that encodes as the one before it shared with it) and
  * every task, service and cluster is written to its RRD file (rrd_store.h) from the window: about
  * once a minute per file, files spread over the cycles, all rows of a file in one librrd call
  * (with rrdcached: every cycle). A crash loses at most that minute of RRD rows; a clean close
