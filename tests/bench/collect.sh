@@ -11,7 +11,7 @@
 # berthd's RSS is sampled every 5 s for RSS_WATCH seconds (default 120) after the CPU measure,
 # with a gzip /metrics scrape every 15 s as Prometheus would make (all of this script's scrapes
 # ask for gzip too): the max and final figures are printed against 64 MiB.
-# Knobs: MEASURE (seconds per CPU measure, default 60), RSS_WATCH, BASELINES=0 (only the 1 s
+# Knobs: MEASURE (seconds per CPU measure, default 60), RSS_WATCH, FILES_WAIT, BASELINES=0 (only the 1 s
 # berthd: no 60 s pass, no collectd; ~8 minutes at N=1000 instead of ~15).
 # RRD files of 1000 tasks take ~16 GB under /tmp while it runs.
 . "$(dirname "$0")/../integration/lib.sh"
@@ -53,14 +53,16 @@ phases() {
 		      v["berth_collector_cpu_seconds_total{phase=\"rrd\"}"],
 		      v["berth_collector_cpu_seconds_total{phase=\"observers\"}"] }'
 }
-# Waits (up to 7 minutes) until every sampled task has its RRD file: files are created on their
-# first write, spread over the first five minutes of a task.
+# Waits (up to FILES_WAIT seconds, default 900) until every sampled task has its RRD file: files
+# are created on their first write, spread over the first five minutes of a task (longer on a
+# loaded host). While they are, berthd's RSS carries librrd's buffer of the file being created
+# (~17 MB): measured before they all exist, RSS is not the steady state's.
 wait_files() {
 	local want=$1 have t0=$SECONDS
 	while :; do
 		have=$(metric berth_rrd_files_created_total); have=${have%.*}
 		[ "${have:-0}" -ge "$want" ] && break
-		[ $((SECONDS - t0)) -ge 420 ] && { echo "# only ${have:-0} of $want RRD files after 7 minutes" >&2; break; }
+		[ $((SECONDS - t0)) -ge "${FILES_WAIT:-900}" ] && { echo "# only ${have:-0} of $want RRD files after ${FILES_WAIT:-900} s" >&2; break; }
 		sleep 5
 	done
 	echo "# ${have:-0} RRD files, $(du -sm "$WORK/data/rrd" | cut -f1) MiB, after $((SECONDS - t0)) s" >&2
