@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "collector/collector.h"
 #include "common/credentials.h"
 #include "common/fileio.h"
 #include "common/log.h"
@@ -196,6 +197,10 @@ int app_start(struct app *a, const struct config *cfg, struct runtime *rt, struc
 	lim.upload_dir = strdup(tmp);
 	if (!lim.upload_dir)
 		return -ENOMEM;
+	if (a->collector && (ret = collector_on_cycle(a->collector, metrics_on_cycle, a)) < 0) {
+		free((char *)lim.upload_dir);
+		return ret;
+	}
 	if (dashboard_init(a) < 0) {
 		free((char *)lim.upload_dir);
 		return -ENOMEM;

@@ -59,6 +59,9 @@ void rest_handle(struct app *a, struct web_request *rq, struct web_response *rs)
 /* Metrics (web/metrics.c): GET /metrics; and the authenticated /v1/metrics/... and
  * /v1/graphs/... routes, returning true when the path was one of theirs. */
 void metrics_prometheus(struct app *a, struct web_request *rq, struct web_response *rs);
+/* Collector observer: gives back the buffer of the last plain /metrics text once no plain
+ * scrape came for a minute. */
+void metrics_on_cycle(void *ctx, struct collector *c, double now);
 bool metrics_handle(struct app *a, struct web_request *rq, struct web_response *rs);
 /* The authenticated /v1 routes of each area; each returns true when the path was one of its
  * own (and answered it). Alarms (web/alarms_api.c): /v1/alarms...; webhook endpoints and

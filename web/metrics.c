@@ -591,11 +591,14 @@ static bool wants_gzip(const struct web_request *rq)
  * it) never holds the text whole: it is rendered into a 64 KiB buffer that is deflated into the
  * response each time it fills, so the scrape's memory is the compressed body (~1.2 MB), which
  * is kept for the next gzip scrape (one; a scrape that finds it still being sent makes its
- * own). A plain scrape renders the whole text into a buffer of its own, freed once sent: large
- * enough to be mapped apart from the heap, it goes back to the system at once.
+ * own). A plain scrape renders the whole text into one buffer (mapped apart from the heap),
+ * kept for the next plain scrape while they come within PLAIN_KEEP_SECONDS of each other (fresh
+ * pages cost more to fault in than the render itself), then given back at a collector cycle.
  */
 #define GZ_TEXT_CHUNK (64 * 1024)
-static struct mbuf spare_gz;
+#define PLAIN_KEEP_SECONDS 60.0
+static struct mbuf spare_gz, spare_plain;
+static double plain_last;             /* the time of the last plain scrape */
 
 struct body {
 	struct mbuf b;
@@ -738,6 +741,8 @@ void metrics_prometheus(struct app *a, struct web_request *rq, struct web_respon
 		respond_body(rs, &gz, &spare_gz);
 		return;
 	}
+	b = spare_take(&spare_plain);
+	plain_last = time_now();
 	render(a, &b);
 	scrape_self.render_cpu = thread_cpu() - t0;
 	scrape_self.bytes = b.len;
@@ -746,7 +751,17 @@ void metrics_prometheus(struct app *a, struct web_request *rq, struct web_respon
 		web_respond_text(rs, 500, "text/plain", "out of memory\n");
 		return;
 	}
-	respond_body(rs, &b, NULL);
+	respond_body(rs, &b, &spare_plain);
+}
+
+void metrics_on_cycle(void *ctx, struct collector *c, double now)
+{
+	(void)ctx;
+	(void)c;
+	if (spare_plain.p && fabs(now - plain_last) > PLAIN_KEEP_SECONDS) {
+		free(spare_plain.p);
+		memset(&spare_plain, 0, sizeof(spare_plain));
+	}
 }
 
 static void respond_json(struct web_response *rs, int status, json_t *o)
