@@ -57,7 +57,7 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-async function until(fn, ms = 15000) {
+async function until(fn, ms = 30000) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => false);
@@ -167,7 +167,7 @@ try {
     const scaled = await until(async () => {
       const r = await ecsCall(page, 'DescribeServices', { cluster: 'shop', services: ['web'] }, await csrfOf(page));
       return r.body.services[0].desiredCount === 3 && r.body.services[0].runningCount === 3;
-    }, 20000);
+    }, 60000);
     ok(scaled, 'scaling from the UI: the service runs 3 tasks (DescribeServices)');
     const shown = await until(async () => {
       await page.reload();
@@ -206,7 +206,7 @@ try {
     const stopped = await until(async () => {
       const r = await ecsCall(page, 'DescribeTasks', { cluster: 'shop', tasks: [id] }, await csrfOf(page));
       return r.body.tasks[0].lastStatus === 'STOPPED' && r.body.tasks[0].stopCode === 'UserInitiated';
-    }, 20000);
+    }, 60000);
     ok(stopped, 'stopping from the UI: the task is STOPPED with stopCode UserInitiated');
     const shown = await until(async () => {
       await page.reload();
