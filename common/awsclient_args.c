@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* awsclient_args.c: aws-CLI arguments over an operation table: flag names, shorthand, requests. */
 #include "common/awsclient.h"
+#include "common/awsclient_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,10 +14,7 @@
 
 #define VALUE_FILE_MAX (16 << 20)
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void awsclient_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -170,7 +168,7 @@ static int resolve_value(const char *flag, const char *v, char **owned, const ch
 		return 0;
 	ret = file_read_all(v + 7, VALUE_FILE_MAX, owned, &len);
 	if (ret < 0) {
-		set_err(err, errlen, "Error parsing parameter '--%s': Unable to load paramfile %s: %s",
+		awsclient_set_err(err, errlen, "Error parsing parameter '--%s': Unable to load paramfile %s: %s",
 			flag, v, strerror(-ret));
 		return ret;
 	}
@@ -184,7 +182,7 @@ static json_t *parse_json_text(const char *flag, const char *text, char *err, si
 	json_t *v = json_loads(text, 0, &je);
 
 	if (!v)
-		set_err(err, errlen, "Error parsing parameter '--%s': Invalid JSON: %s (line %d, "
+		awsclient_set_err(err, errlen, "Error parsing parameter '--%s': Invalid JSON: %s (line %d, "
 			"column %d)", flag, je.text, je.line, je.column);
 	return v;
 }
@@ -202,7 +200,7 @@ static json_t *complex_value(const struct awsclient_member *m, const char *flag,
 		return parse_json_text(flag, text, err, errlen);
 	v = awsclient_parse_shorthand(text, m->hints, why, sizeof(why));
 	if (!v)
-		set_err(err, errlen, "Error parsing parameter '--%s': %s", flag, why);
+		awsclient_set_err(err, errlen, "Error parsing parameter '--%s': %s", flag, why);
 	return v;
 }
 
@@ -211,7 +209,7 @@ static json_t *string_value(const char *flag, const char *text, char *err, size_
 	json_t *v = json_string(text);
 
 	if (!v)
-		set_err(err, errlen, "Error parsing parameter '--%s': not valid UTF-8", flag);
+		awsclient_set_err(err, errlen, "Error parsing parameter '--%s': not valid UTF-8", flag);
 	return v;
 }
 
@@ -225,7 +223,7 @@ static json_t *integer_value(const char *flag, const char *text, char *err, size
 	while (isspace((unsigned char)*end))
 		end++;
 	if (!*text || *end || errno) {
-		set_err(err, errlen, "argument --%s: invalid integer value: '%s'", flag, text);
+		awsclient_set_err(err, errlen, "argument --%s: invalid integer value: '%s'", flag, text);
 		return NULL;
 	}
 	return json_integer(v);
@@ -308,7 +306,7 @@ static int positive_number(const char *flag, const char *text, long long *out,
 	*out = json_integer_value(v);
 	json_decref(v);
 	if (*out <= 0) {
-		set_err(err, errlen, "argument --%s: must be greater than zero", flag);
+		awsclient_set_err(err, errlen, "argument --%s: must be greater than zero", flag);
 		return -EINVAL;
 	}
 	return 0;
@@ -327,7 +325,7 @@ static int take_input_json(struct argscan *s, const char *text)
 	s->input = parse_json_text("cli-input-json", resolved, s->err, s->errlen);
 	free(owned);
 	if (s->input && !json_is_object(s->input)) {
-		set_err(s->err, s->errlen, "Error parsing parameter '--cli-input-json': "
+		awsclient_set_err(s->err, s->errlen, "Error parsing parameter '--cli-input-json': "
 			"expected a JSON object");
 		return -EINVAL;
 	}
@@ -394,7 +392,7 @@ static int take_flag(struct argscan *s, int argc, char **argv)
 	}
 	if (m && m->type == AWSCLIENT_BOOLEAN) {
 		if (eq) {
-			set_err(s->err, s->errlen, "argument --%s: ignored explicit argument '%s'",
+			awsclient_set_err(s->err, s->errlen, "argument --%s: ignored explicit argument '%s'",
 				flag, eq + 1);
 			return -EINVAL;
 		}
@@ -402,7 +400,7 @@ static int take_flag(struct argscan *s, int argc, char **argv)
 	}
 	list = m && (m->type == AWSCLIENT_STRING_LIST || m->type == AWSCLIENT_STRUCT_LIST);
 	if (!eq && nvals == 0) {
-		set_err(s->err, s->errlen, "argument --%s: expected %s argument", flag,
+		awsclient_set_err(s->err, s->errlen, "argument --%s: expected %s argument", flag,
 			list ? "at least one" : "one");
 		return -EINVAL;
 	}
@@ -454,7 +452,7 @@ static int check_required(struct argscan *s, const json_t *request)
 	}
 	if (!used)
 		return 0;
-	set_err(s->err, s->errlen, "the following arguments are required: %s", missing);
+	awsclient_set_err(s->err, s->errlen, "the following arguments are required: %s", missing);
 	return -EINVAL;
 }
 
@@ -473,7 +471,7 @@ static int check_paging(struct argscan *s, int no_paginate)
 	if (!no_paginate)
 		return 0;
 	if (inv->starting_token || inv->max_items || inv->page_size) {
-		set_err(s->err, s->errlen, "Cannot specify --no-paginate along with pagination "
+		awsclient_set_err(s->err, s->errlen, "Cannot specify --no-paginate along with pagination "
 			"arguments: %s%s%s", inv->starting_token ? "--starting-token " : "",
 			inv->max_items ? "--max-items " : "", inv->page_size ? "--page-size" : "");
 		return -EINVAL;
@@ -500,7 +498,7 @@ static int scan_args(struct argscan *s, int argc, char **argv)
 		return 0;
 	awsclient_cli_name(s->op->name, verb, sizeof(verb));
 	list_flags(s->op, valid, sizeof(valid));
-	set_err(s->err, s->errlen, "Unknown options: %s\nValid options for %s: %s",
+	awsclient_set_err(s->err, s->errlen, "Unknown options: %s\nValid options for %s: %s",
 		s->unknown, verb, valid);
 	return -EINVAL;
 }
@@ -514,7 +512,7 @@ int awsclient_parse_args(const struct awsclient_service *svc, const struct awscl
 
 	memset(inv, 0, sizeof(*inv));
 	inv->op = op;
-	set_err(err, errlen, "out of memory");
+	awsclient_set_err(err, errlen, "out of memory");
 	s.flags = json_object();
 	if (!s.flags)
 		goto out;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* awsclient_shorthand.c: the aws CLI's shorthand syntax ("key=k1,value=v1"), typed by hints. */
 #include "common/awsclient.h"
+#include "common/awsclient_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,20 +11,6 @@
 #include <strings.h>
 
 #define SHORTHAND_MAX_DEPTH 32
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- shorthand: a port of awscli's ShorthandParser ---------------------------------------- */
 
@@ -54,10 +41,10 @@ static void sh_skip_ws(struct shorthand *p)
 static json_t *sh_fail(struct shorthand *p, const char *expected)
 {
 	if (sh_eof(p))
-		set_err(p->err, p->errlen, "expected '%s', received end of input, at column %zu of: %s",
+		awsclient_set_err(p->err, p->errlen, "expected '%s', received end of input, at column %zu of: %s",
 			expected, p->i + 1, p->s);
 	else
-		set_err(p->err, p->errlen, "expected '%s', received '%c', at column %zu of: %s",
+		awsclient_set_err(p->err, p->errlen, "expected '%s', received '%c', at column %zu of: %s",
 			expected, p->s[p->i], p->i + 1, p->s);
 	return NULL;
 }
@@ -250,7 +237,7 @@ static json_t *sh_nested(struct shorthand *p, json_t *(*fn)(struct shorthand *))
 	json_t *v;
 
 	if (++p->depth > SHORTHAND_MAX_DEPTH) {
-		set_err(p->err, p->errlen, "shorthand nested deeper than %d levels",
+		awsclient_set_err(p->err, p->errlen, "shorthand nested deeper than %d levels",
 			SHORTHAND_MAX_DEPTH);
 		return NULL;
 	}
@@ -350,7 +337,7 @@ static json_t *sh_parameter(struct shorthand *p)
 		if (sh_expect(p, '=', 1) < 0)
 			break;
 		if (json_object_get(obj, key)) {
-			set_err(p->err, p->errlen, "second instance of key \"%s\" in: %s (often a "
+			awsclient_set_err(p->err, p->errlen, "second instance of key \"%s\" in: %s (often a "
 				"\",\" where a space should separate two values)", key, p->s);
 			break;
 		}
@@ -411,7 +398,7 @@ static json_t *typed_scalar(const char *s, char hint, const char *path, char *er
 	default:
 		return json_string(s);
 	}
-	set_err(err, errlen, "invalid value \"%s\" for %s: expected %s", s, path,
+	awsclient_set_err(err, errlen, "invalid value \"%s\" for %s: expected %s", s, path,
 		hint == 'i' ? "an integer" : hint == 'f' ? "a number" : "true or false");
 	return NULL;
 }
@@ -467,7 +454,7 @@ json_t *awsclient_parse_shorthand(const char *text, const char *hints, char *err
 	struct shorthand p = { .s = text, .n = strlen(text), .err = err, .errlen = errlen };
 	json_t *obj;
 
-	set_err(err, errlen, "out of memory");
+	awsclient_set_err(err, errlen, "out of memory");
 	obj = sh_parameter(&p);
 	if (obj && apply_hints(obj, hints, "", err, errlen) < 0) {
 		json_decref(obj);

@@ -25,8 +25,7 @@ static int bad_param(struct berr *e, const char *fmt, const char *what)
 	return berr_set(e, 400, "InvalidParameterException", fmt, what);
 }
 
-/* Looks the cluster up by the request's "cluster" member (default "default"). */
-static struct rt_cluster *cluster_arg(struct app *a, json_t *rq, struct berr *e)
+struct rt_cluster *ecs_cluster_arg(struct app *a, json_t *rq, struct berr *e)
 {
 	const char *name = NULL;
 	struct rt_cluster *c;
@@ -195,7 +194,7 @@ static int op_put_cluster_capacity_providers(struct app *a, json_t *rq, json_t *
 	if (!strategy)
 		return bad_param(e, "%s", "Missing required parameter in input: "
 					  "\"defaultCapacityProviderStrategy\"");
-	c = cluster_arg(a, rq, e);
+	c = ecs_cluster_arg(a, rq, e);
 	if (!c || rt_capacity_set(a->rt, c, providers, strategy, e) < 0)
 		return -EINVAL;
 	*out = json_pack("{s:o}", "cluster", rt_cluster_json(a->rt, c, true, true));
@@ -208,7 +207,7 @@ static int op_delete_cluster(struct app *a, json_t *rq, json_t **out, struct ber
 
 	if (!json_object_get(rq, "cluster"))
 		return bad_param(e, "%s", "Missing required parameter in input: \"cluster\"");
-	c = cluster_arg(a, rq, e);
+	c = ecs_cluster_arg(a, rq, e);
 	if (!c || rt_cluster_delete(a->rt, c, e) < 0)
 		return -EINVAL;
 	*out = json_pack("{s:o}", "cluster", rt_cluster_json(a->rt, c, true, true));
@@ -442,7 +441,7 @@ static int op_run_task(struct app *a, json_t *rq, json_t **out, struct berr *e)
 	struct taskdef *td;
 	long long count = 1;
 
-	c = cluster_arg(a, rq, e);
+	c = ecs_cluster_arg(a, rq, e);
 	if (!c)
 		return -EINVAL;
 	td = taskdef_arg(a, rq, e);
@@ -488,7 +487,7 @@ static int op_run_task(struct app *a, json_t *rq, json_t **out, struct berr *e)
 static int op_stop_task(struct app *a, json_t *rq, json_t **out, struct berr *e)
 {
 	const char *id = NULL, *reason = NULL;
-	struct rt_cluster *c = cluster_arg(a, rq, e);
+	struct rt_cluster *c = ecs_cluster_arg(a, rq, e);
 	struct rt_task *t;
 
 	if (!c || json_get_string(rq, "task", &id, e) < 0 || json_get_string(rq, "reason", &reason, e) < 0)
@@ -507,7 +506,7 @@ static int op_stop_task(struct app *a, json_t *rq, json_t **out, struct berr *e)
 
 static int op_describe_tasks(struct app *a, json_t *rq, json_t **out, struct berr *e)
 {
-	struct rt_cluster *c = cluster_arg(a, rq, e);
+	struct rt_cluster *c = ecs_cluster_arg(a, rq, e);
 	json_t *ids = NULL, *tasks, *failures, *v;
 	size_t i;
 
@@ -536,7 +535,7 @@ static int op_list_tasks(struct app *a, json_t *rq, json_t **out, struct berr *e
 {
 	const char *family = NULL, *started_by = NULL, *desired = "RUNNING", *service = NULL,
 		   *launch = NULL;
-	struct rt_cluster *c = cluster_arg(a, rq, e);
+	struct rt_cluster *c = ecs_cluster_arg(a, rq, e);
 	char group[300];
 	json_t *all;
 	int ret;

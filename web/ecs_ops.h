@@ -8,6 +8,11 @@
 #include "common/util.h"
 
 struct app;
+struct rt_cluster;
+
+/* Looks the cluster up by the request's "cluster" member (default "default"): an ACTIVE one,
+ * else NULL with ClusterNotFoundException in e. */
+struct rt_cluster *ecs_cluster_arg(struct app *a, json_t *rq, struct berr *e);
 
 /* Validates a tags member ([{key, value}], at most 50, no "aws:" keys). 0 or -EINVAL. */
 int ecs_check_tags(json_t *rq, const char *member, struct berr *e);

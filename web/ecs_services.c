@@ -12,16 +12,10 @@
 
 static struct rt_cluster *cluster_of(struct app *a, json_t *rq, struct berr *e)
 {
-	const char *name = NULL;
-	struct rt_cluster *c;
+	struct rt_cluster *c = ecs_cluster_arg(a, rq, e);
 
-	if (json_get_string(rq, "cluster", &name, e) < 0)
+	if (!c)
 		return NULL;
-	c = rt_cluster_find(a->rt, name);
-	if (!c || strcmp(c->status, "ACTIVE") != 0) {
-		berr_set(e, 400, "ClusterNotFoundException", "Cluster not found.");
-		return NULL;
-	}
 	if (!a->rt->services) {
 		berr_set(e, 500, "ServerException", "The service scheduler is not running.");
 		return NULL;
