@@ -2,16 +2,25 @@
 /* loop.c: epoll event loop with timerfd timers. */
 #include "common/loop.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "common/log.h"
+
+const double loop_stall_bounds[LOOP_STALL_BUCKETS] = {
+	0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+};
 
 int loop_init(struct loop *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->log_stall_ms = 100;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return l->epfd < 0 ? -errno : 0;
 }
@@ -110,6 +119,51 @@ void loop_timer_close(struct loop_timer *t)
 	t->io.fd = -1;
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The function a watcher runs: a timer's own callback rather than the timerfd reader. */
+static void *callback_of(const struct loop_io *io)
+{
+	if (io->cb == timer_ready)
+		return (void *)((const struct loop_timer *)io->data)->cb;
+	return (void *)io->cb;
+}
+
+static void stall_log(const void *fn, double seconds)
+{
+	Dl_info di;
+
+	if (dladdr(fn, &di) && di.dli_fbase)
+		log_info("loop: a callback (%s+%#lx) ran %.0f ms while other events waited",
+			 strrchr(di.dli_fname, '/') ? strrchr(di.dli_fname, '/') + 1 : di.dli_fname,
+			 (unsigned long)((const char *)fn - (const char *)di.dli_fbase), seconds * 1e3);
+	else
+		log_info("loop: a callback (%p) ran %.0f ms while other events waited", fn,
+			 seconds * 1e3);
+}
+
+static void stall_count(struct loop *l, const void *fn, double seconds)
+{
+	struct loop_stats *s = &l->stats;
+	int i = 0;
+
+	while (i < LOOP_STALL_BUCKETS && seconds > loop_stall_bounds[i])
+		i++;
+	s->counts[i]++;
+	s->callbacks++;
+	s->sum_seconds += seconds;
+	if (seconds > s->max_seconds)
+		s->max_seconds = seconds;
+	if (l->log_stall_ms && seconds * 1e3 > l->log_stall_ms)
+		stall_log(fn, seconds);
+}
+
 int loop_run_once(struct loop *l, int timeout_ms)
 {
 	struct epoll_event evs[LOOP_BATCH];
@@ -122,8 +176,15 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	l->batch_n = n;
 	for (int i = 0; i < n; i++) {
 		struct loop_io *io = evs[i].data.ptr;
-		if (io)   /* NULL: stopped by an earlier callback of this batch */
-			io->cb(io, evs[i].events);
+		const void *fn;
+		double t0;
+
+		if (!io)   /* stopped by an earlier callback of this batch */
+			continue;
+		fn = callback_of(io);
+		t0 = now_seconds();
+		io->cb(io, evs[i].events);
+		stall_count(l, fn, now_seconds() - t0);
 	}
 	l->batch = NULL;
 	l->batch_n = 0;

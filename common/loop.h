@@ -28,9 +28,26 @@ struct loop_timer {
 
 #define LOOP_BATCH 64
 
+/* Upper bounds (seconds) of the stall histogram's buckets; the last bucket is +Inf. */
+#define LOOP_STALL_BUCKETS 10
+extern const double loop_stall_bounds[LOOP_STALL_BUCKETS];
+
+/* Time spent in single callbacks: while one runs, every other ready fd (an HTTP request, a
+ * timer) waits. counts[i] holds the callbacks of at most loop_stall_bounds[i] seconds (not
+ * cumulative), counts[LOOP_STALL_BUCKETS] the longer ones. */
+struct loop_stats {
+	uint64_t counts[LOOP_STALL_BUCKETS + 1];
+	uint64_t callbacks;
+	double sum_seconds, max_seconds;
+};
+
 struct loop {
 	int epfd;
 	bool stop;
+	struct loop_stats stats;
+	/* A callback longer than this (ms, 0 = never) is logged at info level with its address
+	 * (resolve with addr2line -e berthd). */
+	unsigned log_stall_ms;
 	/* The events being dispatched: a watcher stopped by a callback is struck out of it, so
 	 * an event already fetched for it is never delivered to freed memory. */
 	struct epoll_event *batch;

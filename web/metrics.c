@@ -18,6 +18,7 @@
 #include "collector/ledger.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "web/app.h"
 #include "web/metrics_text.h"
 
@@ -513,6 +514,28 @@ static void render_alarms(struct mbuf *b, struct app *a)
 
 static void render_scrape_self(struct mbuf *b);
 
+/* berth_loop_stall_seconds: how long single callbacks held the event loop (an HTTP request
+ * waits behind whatever callback runs when it arrives). */
+static void render_loop(struct mbuf *b, const struct loop *l)
+{
+	const struct loop_stats *s = &l->stats;
+	uint64_t cum = 0;
+	char le[48];
+
+	family(b, "berth_loop_stall_seconds", "histogram", "Time spent in one event-loop callback, while every other ready event waited.");
+	for (int i = 0; i <= LOOP_STALL_BUCKETS; i++) {
+		cum += s->counts[i];
+		if (i < LOOP_STALL_BUCKETS)
+			snprintf(le, sizeof(le), "le=\"%g\"", loop_stall_bounds[i]);
+		else
+			snprintf(le, sizeof(le), "le=\"+Inf\"");
+		sample(b, "berth_loop_stall_seconds_bucket", le, (double)cum);
+	}
+	sample(b, "berth_loop_stall_seconds_sum", NULL, s->sum_seconds);
+	sample(b, "berth_loop_stall_seconds_count", NULL, (double)s->callbacks);
+	gauge(b, "berth_loop_stall_max_seconds", "Longest single event-loop callback since start.", s->max_seconds);
+}
+
 static void render(struct app *a, struct mbuf *b)
 {
 	struct collector *c = a->collector;
@@ -528,6 +551,8 @@ static void render(struct app *a, struct mbuf *b)
 			puts_(b, text);
 		free(text);
 	}
+	if (a->loop)
+		render_loop(b, a->loop);
 	render_alarms(b, a);
 	if (a->ledger) {
 		size_t n;

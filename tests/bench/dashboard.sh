@@ -22,7 +22,8 @@ fi
 if [ ! -d "$E2E/node_modules/playwright-core" ]; then
 	(cd "$E2E" && npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1) || { cat "$WORK/npm.log"; exit 1; }
 fi
-berth_start --log-level warn --collect-interval 5
+# info: berthd logs each event-loop callback over 100 ms (printed after each size's table).
+berth_start --log-level info --collect-interval 5
 import_busybox >/dev/null
 ecs_raw CreateCluster '{"clusterName":"bench"}' >/dev/null
 ecs_raw RegisterTaskDefinition '{"family":"sleeper","cpu":"128","memory":"64","containerDefinitions":[{"name":"c","image":"busybox","command":["sleep","36000"],"stopTimeout":2}]}' >/dev/null
@@ -84,10 +85,23 @@ measure() {
 	echo "  cluster CPU chart, 1 h         $(med "$ENDPOINT/v1/metrics/query?ClusterName=bench&end=$now&metric=CpuUtilized&period=15&start=$((now - 3600))&statistics=Average")"
 	echo "  task memory chart, 1 h         $(med "$ENDPOINT/v1/metrics/query?ClusterName=bench&TaskId=$task&end=$now&metric=MemoryUtilized&period=15&start=$((now - 3600))&statistics=Average")"
 	echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	since=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 	BERTH_URL=$ENDPOINT BERTH_TOKEN=$TOKEN BENCH_LABEL="$n running tasks, load average $(cut -d' ' -f1-3 /proc/loadavg)" \
 		BENCH_PAGES="[[\"overview\",\"/\"],[\"services\",\"/services\"],[\"service s1\",\"/services/bench/s1\"],[\"tasks\",\"/tasks\"],[\"tasks filtered\",\"/tasks?service=s2&status=RUNNING\"],[\"task\",\"/tasks/bench/$task\"],[\"alarms\",\"/alarms\"],[\"alarm\",\"/alarms/bench-cpu\"],[\"billing\",\"/billing\"]]" \
-		timeout 600 node "$E2E/bench.mjs"
+		timeout 900 node "$E2E/bench.mjs"
 	echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	stalls "$since"
+}
+# stalls SINCE: berthd's event-loop callbacks over 100 ms logged since SINCE (UTC), with the
+# function each ran (every other request waited that long).
+stalls() {
+	local n
+	n=$(awk -v s="$1" '$1 >= s && / loop: a callback /' "$WORK/berthd.log" | wc -l)
+	echo "berthd's event loop: $n callbacks over 100 ms during the page loads"
+	awk -v s="$1" '$1 >= s && / loop: a callback /' "$WORK/berthd.log" | while read -r ts _ _ _ _ at _ ms _; do
+		at=${at#(}; at=${at%)}
+		printf '  %s %5s ms  %s\n' "$ts" "$ms" "$(addr2line -f -e "$BUILD/berthd" "${at#*+}" | head -1)"
+	done
 }
 
 scale "$BASE"

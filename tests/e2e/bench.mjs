@@ -5,20 +5,34 @@
 // drawn); with the API calls the page made, their bytes and berthd's own time (Server-Timing).
 // Prints one table; asserts nothing. Used by tests/bench/dashboard.sh.
 // Env: BERTH_URL, BERTH_TOKEN, BENCH_LABEL (e.g. "1000 tasks"), BENCH_PAGES (JSON
-// [[name, hash], ...]), BENCH_RUNS (loads per page after one warm-up; default 5).
+// [[name, hash], ...]), BENCH_RUNS (loads per page after one warm-up; default 10).
 import { chromium } from 'playwright-core';
 import { readdirSync, readFileSync } from 'node:fs';
 
 const URL = process.env.BERTH_URL;
 const LABEL = process.env.BENCH_LABEL || '';
 const PAGES = JSON.parse(process.env.BENCH_PAGES || '[["overview", "/"]]');
-const RUNS = Number(process.env.BENCH_RUNS || 5);
+const RUNS = Number(process.env.BENCH_RUNS || 10);
 
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 };
+const pct = (a, p) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
 const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+// The slowest load's requests, one line each: ms from navigation start to the request leaving
+// (queued before that), to its first byte, to its end, and berthd's own time for it.
+function traceLines(name, run) {
+  const at = new Date(run.origin).toISOString().slice(11, 23);
+  const out = [`#   slowest ${name}: ${fmt(run.ready)} ms, DOMContentLoaded ${fmt(run.dcl)} ms, started ${at} UTC; request: start sent first-byte end (berthd ms)`];
+  for (const e of run.trace) {
+    out.push(`#     ${e.path.slice(0, 40).padEnd(40)} ${fmt(e.start).padStart(5)} ${fmt(e.sent).padStart(5)} ${fmt(e.first).padStart(5)} ${fmt(e.end).padStart(5)}${e.app ? ` (${fmt(e.app, 1)})` : ''}${e.cached ? ' cached' : ''}`);
+  }
+  return out;
+}
 
 // One fresh load of a page: its timings and the requests it made until it was usable.
 // CPU time (user + system, ms) of processes from /proc: what a load costs, which the other load
@@ -128,6 +142,14 @@ async function load(page, cdp, hash) {
       assets: assets.length,
       assetBytes: assets.reduce((n, e) => n + e.transferSize, 0),
       rows: document.querySelectorAll('#main tbody tr').length,
+      // Where the time went (for the slowest load): the document and every request until usable,
+      // each as start / request sent / first byte / end (ms from navigation start) and berthd's time.
+      origin: performance.timeOrigin,
+      trace: [performance.getEntriesByType('navigation')[0], ...res.filter((e) => e.startTime <= ready)].map((e) => ({
+        path: e.entryType === 'navigation' ? '(document)' : new URL(e.name).pathname.replace(/^\/(static|javascript)\/.*\//, '$1/'),
+        start: e.startTime, sent: e.requestStart, first: e.responseStart, end: e.responseEnd, app: app(e),
+        cached: e.transferSize === 0 && e.encodedBodySize > 0,
+      })),
     };
   });
   return { ...r, cpuReady: cpu(atReady), cpuAll: cpu(atCharts), browserCpu, serverCpu };
@@ -151,17 +173,21 @@ try {
   const r = await page.request.post(`${URL}/v1/session`, { headers: { 'Content-Type': 'application/json' }, data: JSON.stringify({ token: process.env.BERTH_TOKEN }) });
   if (r.status() !== 200) throw new Error(`sign-in: HTTP ${r.status()}`);
   console.log(`# dashboard in headless Chromium, ${LABEL}: median of ${RUNS} fresh loads after one warm-up`);
-  console.log('# usable/max/charts/DOMload: ms from navigation start to the page usable (median, slowest), its charts drawn, DOMContentLoaded;');
+  console.log('# usable/p90/max/charts/DOMload: ms from navigation start to the page usable (median, 90th percentile, slowest; target 500),');
+  console.log('# its charts drawn (median), DOMContentLoaded (median);');
   console.log('# main: renderer main-thread busy ms (CDP TaskDuration) until the charts; chrome, berthd: CPU ms (/proc utime+stime) of all');
   console.log('# Chromium processes and of berthd during the load; api: calls until usable, their KiB, slowest berthd time (Server-Timing)');
-  console.log(`${'page'.padEnd(16)} ${'usable'.padStart(7)} ${'max'.padStart(6)} ${'charts'.padStart(7)} ${'DOMload'.padStart(7)} ${'main'.padStart(5)} ${'chrome'.padStart(6)} ${'berthd'.padStart(6)} ${'rows'.padStart(5)} ${'api'.padStart(4)} ${'api KiB'.padStart(8)} ${'srv ms'.padStart(7)} ${'largest API answer'.padEnd(34)} ${'chart q'.padStart(7)} ${'q srv'.padStart(6)} ${'assets'.padStart(6)} ${'KiB'.padStart(5)}`);
+  console.log(`${'page'.padEnd(16)} ${'usable'.padStart(7)} ${'p90'.padStart(6)} ${'max'.padStart(6)} ${'charts'.padStart(7)} ${'DOMload'.padStart(7)} ${'main'.padStart(5)} ${'chrome'.padStart(6)} ${'berthd'.padStart(6)} ${'rows'.padStart(5)} ${'api'.padStart(4)} ${'api KiB'.padStart(8)} ${'srv ms'.padStart(7)} ${'largest API answer'.padEnd(34)} ${'chart q'.padStart(7)} ${'q srv'.padStart(6)} ${'assets'.padStart(6)} ${'KiB'.padStart(5)}`);
+  const traces = [];
   for (const [name, hash] of PAGES) {
     await load(page, cdp, hash);
     const runs = [];
     for (let i = 0; i < RUNS; i++) runs.push(await load(page, cdp, hash));
     const last = runs[runs.length - 1];
     const m = (k) => median(runs.map((x) => x[k]));
-    console.log(`${name.padEnd(16)} ${fmt(m('ready')).padStart(7)} ${fmt(Math.max(...runs.map((x) => x.ready))).padStart(6)} ${fmt(m('charts')).padStart(7)} ${fmt(m('dcl')).padStart(7)} ${fmt(m('cpuAll')).padStart(5)} ${fmt(m('browserCpu')).padStart(6)} ${fmt(m('serverCpu')).padStart(6)} ${String(last.rows).padStart(5)} ${String(last.apiCalls).padStart(4)} ${fmt(last.apiBytes / 1024, 1).padStart(8)} ${fmt(m('apiServer'), 2).padStart(7)} ${`${last.apiLargest.path} ${fmt(last.apiLargest.size / 1024, 1)}K`.padEnd(34)} ${String(last.chartCalls).padStart(7)} ${fmt(m('chartServer'), 2).padStart(6)} ${String(last.assets).padStart(6)} ${fmt(last.assetBytes / 1024).padStart(5)}`);
+    const slowest = runs.reduce((a, b) => (b.ready > a.ready ? b : a));
+    traces.push(...traceLines(name, slowest));
+    console.log(`${name.padEnd(16)} ${fmt(m('ready')).padStart(7)} ${fmt(pct(runs.map((x) => x.ready), 90)).padStart(6)} ${fmt(slowest.ready).padStart(6)} ${fmt(m('charts')).padStart(7)} ${fmt(m('dcl')).padStart(7)} ${fmt(m('cpuAll')).padStart(5)} ${fmt(m('browserCpu')).padStart(6)} ${fmt(m('serverCpu')).padStart(6)} ${String(last.rows).padStart(5)} ${String(last.apiCalls).padStart(4)} ${fmt(last.apiBytes / 1024, 1).padStart(8)} ${fmt(m('apiServer'), 2).padStart(7)} ${`${last.apiLargest.path} ${fmt(last.apiLargest.size / 1024, 1)}K`.padEnd(34)} ${String(last.chartCalls).padStart(7)} ${fmt(m('chartServer'), 2).padStart(6)} ${String(last.assets).padStart(6)} ${fmt(last.assetBytes / 1024).padStart(5)}`);
   }
   // Sign-in: a fresh browser context (no cookie) is sent to /signin; the form is usable at
   // DOMContentLoaded; then from the click to the overview's 'berth:ready'.
@@ -181,7 +207,8 @@ try {
     if (i) { form.push(dcl); through.push(Date.now() - t); landing.push(landed); gap.push(origin - t); }
     await c2.close();
   }
-  console.log(`${'sign-in'.padEnd(16)} ${fmt(median(form)).padStart(7)} ${fmt(Math.max(...form)).padStart(6)}   (form usable; submit -> overview usable: median ${fmt(median(through))} ms, max ${fmt(Math.max(...through))} ms, of which click to the overview's navigation ${fmt(median(gap))} ms and its own load ${fmt(median(landing))} ms)`);
+  console.log(`${'sign-in'.padEnd(16)} ${fmt(median(form)).padStart(7)} ${fmt(pct(form, 90)).padStart(6)} ${fmt(Math.max(...form)).padStart(6)}   (form usable; submit -> overview usable: median ${fmt(median(through))} ms, max ${fmt(Math.max(...through))} ms, of which click to the overview's navigation ${fmt(median(gap))} ms and its own load ${fmt(median(landing))} ms)`);
+  for (const l of traces) console.log(l);
   if (errors.length) console.log(`# page errors: ${errors.join('; ')}`);
 } finally {
   await browser.close();
