@@ -59,6 +59,9 @@ struct rt_service {
 	double next_launch_at;
 	bool dirty;
 	bool steady;                  /* the last state reported was a steady state */
+	/* SHA-256 of the state file last written: the reconcile every second rewrites (and
+	 * fsyncs) the file only when the state changed. All zero: not written yet. */
+	unsigned char saved_sha[32];
 	struct rt_service *next;
 };
 

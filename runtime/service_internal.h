@@ -16,7 +16,7 @@ json_t *svc_task_tags(struct rt_services *s, const struct rt_service *svc,
 		      const struct taskdef *td);
 bool svc_task_has_checks(const struct taskdef *td);
 int svc_count_active(struct rt_services *s, const char *cluster);
-int svc_save(struct rt_services *s, const struct rt_service *svc);
+int svc_save(struct rt_services *s, struct rt_service *svc);
 int svc_load(struct rt_services *s);
 json_t *svc_tags_hook(struct runtime *rt, const char *arn);
 int svc_save_hook(struct runtime *rt, const char *arn);
