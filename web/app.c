@@ -216,4 +216,6 @@ void app_stop(struct app *a)
 	free((char *)a->server.limits.upload_dir);
 	web_server_stop(&a->server);
 	dashboard_close(a);
+	json_decref(a->spark_cache);
+	a->spark_cache = NULL;
 }

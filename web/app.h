@@ -37,6 +37,11 @@ struct app {
 	struct auth *auth;            /* dashboard tokens and sessions; NULL: store unreadable */
 	char auth_error[400];         /* why auth is NULL */
 	char web_root[CONFIG_STR_MAX];/* the dashboard's assets, resolved at start */
+	/* The service list's sparklines ("cluster/service/metric" -> [[t, v], ...]) as of the
+	 * collector's cycle spark_cycle: a sparkline may read RRD files, and nothing in it
+	 * changes until the next cycle. */
+	json_t *spark_cache;
+	uint64_t spark_cycle;
 };
 
 /* Loads DATA_DIR/state/credentials, generating it (0600) on first start. 0 or -errno. */

@@ -41,6 +41,7 @@ struct job {
 	pthread_t thread;
 	atomic_int done;
 	struct ledger *l;             /* loop-owned: touched only from the stream callback */
+	struct web_server *srv;       /* woken when the answer is ready */
 	char dir[512];
 	struct price_book prices;
 	struct billing_query q;
@@ -104,6 +105,7 @@ static void *job_main(void *arg)
 		j->len = z ? zlen : 0;
 	}
 	atomic_store_explicit(&j->done, 1, memory_order_release);
+	web_server_wake(j->srv);
 	return NULL;
 }
 
@@ -166,6 +168,7 @@ static void start_job(struct app *a, struct web_request *rq, struct web_response
 		return;
 	}
 	j->l = l;
+	j->srv = &a->server;
 	snprintf(j->dir, sizeof(j->dir), "%s", l->dir);
 	j->prices = l->prices;
 	j->q = q;

@@ -121,6 +121,30 @@ static json_t *sparkline(struct app *a, const struct rt_service *s, const char *
 	return arr;
 }
 
+/* sparkline() through the app's cache, which the collector's next cycle empties: a list
+ * asked for again (another page, a reload) costs no RRD read. A new reference. */
+static json_t *sparkline_cached(struct app *a, const struct rt_service *s, const char *metric)
+{
+	char key[800];
+	json_t *arr;
+
+	if (!a->collector)
+		return sparkline(a, s, metric);
+	if (!a->spark_cache || a->spark_cycle != a->collector->self.cycles) {
+		json_decref(a->spark_cache);
+		a->spark_cache = json_object();
+		a->spark_cycle = a->collector->self.cycles;
+	}
+	snprintf(key, sizeof(key), "%s/%s/%s", s->cluster, s->name, metric);
+	arr = json_object_get(a->spark_cache, key);
+	if (arr)
+		return json_incref(arr);
+	arr = sparkline(a, s, metric);
+	if (a->spark_cache)
+		json_object_set(a->spark_cache, key, arr);
+	return arr;
+}
+
 /* Which sparklines a service row carries. */
 enum { SPARK_CPU = 1, SPARK_MEMORY = 2 };
 
@@ -153,9 +177,9 @@ static json_t *service_row(struct app *a, const struct rt_service *s, unsigned s
 		      "unhealthyCount", unhealthy, "deployments", s->n_deployments, "rolloutState",
 		      primary ? primary->rollout_state : "", "createdAt", s->created_at);
 	if (sparks & SPARK_CPU)
-		json_object_set_new(o, "cpuSpark", sparkline(a, s, "CpuUtilized"));
+		json_object_set_new(o, "cpuSpark", sparkline_cached(a, s, "CpuUtilized"));
 	if (sparks & SPARK_MEMORY)
-		json_object_set_new(o, "memorySpark", sparkline(a, s, "MemoryUtilized"));
+		json_object_set_new(o, "memorySpark", sparkline_cached(a, s, "MemoryUtilized"));
 	return o;
 }
 

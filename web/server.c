@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -322,6 +323,39 @@ static void on_ready(struct loop_io *io, uint32_t events)
 	server_run(io->data);
 }
 
+static void on_wake(struct loop_io *io, uint32_t events)
+{
+	uint64_t n;
+
+	(void)events;
+	if (read(io->fd, &n, sizeof(n)) < 0)
+		return;
+	server_run(io->data);
+}
+
+void web_server_wake(struct web_server *s)
+{
+	uint64_t one = 1;
+
+	if (s->wake.fd >= 0 && write(s->wake.fd, &one, sizeof(one)) < 0)
+		return;   /* the counter is full: a wake-up is pending anyway */
+}
+
+static int wake_start(struct web_server *s, struct loop *l)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = loop_io_start(l, &s->wake, fd, EPOLLIN, on_wake, s);
+	if (ret < 0)
+		close(fd);
+	else
+		s->wake.fd = fd;
+	return ret;
+}
+
 static void on_timer(struct loop_timer *t)
 {
 	struct web_server *s = t->data;
@@ -371,6 +405,7 @@ int web_server_start(struct web_server *s, struct loop *l, const char *listen,
 	s->app = app;
 	s->io.fd = -1;
 	s->timer.io.fd = -1;
+	s->wake.fd = -1;
 	if (parse_listen(listen, &sa) < 0) {
 		log_error("web: failed to parse listen address '%s': expected ADDR:PORT", listen);
 		return -EINVAL;
@@ -397,6 +432,8 @@ int web_server_start(struct web_server *s, struct loop *l, const char *listen,
 	ret = loop_io_start(l, &s->io, di->epoll_fd, EPOLLIN, on_ready, s);
 	if (ret == 0)
 		ret = loop_timer_init(l, &s->timer, on_timer, s);
+	if (ret == 0)
+		ret = wake_start(s, l);
 	if (ret < 0) {
 		web_server_stop(s);
 		return ret;
@@ -413,4 +450,10 @@ void web_server_stop(struct web_server *s)
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	/* After the daemon: stopping it ends the streams whose workers may still wake it. */
+	if (s->wake.fd >= 0) {
+		loop_io_stop(&s->wake);
+		close(s->wake.fd);
+		s->wake.fd = -1;
+	}
 }

@@ -34,6 +34,7 @@ struct web_server {
 	web_is_upload is_upload;
 	void *app;
 	unsigned streams;               /* open streamed responses: poll them */
+	struct loop_io wake;            /* eventfd: a stream's data is ready (web_server_wake) */
 	uint16_t port;                  /* the bound port (useful with port 0) */
 };
 
@@ -42,5 +43,8 @@ int web_server_start(struct web_server *s, struct loop *l, const char *listen,
 		     const struct web_limits *lim, web_handler h, web_is_upload up, void *app);
 /* Stops listening and closes every connection; idempotent. */
 void web_server_stop(struct web_server *s);
+/* Says that a streamed response has data now, so it is sent at once rather than at the next
+ * 100 ms poll. Safe from any thread while the server runs. */
+void web_server_wake(struct web_server *s);
 
 #endif
