@@ -21,6 +21,7 @@
 #define MIB (1024.0 * 1024.0)
 #define EXPIRE_EVERY 3600.0
 #define RRD_BATCH_SECONDS 900 /* a task file is written about every 15 minutes */
+#define RRD_SLICE_MS 20       /* the longest run of RRD writes between two turns of the loop */
 #define RRD_FIRST_SECONDS 300 /* and first (which creates it) within 5 minutes of its start */
 #define RARE_EVERY 4          /* slow reads between reads of the rarely moving files */
 /* Read every slow cycle (~5 s): the inactive file pages of the working set. Every RARE_EVERY
@@ -808,14 +809,71 @@ static bool due(const struct collector *c, const char *a, const char *b, uint64_
 
 static void rrd_write_due(struct collector *c, bool all)
 {
-	for (struct col_task *t = c->tasks; t; t = t->next)
-		if (all || due(c, t->cluster, t->id, t->rrd.ready ? c->rrd_batch : c->rrd_first))
+	for (struct col_task *t = c->tasks; t; t = t->next) {
+		if (all || t->rrd_owed || due(c, t->cluster, t->id, t->rrd.ready ? c->rrd_batch : c->rrd_first))
 			task_flush(c, t, c->cycle);
+		t->rrd_owed = false;
+	}
+	for (struct col_series *s = c->series; s; s = s->next) {
+		if ((s->kind == COL_SERVICE || s->kind == COL_CLUSTER) &&
+		    (all || s->rrd_owed || due(c, s->cluster, s->name, s->rrd.ready ? c->rrd_batch
+										     : c->rrd_first)))
+			aggregate_flush(c, s);
+		s->rrd_owed = false;
+	}
+}
+
+/* Marks the files due this cycle (a file still owed from the last cycle stays owed). */
+static void rrd_mark_due(struct collector *c)
+{
+	for (struct col_task *t = c->tasks; t; t = t->next)
+		if (due(c, t->cluster, t->id, t->rrd.ready ? c->rrd_batch : c->rrd_first))
+			t->rrd_owed = true;
 	for (struct col_series *s = c->series; s; s = s->next)
 		if ((s->kind == COL_SERVICE || s->kind == COL_CLUSTER) &&
-		    (all || due(c, s->cluster, s->name, s->rrd.ready ? c->rrd_batch
-								      : c->rrd_first)))
-			aggregate_flush(c, s);
+		    due(c, s->cluster, s->name, s->rrd.ready ? c->rrd_batch : c->rrd_first))
+			s->rrd_owed = true;
+}
+
+/* Writes owed files until RRD_SLICE_MS have passed; true when none is owed any more. The
+ * lists are walked from their heads each slice, so tasks that go between slices are no
+ * matter. */
+static bool rrd_write_slice(struct collector *c)
+{
+	double end = mono_now() + RRD_SLICE_MS / 1e3;
+
+	for (struct col_task *t = c->tasks; t; t = t->next) {
+		if (!t->rrd_owed)
+			continue;
+		if (mono_now() >= end)
+			return false;
+		t->rrd_owed = false;
+		task_flush(c, t, c->cycle);
+	}
+	for (struct col_series *s = c->series; s; s = s->next) {
+		if (!s->rrd_owed)
+			continue;
+		if (mono_now() >= end)
+			return false;
+		s->rrd_owed = false;
+		aggregate_flush(c, s);
+	}
+	return true;
+}
+
+static double thread_cpu(void);
+
+static void on_rrd_slice(struct loop_timer *tm)
+{
+	struct collector *c = tm->data;
+	double cpu0 = thread_cpu();
+	uint64_t created = c->rrd.stats.created;
+
+	if (!rrd_write_slice(c))
+		loop_timer_arm(&c->rrd_slice, 1, 0);
+	if (c->rrd.stats.created != created)
+		malloc_trim(0);   /* as after a cycle's writes: librrd's buffer for a new file */
+	c->self.cpu_rrd += thread_cpu() - cpu0;
 }
 
 void collector_rrd_sync(struct collector *c, enum col_kind kind, const char *cluster,
@@ -861,7 +919,13 @@ void collector_sample(struct collector *c, double now)
 	cpu2 = thread_cpu();
 	if (c->rrd_on) {
 		uint64_t created = c->rrd.stats.created;
-		rrd_write_due(c, false);
+		if (c->rrd_slice_ready) {
+			rrd_mark_due(c);
+			if (!rrd_write_slice(c))
+				loop_timer_arm(&c->rrd_slice, 1, 0);
+		} else {
+			rrd_write_due(c, false);
+		}
 		/* librrd builds a new file in one allocation of its whole size (~17 MB at a 1 s
 		 * step) that malloc then keeps for reuse: give it back. So too, once a chunk
 		 * (every COL_CHUNK cycles), the whole free pages that bursts of the loop (task
@@ -961,6 +1025,11 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 	ret = loop_timer_init(loop, &c->timer, on_timer, c);
 	if (ret == 0)
 		ret = loop_timer_arm(&c->timer, 1000ull * c->interval, 1000ull * c->interval);
+	if (ret == 0 && c->rrd_on) {
+		c->rrd_slice.io.fd = -1;
+		ret = loop_timer_init(loop, &c->rrd_slice, on_rrd_slice, c);
+		c->rrd_slice_ready = ret == 0;
+	}
 	if (ret < 0) {
 		log_error("collector: failed to start the sampling timer: %s", strerror(-ret));
 		collector_close(c);
@@ -979,6 +1048,9 @@ void collector_close(struct collector *c)
 	if (c->timer_ready)
 		loop_timer_close(&c->timer);
 	c->timer_ready = false;
+	if (c->rrd_slice_ready)
+		loop_timer_close(&c->rrd_slice);
+	c->rrd_slice_ready = false;
 	if (c->rrd_on && c->cycle)
 		rrd_write_due(c, true);
 	while (c->tasks) {

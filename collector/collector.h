@@ -75,6 +75,7 @@ struct col_series {
 	struct rrd_file rrd;          /* service and cluster series: their file */
 	uint64_t active_cycle;        /* the last cycle it was active */
 	uint64_t rrd_cycle;           /* cycles up to this one are in its RRD file */
+	bool rrd_owed;                /* due for an RRD write not done yet */
 	struct col_series *next;      /* collector's list of every series */
 	struct col_series *hnext;     /* hash chain */
 };
@@ -121,6 +122,7 @@ struct col_task {
 				       * kept alive by the task counting into them every cycle) */
 	struct rrd_file rrd;
 	uint64_t rrd_cycle;           /* cycles up to this one are in its RRD file */
+	bool rrd_owed;                /* due for an RRD write the cycle's slices have not done */
 	bool seen;                    /* in rt->tasks and RUNNING during this cycle */
 	bool io_enabled;              /* v1 blkio accounting switched on */
 	struct col_task *next;
@@ -169,6 +171,10 @@ struct collector {
 	unsigned rrd_batch;           /* cycles between writes of one file (~15 minutes; 1 with
 				       * rrdcached): librrd opens the file once per write */
 	unsigned rrd_first;           /* cycles before a new file's first write (~5 minutes) */
+	/* A cycle's RRD writes run in slices of RRD_SLICE_MS, the loop serving what waits
+	 * (HTTP requests) between them; rrd_slice runs the next slice. */
+	struct loop_timer rrd_slice;
+	bool rrd_slice_ready;
 	double rrd_vals[RRD_MAX_ROWS * COL_TASK_MAX_DS];
 	time_t rrd_ts[RRD_MAX_ROWS];
 	double next_expire;

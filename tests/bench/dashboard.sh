@@ -100,7 +100,7 @@ stalls() {
 	echo "berthd's event loop: $n callbacks over 100 ms during the page loads"
 	awk -v s="$1" '$1 >= s && / loop: a callback /' "$WORK/berthd.log" | while read -r ts _ _ _ _ at _ ms _; do
 		at=${at#(}; at=${at%)}
-		printf '  %s %5s ms  %s\n' "$ts" "$ms" "$(addr2line -f -e "$BUILD/berthd" "${at#*+}" | head -1)"
+		printf '  %s %5s ms  %s\n' "$ts" "$ms" "$(addr2line -f -s -e "$BUILD/berthd" "${at#*+}" | paste -sd' ')"
 	done
 }
 
