@@ -104,4 +104,33 @@ static void test_timer(void)
 	loop_close(&l);
 }
 
-UNIT_MAIN(test_stop_in_batch, test_timer)
+/* Every callback is counted once in the stall histogram, in exactly one bucket. */
+static void test_stall_stats(void)
+{
+	struct loop l;
+	struct loop_timer t;
+	uint64_t in_buckets = 0;
+
+	fired = 0;
+	CHECK_EQ(loop_init(&l), 0);
+	CHECK_EQ(l.stats.callbacks, 0);
+	CHECK_EQ(loop_timer_init(&l, &t, on_timer, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(loop_timer_arm(&t, 1, 0), 0);
+		while (fired == i)
+			CHECK(loop_run_once(&l, 1000) >= 0);
+	}
+	CHECK_EQ(fired, 3);
+	CHECK_EQ(l.stats.callbacks, 3);
+	for (int i = 0; i <= LOOP_STALL_BUCKETS; i++)
+		in_buckets += l.stats.counts[i];
+	CHECK_EQ(in_buckets, 3);
+	CHECK(l.stats.sum_seconds >= 0);
+	CHECK(l.stats.max_seconds <= l.stats.sum_seconds);
+	for (int i = 1; i < LOOP_STALL_BUCKETS; i++)
+		CHECK(loop_stall_bounds[i] > loop_stall_bounds[i - 1]);
+	loop_timer_close(&t);
+	loop_close(&l);
+}
+
+UNIT_MAIN(test_stop_in_batch, test_timer, test_stall_stats)
