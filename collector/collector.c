@@ -920,9 +920,9 @@ void collector_sample(struct collector *c, double now)
 	if (c->rrd_on) {
 		uint64_t created = c->rrd.stats.created;
 		if (c->rrd_slice_ready) {
+			/* Not in this callback: the requests that waited for the cycle go first. */
 			rrd_mark_due(c);
-			if (!rrd_write_slice(c))
-				loop_timer_arm(&c->rrd_slice, 1, 0);
+			loop_timer_arm(&c->rrd_slice, 1, 0);
 		} else {
 			rrd_write_due(c, false);
 		}
