@@ -163,6 +163,8 @@ static void series_seal(struct collector *c, struct col_series *s, uint64_t j)
 
 static void series_free(struct collector *c, struct col_series *s)
 {
+	if (s->rrd.job)
+		s->rrd.job->owner = NULL; /* gone when it comes back */
 	if (c->dec_series == s)
 		c->dec_series = NULL;
 	for (size_t i = 0; s->chunks && i < c->n_chunks; i++)
@@ -264,6 +266,8 @@ static void series_unlink(struct collector *c, struct col_series *s)
 
 static void task_free(struct col_task *t)
 {
+	if (t->rrd.job)
+		t->rrd.job->owner = NULL; /* gone when it comes back */
 	for (size_t i = 0; i < t->n_containers; i++) {
 		cgstat_reader_close(&t->containers[i].reader);
 		if (t->containers[i].series) {
@@ -281,7 +285,15 @@ static void task_free(struct col_task *t)
 	free(t);
 }
 
-static void task_flush(struct collector *c, struct col_task *t, uint64_t upto);
+/* How a file's rows are handed to the worker. */
+enum flush_how {
+	FLUSH_QUEUE,   /* if there is room and the file has no job out: else it stays owed */
+	FLUSH_FORCE,   /* whatever the queue holds (its owner goes away, or the collector closes) */
+	FLUSH_URGENT,  /* forced, ahead of the queue, and waited for (a read of the file next) */
+};
+
+static bool task_flush(struct collector *c, struct col_task *t, uint64_t upto,
+		       enum flush_how how);
 
 static void parse_group(const char *group, char *service, size_t len)
 {
@@ -607,8 +619,8 @@ static void tasks_sweep(struct collector *c)
 		}
 		*pp = t->next;
 		c->n_tasks--;
-		if (c->rrd_on)
-			task_flush(c, t, c->cycle - 1); /* its last sampled cycle */
+		if (c->rrd_on) /* its last sampled cycle, whatever the worker's queue holds */
+			task_flush(c, t, c->cycle - 1, FLUSH_FORCE);
 		t->series->owner = NULL;
 		task_free(t);
 	}
@@ -721,52 +733,101 @@ void collector_ds_name(int col, int container, char *out, size_t len)
 		snprintf(out, len, "c%d_%s", container, names[col]);
 }
 
-static double ring_at(struct collector *c, const struct col_series *s, uint64_t k, int col)
+/* Copies cycles k0 .. k0 + rows - 1 of columns 0 .. cols - 1 of s into columns at .. of the rows
+ * of vals (n a row): one series at a time, row by row, so that an encoded chunk of the window is
+ * decoded once for all its columns and rows (collector_value keeps the chunk decoded last). */
+static void copy_rows(struct collector *c, const struct col_series *s, int cols, uint64_t k0,
+		      size_t rows, size_t at, size_t n, double *vals)
 {
-	return collector_value(c, s, k, col);
+	for (size_t r = 0; r < rows; r++)
+		for (int m = 0; m < cols; m++)
+			vals[r * n + at + (size_t)m] = collector_value(c, s, k0 + r, m);
 }
 
-typedef void (*row_fill)(struct collector *c, const void *owner, uint64_t k, double *row);
+typedef void (*rows_fill)(struct collector *c, const void *owner, uint64_t k0, size_t rows,
+			  size_t n, double *vals);
 
-static void task_row(struct collector *c, const void *owner, uint64_t k, double *row)
+static void task_rows(struct collector *c, const void *owner, uint64_t k0, size_t rows, size_t n,
+		      double *vals)
 {
 	const struct col_task *t = owner;
-	size_t n = 0;
+	size_t at = COL_TASK_COLS;
 
-	for (int m = 0; m < COL_TASK_COLS; m++)
-		row[n++] = ring_at(c, t->series, k, m);
-	for (size_t i = 0; i < t->n_containers && n + 2 <= COL_TASK_MAX_DS; i++)
-		for (int m = 0; m < 2; m++)
-			row[n++] = ring_at(c, t->containers[i].series, k, m);
+	copy_rows(c, t->series, COL_TASK_COLS, k0, rows, 0, n, vals);
+	for (size_t i = 0; i < t->n_containers && at + 2 <= n; i++, at += 2)
+		copy_rows(c, t->containers[i].series, 2, k0, rows, at, n, vals);
 }
 
-static void aggregate_row(struct collector *c, const void *owner, uint64_t k, double *row)
+static void aggregate_rows(struct collector *c, const void *owner, uint64_t k0, size_t rows,
+			   size_t n, double *vals)
 {
-	for (int m = 0; m < COL_METRIC_COUNT; m++)
-		row[m] = ring_at(c, owner, k, m);
+	copy_rows(c, owner, COL_METRIC_COUNT, k0, rows, 0, n, vals);
 }
 
-/* Writes the cycles after *done up to upto (still in the window) to f, RRD_MAX_ROWS per call. */
-static void flush_rows(struct collector *c, struct rrd_file *f, uint64_t *done, uint64_t upto,
-		       const char *const *ds, size_t n, row_fill fill, const void *owner)
+/* Queues the cycles after *done up to upto (those still in the window) for f as jobs of at most
+ * RRD_MAX_ROWS rows. True when every row is queued (or skipped: the file failed less than a
+ * minute ago); false when the file stays owed: its last job is not back yet or the queue is
+ * full (FLUSH_QUEUE). */
+static bool flush_rows(struct collector *c, struct rrd_file *f, uint64_t *done, uint64_t upto,
+		       const char *const *ds, size_t n, rows_fill fill, const void *owner,
+		       enum flush_how how)
 {
 	uint64_t k = *done + 1, oldest = c->cycle >= c->cap ? c->cycle - c->cap + 1 : 1;
 
-	if (k < oldest)
+	if (k < oldest && *done < upto) {
+		log_warn("collector: %llu rows of %s left the window before they were written",
+			 (unsigned long long)(oldest - k), f->path);
+		c->rrd_dropped += oldest - k;
 		k = oldest;
+	}
+	if (how == FLUSH_URGENT && f->job) {
+		/* The rows after its job's must not overtake it. */
+		rrd_store_hurry(&c->rrd, f->job);
+		rrd_store_wait(&c->rrd, f->job);
+	}
 	while (k <= upto) {
-		size_t rows = 0;
-		for (; k <= upto && rows < RRD_MAX_ROWS; k++, rows++) {
-			c->rrd_ts[rows] = (time_t)c->ts[k % c->cap];
-			fill(c, owner, k, &c->rrd_vals[rows * n]);
+		size_t rows = upto - k + 1 < RRD_MAX_ROWS ? (size_t)(upto - k + 1) : RRD_MAX_ROWS;
+		struct rrd_job *j;
+		if (how == FLUSH_QUEUE && (f->job || rrd_store_full(&c->rrd)))
+			return false;
+		if (f->retry_at > c->ts[(k + rows - 1) % c->cap]) {
+			/* Failed less than a minute ago: these rows are not tried (as before). */
+			k += rows;
+			*done = k - 1;
+			continue;
 		}
-		rrd_store_update(&c->rrd, f, ds, n, c->rrd_vals, c->rrd_ts, rows);
+		if (!(j = rrd_job_new(n, rows))) {
+			c->rrd.stats.errors++;
+			break;
+		}
+		for (size_t r = 0; r < rows; r++)
+			j->ts[r] = (time_t)c->ts[(k + r) % c->cap];
+		fill(c, owner, k, rows, n, j->values);
+		for (size_t i = 0; i < n; i++)
+			snprintf(j->ds[i], RRD_DS_NAME, "%s", ds[i]);
+		j->file = *f;
+		j->file.job = NULL;
+		j->owner = f;
+		if (f->job)
+			f->job->owner = NULL; /* only the last job's state is the file's */
+		f->job = j;
+		k += rows;
+		*done = k - 1;
+		if (!rrd_store_submit(&c->rrd, j, how != FLUSH_QUEUE, how == FLUSH_URGENT)) {
+			f->job = NULL; /* no room for this one */
+			free(j);
+			*done = k - rows - 1;
+			return false;
+		}
+		if (how == FLUSH_URGENT && f->job)
+			rrd_store_wait(&c->rrd, f->job);
 	}
 	if (upto > *done)
 		*done = upto;
+	return true;
 }
 
-static void task_flush(struct collector *c, struct col_task *t, uint64_t upto)
+static bool task_flush(struct collector *c, struct col_task *t, uint64_t upto, enum flush_how how)
 {
 	char names[COL_TASK_MAX_DS][24];
 	const char *ds[COL_TASK_MAX_DS];
@@ -779,16 +840,16 @@ static void task_flush(struct collector *c, struct col_task *t, uint64_t upto)
 			collector_ds_name(m, (int)i, names[n], sizeof(names[n]));
 	for (size_t i = 0; i < n; i++)
 		ds[i] = names[i];
-	flush_rows(c, &t->rrd, &t->rrd_cycle, upto, ds, n, task_row, t);
+	return flush_rows(c, &t->rrd, &t->rrd_cycle, upto, ds, n, task_rows, t, how);
 }
 
-static void aggregate_flush(struct collector *c, struct col_series *s)
+static bool aggregate_flush(struct collector *c, struct col_series *s, enum flush_how how)
 {
 	char names[COL_METRIC_COUNT][24];
 	const char *ds[COL_METRIC_COUNT];
 
 	if (s->rrd_cycle >= s->active_cycle)
-		return;
+		return true;
 	if (!s->rrd.path[0])
 		rrd_store_path(&c->rrd, &s->rrd, s->kind == COL_SERVICE ? "service" : "cluster",
 			       s->cluster, s->kind == COL_SERVICE ? s->name : NULL);
@@ -796,8 +857,8 @@ static void aggregate_flush(struct collector *c, struct col_series *s)
 		collector_ds_name(m, -1, names[m], sizeof(names[m]));
 		ds[m] = names[m];
 	}
-	flush_rows(c, &s->rrd, &s->rrd_cycle, s->active_cycle, ds, COL_METRIC_COUNT,
-		   aggregate_row, s);
+	return flush_rows(c, &s->rrd, &s->rrd_cycle, s->active_cycle, ds, COL_METRIC_COUNT,
+			  aggregate_rows, s, how);
 }
 
 /* Spreads the files over the cycles of a batch: each is written once per batch (every
@@ -807,18 +868,20 @@ static bool due(const struct collector *c, const char *a, const char *b, uint64_
 	return (hash_key(COL_TASK, a, b, NULL) + c->cycle) % every == 0;
 }
 
+/* Hands every file due (all: every file) to the worker, whatever its queue holds (without an
+ * event loop, the tests, each is written as it is handed over). */
 static void rrd_write_due(struct collector *c, bool all)
 {
 	for (struct col_task *t = c->tasks; t; t = t->next) {
 		if (all || t->rrd_owed || due(c, t->cluster, t->id, t->rrd.ready ? c->rrd_batch : c->rrd_first))
-			task_flush(c, t, c->cycle);
+			task_flush(c, t, c->cycle, FLUSH_FORCE);
 		t->rrd_owed = false;
 	}
 	for (struct col_series *s = c->series; s; s = s->next) {
 		if ((s->kind == COL_SERVICE || s->kind == COL_CLUSTER) &&
 		    (all || s->rrd_owed || due(c, s->cluster, s->name, s->rrd.ready ? c->rrd_batch
 										     : c->rrd_first)))
-			aggregate_flush(c, s);
+			aggregate_flush(c, s, FLUSH_FORCE);
 		s->rrd_owed = false;
 	}
 }
@@ -835,30 +898,37 @@ static void rrd_mark_due(struct collector *c)
 			s->rrd_owed = true;
 }
 
-/* Writes owed files until RRD_SLICE_MS have passed; true when none is owed any more. The
- * lists are walked from their heads each slice, so tasks that go between slices are no
- * matter. */
+/* Hands owed files to the worker until RRD_SLICE_MS have passed (copying rows out of the window
+ * is the loop's part) or its queue is full. Returns true when the slice ran out of time with
+ * files owed; files left owed for a full queue or a job not back yet set rrd_waiting, and the
+ * next job back starts another slice. The lists are walked from their heads each slice, so
+ * tasks that go between slices are no matter. */
 static bool rrd_write_slice(struct collector *c)
 {
 	double end = mono_now() + RRD_SLICE_MS / 1e3;
 
+	c->rrd_waiting = false;
 	for (struct col_task *t = c->tasks; t; t = t->next) {
 		if (!t->rrd_owed)
 			continue;
 		if (mono_now() >= end)
+			return true;
+		t->rrd_owed = !task_flush(c, t, c->cycle, FLUSH_QUEUE);
+		c->rrd_waiting |= t->rrd_owed;
+		if (rrd_store_full(&c->rrd))
 			return false;
-		t->rrd_owed = false;
-		task_flush(c, t, c->cycle);
 	}
 	for (struct col_series *s = c->series; s; s = s->next) {
 		if (!s->rrd_owed)
 			continue;
 		if (mono_now() >= end)
+			return true;
+		s->rrd_owed = !aggregate_flush(c, s, FLUSH_QUEUE);
+		c->rrd_waiting |= s->rrd_owed;
+		if (rrd_store_full(&c->rrd))
 			return false;
-		s->rrd_owed = false;
-		aggregate_flush(c, s);
 	}
-	return true;
+	return false;
 }
 
 static double thread_cpu(void);
@@ -867,13 +937,42 @@ static void on_rrd_slice(struct loop_timer *tm)
 {
 	struct collector *c = tm->data;
 	double cpu0 = thread_cpu();
-	uint64_t created = c->rrd.stats.created;
 
-	if (!rrd_write_slice(c))
+	if (rrd_write_slice(c))
 		loop_timer_arm(&c->rrd_slice, 1, 0);
-	if (c->rrd.stats.created != created)
-		malloc_trim(0);   /* as after a cycle's writes: librrd's buffer for a new file */
+	else if (rrd_store_full(&c->rrd))
+		c->rrd_waiting = true;
 	c->self.cpu_rrd += thread_cpu() - cpu0;
+}
+
+/* A job back from the worker: its file's new state and its counts, in the loop's thread. */
+static void rrd_job_done(void *ctx, struct rrd_job *j)
+{
+	struct collector *c = ctx;
+	struct rrd_store_stats *st = &c->rrd.stats;
+	struct rrd_file *f = j->owner;
+
+	st->updates += j->stats.updates;
+	st->created += j->stats.created;
+	st->skipped_same_second += j->stats.skipped_same_second;
+	st->skipped_clock_back += j->stats.skipped_clock_back;
+	st->errors += j->stats.errors;
+	st->quarantined += j->stats.quarantined;
+	st->removed += j->stats.removed;
+	st->bytes = j->stats.bytes;
+	c->self.cpu_rrd += j->cpu_seconds;
+	if (f && f->job == j) {
+		f->last = j->file.last;
+		f->retry_at = j->file.retry_at;
+		f->ready = j->file.ready;
+		f->failing = j->file.failing;
+		f->job = NULL;
+	}
+	free(j);
+	if (c->rrd_waiting && c->rrd_slice_ready) {
+		c->rrd_waiting = false;
+		loop_timer_arm(&c->rrd_slice, 1, 0);
+	}
 }
 
 void collector_rrd_sync(struct collector *c, enum col_kind kind, const char *cluster,
@@ -886,14 +985,13 @@ void collector_rrd_sync(struct collector *c, enum col_kind kind, const char *clu
 	if (kind == COL_TASK || kind == COL_CONTAINER) {
 		s = collector_series_find(c, COL_TASK, cluster, name, NULL);
 		if (s && s->owner)
-			task_flush(c, s->owner, c->cycle);
+			task_flush(c, s->owner, c->cycle, FLUSH_URGENT);
 	} else if (kind == COL_SERVICE || kind == COL_CLUSTER) {
 		s = collector_series_find(c, kind, cluster, kind == COL_SERVICE ? name : NULL, NULL);
 		if (s)
-			aggregate_flush(c, s);
+			aggregate_flush(c, s, FLUSH_URGENT);
 	}
 }
-
 static double thread_cpu(void)
 {
 	struct timespec ts;
@@ -918,7 +1016,14 @@ void collector_sample(struct collector *c, double now)
 	window_write(c, now);
 	cpu2 = thread_cpu();
 	if (c->rrd_on) {
-		uint64_t created = c->rrd.stats.created;
+		struct rrd_job *j;
+		if (now >= c->next_expire && (j = rrd_job_new(0, 0))) {
+			/* Before this cycle's writes: a file made knows the directory's size. */
+			j->expire = true;
+			j->now = (time_t)now;
+			rrd_store_submit(&c->rrd, j, true, false);
+			c->next_expire = now + EXPIRE_EVERY;
+		}
 		if (c->rrd_slice_ready) {
 			/* Not in this callback: the requests that waited for the cycle go first. */
 			rrd_mark_due(c);
@@ -926,18 +1031,13 @@ void collector_sample(struct collector *c, double now)
 		} else {
 			rrd_write_due(c, false);
 		}
-		/* librrd builds a new file in one allocation of its whole size (~17 MB at a 1 s
-		 * step) that malloc then keeps for reuse: give it back. So too, once a chunk
-		 * (every COL_CHUNK cycles), the whole free pages that bursts of the loop (task
-		 * launches, API requests, reports) left inside the heap, where nothing else would
-		 * return them: malloc_trim walks the heap's free chunks, cheap next to the
-		 * COL_CHUNK cycles between two calls. */
-		if (c->rrd.stats.created != created || seal)
+		/* Once a chunk (every COL_CHUNK cycles), the whole free pages that bursts of the
+		 * loop (task launches, API requests, reports) left inside the heap, where nothing
+		 * else would return them: malloc_trim walks the heap's free chunks, cheap next to
+		 * the COL_CHUNK cycles between two calls. (The worker trims after making a file:
+		 * librrd builds it in one buffer of its whole size.) */
+		if (seal)
 			malloc_trim(0);
-		if (now >= c->next_expire) {
-			rrd_store_expire(&c->rrd, (time_t)now);
-			c->next_expire = now + EXPIRE_EVERY;
-		}
 	}
 	cpu3 = thread_cpu();
 	c->self.cpu_read += cpu1 - cpu0;
@@ -1020,8 +1120,14 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 			       ? 1 : RRD_BATCH_SECONDS / c->interval;
 	c->rrd_first = cfg->rrdcached_address[0] || c->interval >= RRD_FIRST_SECONDS
 			       ? 1 : RRD_FIRST_SECONDS / c->interval;
-	if (!loop)
+	if (!loop) {
+		/* Without a loop (tests) every write runs as it is handed over. */
+		if (c->rrd_on && rrd_store_start(&c->rrd, NULL, rrd_job_done, c) < 0) {
+			collector_close(c);
+			return -ENOMEM;
+		}
 		return 0;
+	}
 	ret = loop_timer_init(loop, &c->timer, on_timer, c);
 	if (ret == 0)
 		ret = loop_timer_arm(&c->timer, 1000ull * c->interval, 1000ull * c->interval);
@@ -1030,6 +1136,9 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 		ret = loop_timer_init(loop, &c->rrd_slice, on_rrd_slice, c);
 		c->rrd_slice_ready = ret == 0;
 	}
+	if (ret == 0 && c->rrd_on && rrd_store_start(&c->rrd, loop, rrd_job_done, c) < 0 &&
+	    !c->rrd.worker)
+		ret = -ENOMEM;
 	if (ret < 0) {
 		log_error("collector: failed to start the sampling timer: %s", strerror(-ret));
 		collector_close(c);
@@ -1051,8 +1160,12 @@ void collector_close(struct collector *c)
 	if (c->rrd_slice_ready)
 		loop_timer_close(&c->rrd_slice);
 	c->rrd_slice_ready = false;
+	/* SIGTERM too: every row owed is written before the worker stops. */
 	if (c->rrd_on && c->cycle)
 		rrd_write_due(c, true);
+	if (c->rrd_on)
+		rrd_store_close(&c->rrd); /* runs every job, hands them back, joins the worker */
+	c->rrd_on = false;
 	while (c->tasks) {
 		struct col_task *t = c->tasks;
 		c->tasks = t->next;
@@ -1064,9 +1177,6 @@ void collector_close(struct collector *c)
 		series_free(c, s);
 	}
 	memset(c->hash, 0, sizeof(c->hash));
-	if (c->rrd_on)
-		rrd_store_close(&c->rrd);
-	c->rrd_on = false;
 	free(c->ts);
 	c->ts = NULL;
 }

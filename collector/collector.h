@@ -171,12 +171,15 @@ struct collector {
 	unsigned rrd_batch;           /* cycles between writes of one file (~15 minutes; 1 with
 				       * rrdcached): librrd opens the file once per write */
 	unsigned rrd_first;           /* cycles before a new file's first write (~5 minutes) */
-	/* A cycle's RRD writes run in slices of RRD_SLICE_MS, the loop serving what waits
-	 * (HTTP requests) between them; rrd_slice runs the next slice. */
+	/* The RRD writes run in the store's worker thread (rrd_store.h). A cycle's due files are
+	 * handed to it in slices of at most RRD_SLICE_MS (copying their rows out of the window),
+	 * the loop serving what waits (HTTP requests) between them; rrd_slice runs the next
+	 * slice. A file stays owed while its last job is out or the worker's queue is full
+	 * (rrd_waiting: the next job back starts a slice). */
 	struct loop_timer rrd_slice;
 	bool rrd_slice_ready;
-	double rrd_vals[RRD_MAX_ROWS * COL_TASK_MAX_DS];
-	time_t rrd_ts[RRD_MAX_ROWS];
+	bool rrd_waiting;
+	uint64_t rrd_dropped;         /* rows that left the window before they were handed over */
 	double next_expire;
 	struct col_self self;
 	char buf[32768];              /* scratch for one cgroup file */

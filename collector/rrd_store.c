@@ -4,16 +4,20 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <math.h>
 #include <rrd.h>
 #include <rrd_client.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/loop.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -48,6 +52,7 @@ int rrd_store_init(struct rrd_store *s, const char *dir, const char *daemon, uns
 	snprintf(s->daemon, sizeof(s->daemon), "%s", daemon ? daemon : "");
 	s->step = step ? step : 1;
 	s->max_bytes = max_bytes;
+	s->queue_bytes = RRD_QUEUE_BYTES;
 	s->lines = malloc((size_t)RRD_MAX_ROWS * RRD_LINE_MAX);
 	if (!s->lines)
 		return -ENOMEM;
@@ -61,8 +66,294 @@ int rrd_store_init(struct rrd_store *s, const char *dir, const char *daemon, uns
 	return 0;
 }
 
+struct rrd_worker {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;          /* the worker's: a job queued, hold lifted or stop */
+	pthread_cond_t ran;           /* the waiters': a job is done */
+	struct rrd_job *head, *tail;  /* queued, in order */
+	struct rrd_job *done, *done_tail; /* run, not handed back yet */
+	size_t n_done;
+	bool hold, stop;
+	int efd;                      /* written once a job is done */
+	struct loop_io io;
+	void (*cb)(void *ctx, struct rrd_job *j);
+	void *ctx;
+};
+
+struct rrd_job *rrd_job_new(size_t n, size_t rows)
+{
+	size_t vals = rows * n * sizeof(double), tss = rows * sizeof(time_t);
+	size_t size = sizeof(struct rrd_job) + vals + tss + n * RRD_DS_NAME;
+	struct rrd_job *j = malloc(size);
+
+	if (!j)
+		return NULL;
+	memset(j, 0, sizeof(*j));
+	j->n = n;
+	j->rows = rows;
+	j->size = size;
+	j->values = (double *)(j + 1);
+	j->ts = (time_t *)((char *)j->values + vals);
+	j->ds = (char (*)[RRD_DS_NAME])((char *)j->ts + tss);
+	return j;
+}
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs j in the calling thread (the worker's, or the caller's without one). */
+static void job_run(struct rrd_store *s, struct rrd_job *j)
+{
+	const char *ds[RRD_MAX_DS];
+	double cpu0 = thread_cpu();
+
+	if (j->expire) {
+		j->ret = rrd_store_expire(s, j->now, &j->stats);
+	} else {
+		for (size_t i = 0; i < j->n && i < RRD_MAX_DS; i++)
+			ds[i] = j->ds[i];
+		j->ret = rrd_store_update(s, &j->file, &j->stats, ds, j->n, j->values, j->ts,
+					  j->rows);
+	}
+	/* librrd builds a new file in one buffer of its whole size (~17 MB at a 1 s step) that
+	 * malloc may keep for reuse: give it back. */
+	if (j->stats.created)
+		malloc_trim(0);
+	j->stats.bytes = s->disk_bytes;
+	j->cpu_seconds = thread_cpu() - cpu0;
+}
+
+/* Hands back every job done (the loop's thread). */
+static void deliver(struct rrd_store *s)
+{
+	struct rrd_worker *w = s->worker;
+	struct rrd_job *list;
+
+	pthread_mutex_lock(&w->lock);
+	list = w->done;
+	w->done = w->done_tail = NULL;
+	w->n_done = 0;
+	pthread_mutex_unlock(&w->lock);
+	while (list) {
+		struct rrd_job *j = list;
+		list = j->next;
+		s->queued_bytes -= j->size;
+		s->queued_jobs--;
+		w->cb(w->ctx, j);
+	}
+}
+
+static void on_done(struct loop_io *io, uint32_t events)
+{
+	struct rrd_store *s = io->data;
+	uint64_t v;
+
+	(void)events;
+	if (read(s->worker->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_error("collector: RRD worker eventfd: %s", strerror(errno));
+	deliver(s);
+}
+
+static void *worker_main(void *arg)
+{
+	struct rrd_store *s = arg;
+	struct rrd_worker *w = s->worker;
+	const uint64_t one = 1;
+
+	rrd_get_context(); /* librrd's per-thread error context */
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct rrd_job *j;
+		while (!w->head || (w->hold && !w->stop)) {
+			if (w->stop && !w->head)
+				break;
+			pthread_cond_wait(&w->wake, &w->lock);
+		}
+		if (!w->head)
+			break;
+		j = w->head;
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->lock);
+		job_run(s, j);
+		pthread_mutex_lock(&w->lock);
+		j->next = NULL;
+		j->done = true;
+		if (w->done_tail)
+			w->done_tail->next = j;
+		else
+			w->done = j;
+		w->done_tail = j;
+		w->n_done++;
+		pthread_cond_broadcast(&w->ran);
+		if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_error("collector: RRD worker eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int rrd_store_start(struct rrd_store *s, struct loop *loop,
+		    void (*done)(void *ctx, struct rrd_job *j), void *ctx)
+{
+	struct rrd_worker *w;
+	int ret;
+
+	if (!(w = calloc(1, sizeof(*w))))
+		return -ENOMEM;
+	w->cb = done;
+	w->ctx = ctx;
+	w->efd = -1;
+	s->worker = w;
+	if (!loop)
+		return 0; /* jobs run in the caller */
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->efd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = loop_io_start(loop, &w->io, w->efd, EPOLLIN, on_done, s);
+	if (ret < 0)
+		goto fail;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->ran, NULL);
+	ret = -pthread_create(&w->thread, NULL, worker_main, s);
+	if (ret == 0)
+		return 0;
+	pthread_cond_destroy(&w->ran);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	loop_io_stop(&w->io);
+fail:
+	log_error("collector: failed to start the RRD writer thread: %s; RRD files are written "
+		  "in the event loop", strerror(-ret));
+	if (w->efd >= 0)
+		close(w->efd);
+	w->efd = -1;
+	return ret;
+}
+
+/* Whether jobs go to a thread (else they run as submitted). */
+static bool threaded(const struct rrd_store *s)
+{
+	return s->worker && s->worker->efd >= 0;
+}
+
+bool rrd_store_full(const struct rrd_store *s)
+{
+	return threaded(s) && s->queued_jobs && s->queued_bytes >= s->queue_bytes;
+}
+
+bool rrd_store_submit(struct rrd_store *s, struct rrd_job *j, bool force, bool urgent)
+{
+	struct rrd_worker *w = s->worker;
+
+	if (!threaded(s)) {
+		job_run(s, j);
+		if (w)
+			w->cb(w->ctx, j);
+		else
+			free(j);
+		return true;
+	}
+	if (!force && s->queued_jobs && s->queued_bytes + j->size > s->queue_bytes)
+		return false;
+	s->queued_bytes += j->size;
+	s->queued_jobs++;
+	j->done = false;
+	pthread_mutex_lock(&w->lock);
+	if (urgent || !w->head) {
+		j->next = w->head;
+		w->head = j;
+		if (!w->tail)
+			w->tail = j;
+	} else {
+		j->next = NULL;
+		w->tail->next = j;
+		w->tail = j;
+	}
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	return true;
+}
+
+void rrd_store_hurry(struct rrd_store *s, struct rrd_job *j)
+{
+	struct rrd_worker *w = s->worker;
+
+	if (!threaded(s))
+		return;
+	pthread_mutex_lock(&w->lock);
+	for (struct rrd_job **pp = &w->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+		if (*pp != j)
+			continue;
+		if (pp != &w->head) {
+			*pp = j->next;
+			if (w->tail == j)
+				w->tail = prev;
+			j->next = w->head;
+			w->head = j;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+void rrd_store_wait(struct rrd_store *s, struct rrd_job *j)
+{
+	struct rrd_worker *w = s->worker;
+
+	if (!threaded(s))
+		return;
+	pthread_mutex_lock(&w->lock);
+	/* Not held: a wait for a held worker would never end. */
+	w->hold = false;
+	pthread_cond_signal(&w->wake);
+	while (j ? !j->done : s->queued_jobs > w->n_done)
+		pthread_cond_wait(&w->ran, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	deliver(s);
+}
+
+void rrd_store_hold(struct rrd_store *s, bool hold)
+{
+	struct rrd_worker *w = s->worker;
+
+	if (!threaded(s))
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->hold = hold;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
 void rrd_store_close(struct rrd_store *s)
 {
+	struct rrd_worker *w = s->worker;
+
+	if (threaded(s)) {
+		pthread_mutex_lock(&w->lock);
+		w->stop = true;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL); /* after running every queued job */
+		deliver(s);
+		loop_io_stop(&w->io);
+		close(w->efd);
+		pthread_cond_destroy(&w->ran);
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+	}
+	free(w);
+	s->worker = NULL;
 	free(s->lines);
 	s->lines = NULL;
 	/* rrdcached keeps its queue (and journal) across our restarts; nothing to flush. */
@@ -89,8 +380,8 @@ static const char *rrd_err(void)
 
 /* Rows of each archive: raw for 3 h (AVERAGE), 1 min for 15 d, 5 min for 63 d, 1 h for 455 d
  * (AVERAGE, MIN, MAX). */
-static int create_file(struct rrd_store *s, const char *path, const char *const *ds, size_t n,
-		       time_t t)
+static int create_file(struct rrd_store *s, struct rrd_store_stats *st, const char *path,
+		       const char *const *ds, size_t n, time_t t)
 {
 	static const char *const cfs[] = { "AVERAGE", "MIN", "MAX" };
 	const unsigned long tiers[4][2] = { { 1, 10800 }, { 60, 15 * 1440 }, { 300, 63 * 288 },
@@ -119,7 +410,7 @@ static int create_file(struct rrd_store *s, const char *path, const char *const 
 	rrd_clear_error();
 	if (rrd_create_r2(path, s->step, t - 1, 1, NULL, NULL, argc, argv) != 0)
 		return -EIO;
-	s->stats.created++;
+	st->created++;
 	return 0;
 }
 
@@ -137,7 +428,8 @@ static int ensure_dir_of(const char *path)
 }
 
 /* A file librrd cannot read is moved aside so that a fresh one can be made. */
-static void quarantine(struct rrd_store *s, struct rrd_file *f, time_t t)
+static void quarantine(struct rrd_store *s, struct rrd_store_stats *st, struct rrd_file *f,
+		       time_t t)
 {
 	char aside[700];
 
@@ -151,15 +443,15 @@ static void quarantine(struct rrd_store *s, struct rrd_file *f, time_t t)
 	}
 	if (s->daemon[0] && rrdc_connect(s->daemon) == 0)
 		rrdc_forget(f->path);
-	s->stats.quarantined++;
+	st->quarantined++;
 }
 
 /* Reads the last update of an existing file or creates it; quarantines unreadable files. */
-static int make_ready(struct rrd_store *s, struct rrd_file *f, const char *const *ds, size_t n,
-		      time_t t)
+static int make_ready(struct rrd_store *s, struct rrd_store_stats *st, struct rrd_file *f,
+		      const char *const *ds, size_t n, time_t t)
 {
 	int ret = ensure_dir_of(f->path);
-	struct stat st;
+	struct stat sb;
 	time_t last;
 
 	if (ret < 0)
@@ -174,15 +466,15 @@ static int make_ready(struct rrd_store *s, struct rrd_file *f, const char *const
 			f->ready = true;
 			return 0;
 		}
-		quarantine(s, f, t);
+		quarantine(s, st, f, t);
 	}
-	if (s->max_bytes && s->stats.bytes >= s->max_bytes)
+	if (s->max_bytes && s->disk_bytes >= s->max_bytes)
 		return -ENOSPC; /* rrd_max_bytes reached: no new files until some expire */
-	ret = create_file(s, f->path, ds, n, t);
+	ret = create_file(s, st, f->path, ds, n, t);
 	if (ret < 0)
 		return ret;
-	if (stat(f->path, &st) == 0)
-		s->stats.bytes += (uint64_t)st.st_size;
+	if (stat(f->path, &sb) == 0)
+		s->disk_bytes += (uint64_t)sb.st_size;
 	f->last = t - 1;
 	f->ready = true;
 	return 0;
@@ -242,9 +534,10 @@ static int write_rows(struct rrd_store *s, struct rrd_file *f, size_t n, const d
 	return rrd_update_r(f->path, NULL, (int)rows, argv) == 0 ? 0 : -EIO;
 }
 
-static int fail(struct rrd_store *s, struct rrd_file *f, int ret, const char *what, time_t t)
+static int fail(struct rrd_store_stats *st, struct rrd_file *f, int ret, const char *what,
+		time_t t)
 {
-	s->stats.errors++;
+	st->errors++;
 	f->retry_at = (double)t + 60;
 	if (!f->failing)
 		log_error("collector: failed to %s RRD file %s: %s", what, f->path,
@@ -255,8 +548,8 @@ static int fail(struct rrd_store *s, struct rrd_file *f, int ret, const char *wh
 
 /* Drops rows at or before the last update (same second, clock stepped back), counting them;
  * returns the rows kept, moved to the front. */
-static size_t keep_newer(struct rrd_store *s, struct rrd_file *f, size_t n, double *values,
-			 time_t *ts, size_t rows)
+static size_t keep_newer(struct rrd_store_stats *st, struct rrd_file *f, size_t n,
+			 double *values, time_t *ts, size_t rows)
 {
 	size_t k = 0;
 	time_t last = f->last;
@@ -264,9 +557,9 @@ static size_t keep_newer(struct rrd_store *s, struct rrd_file *f, size_t n, doub
 	for (size_t r = 0; r < rows; r++) {
 		if (ts[r] <= last) {
 			if (ts[r] == last)
-				s->stats.skipped_same_second++;
+				st->skipped_same_second++;
 			else
-				s->stats.skipped_clock_back++;
+				st->skipped_clock_back++;
 			continue;
 		}
 		last = ts[r];
@@ -279,8 +572,8 @@ static size_t keep_newer(struct rrd_store *s, struct rrd_file *f, size_t n, doub
 	return k;
 }
 
-int rrd_store_update(struct rrd_store *s, struct rrd_file *f, const char *const *ds, size_t n,
-		     double *values, time_t *ts, size_t rows)
+int rrd_store_update(struct rrd_store *s, struct rrd_file *f, struct rrd_store_stats *st,
+		     const char *const *ds, size_t n, double *values, time_t *ts, size_t rows)
 {
 	int ret;
 
@@ -290,31 +583,33 @@ int rrd_store_update(struct rrd_store *s, struct rrd_file *f, const char *const 
 		return 0;
 	if (f->retry_at > (double)ts[rows - 1])
 		return -EAGAIN;
-	if (!f->ready && (ret = make_ready(s, f, ds, n, ts[0])) < 0)
-		return fail(s, f, ret, "create", ts[rows - 1]);
-	rows = keep_newer(s, f, n, values, ts, rows);
+	if (!f->ready && (ret = make_ready(s, st, f, ds, n, ts[0])) < 0)
+		return fail(st, f, ret, "create", ts[rows - 1]);
+	rows = keep_newer(st, f, n, values, ts, rows);
 	if (rows == 0)
 		return 1;
 	ret = write_rows(s, f, n, values, ts, rows);
 	if (ret == -EIO && strstr(rrd_err(), "illegal attempt to update")) {
 		/* Someone else (rrdcached's queue, a restart) already wrote these seconds. */
-		s->stats.skipped_same_second += rows;
+		st->skipped_same_second += rows;
 		f->last = ts[rows - 1];
 		return 1;
 	}
 	if (ret < 0) {
 		/* An unreadable file is quarantined and made again on the next update. */
 		if (!s->daemon[0] && access(f->path, F_OK) == 0 && rrd_last_r(f->path) <= 0) {
-			quarantine(s, f, ts[rows - 1]);
+			quarantine(s, st, f, ts[rows - 1]);
 			f->ready = false;
+		} else if (!s->daemon[0] && access(f->path, F_OK) < 0) {
+			f->ready = false; /* removed (expired): made again */
 		}
-		return fail(s, f, ret, "update", ts[rows - 1]);
+		return fail(st, f, ret, "update", ts[rows - 1]);
 	}
 	if (f->failing)
 		log_info("collector: RRD file %s is written again", f->path);
 	f->failing = false;
 	f->last = ts[rows - 1];
-	s->stats.updates += rows;
+	st->updates += rows;
 	return 0;
 }
 
@@ -401,7 +696,7 @@ static int scan(const char *dir, struct rrd_entry **v, size_t *n, size_t *cap)
 	return 0;
 }
 
-int rrd_store_expire(struct rrd_store *s, time_t now)
+int rrd_store_expire(struct rrd_store *s, time_t now, struct rrd_store_stats *st)
 {
 	struct rrd_entry *v = NULL;
 	size_t n = 0, cap = 0;
@@ -427,7 +722,7 @@ int rrd_store_expire(struct rrd_store *s, time_t now)
 		}
 	}
 	free(v);
-	s->stats.bytes = total;
-	s->stats.removed += (uint64_t)removed;
+	s->disk_bytes = st->bytes = total;
+	st->removed += (uint64_t)removed;
 	return removed;
 }

@@ -18,6 +18,7 @@
 #include "collector/window_chunk.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "unit.h"
 
 #define FIX "tests/fixtures/cgroupstat"
@@ -706,7 +707,8 @@ static void test_rrd_cap(void)
 	collector_close(&w.col);
 	w.cfg.rrd_max_bytes = 1;
 	CHECK_EQ(world_start(&w), 0);
-	w.col.rrd.stats.bytes = 2; /* as a scan would have found */
+	w.col.rrd.disk_bytes = 2; /* as a scan would have found */
+	w.col.next_expire = 1e18;  /* (and no scan in the test) */
 	collector_sample(&w.col, 6000);
 	collector_sample(&w.col, 6001);
 	collector_rrd_path(&w.col, COL_TASK, "m", TASK_ID, path, sizeof(path));
@@ -716,6 +718,169 @@ static void test_rrd_cap(void)
 	CHECK_EQ(w.col.self.cycles, 2);
 	CHECK(collector_series_find(&w.col, COL_TASK, "m", TASK_ID, NULL) != NULL);
 	world_free(&w);
+}
+
+/* The collector on an event loop: RRD writes go to the store's worker thread. The sampling
+ * timer is disarmed: the test runs the cycles. */
+static int world_start_loop(struct world *w, struct loop *loop)
+{
+	int ret;
+
+	collector_close(&w->col);
+	ret = collector_init(&w->col, &w->cfg, &w->rt, loop);
+	if (ret == 0)
+		ret = loop_timer_arm(&w->col.timer, 0, 0);
+	w->col.rrd_batch = w->col.rrd_first = 1;
+	return ret;
+}
+
+/* Turns the loop until want(w) or, as a bound on a broken build, 2000 turns of 50 ms. */
+static bool spin(struct loop *loop, struct world *w, bool (*want)(struct world *w))
+{
+	for (int i = 0; i < 2000 && !want(w); i++)
+		loop_run_once(loop, 50);
+	return want(w);
+}
+
+static bool no_jobs(struct world *w)
+{
+	if (w->col.rrd.queued_jobs || w->col.rrd_waiting || w->col.tasks->rrd_owed)
+		return false;
+	for (struct col_series *s = w->col.series; s; s = s->next)
+		if (s->rrd_owed)
+			return false;
+	return true;
+}
+
+static bool slices_run(struct world *w)
+{
+	return w->col.rrd_waiting;
+}
+
+static time_t file_last(struct world *w, enum col_kind kind, const char *name)
+{
+	char path[700];
+
+	if (collector_rrd_path(&w->col, kind, "m", name, path, sizeof(path)) < 0)
+		return -1;
+	rrd_clear_error();
+	return rrd_last_r(path);
+}
+
+/* A full queue: the files stay owed (their rows kept in the window), none dropped, and are
+ * handed over as jobs come back. */
+static void test_rrd_queue_full(void)
+{
+	struct world w;
+	struct loop loop;
+
+	if (loop_init(&loop) < 0 || world_make(&w) < 0) {
+		UNIT_FAIL("cannot set up the fixture world");
+		return;
+	}
+	CHECK_EQ(world_start_loop(&w, &loop), 0);
+	w.col.rrd.queue_bytes = 1; /* one job at a time */
+	rrd_store_hold(&w.col.rrd, true);
+	for (int i = 0; i < 5; i++) {
+		advance(&w, 100000, 4096);
+		collector_sample(&w.col, 8000 + i);
+		CHECK(spin(&loop, &w, slices_run));
+	}
+	/* The expiry scan holds the queue: every file is owed, nothing written. */
+	CHECK_EQ(w.col.rrd.queued_jobs, 1);
+	CHECK(w.col.tasks->rrd_owed);
+	CHECK_EQ(w.col.rrd.stats.updates, 0);
+	CHECK_EQ(w.col.rrd_dropped, 0);
+	rrd_store_hold(&w.col.rrd, false);
+	CHECK(spin(&loop, &w, no_jobs));
+	/* One job a file with its 5 rows, one after the other. */
+	CHECK_EQ(w.col.rrd.stats.created, 3);
+	CHECK_EQ(w.col.rrd.stats.updates, 15);
+	CHECK_EQ(w.col.rrd.stats.errors, 0);
+	CHECK(w.col.tasks->rrd.ready);
+	CHECK_EQ(w.col.tasks->rrd.last, 8004);
+	CHECK_EQ(file_last(&w, COL_TASK, TASK_ID), 8004);
+	CHECK_EQ(file_last(&w, COL_SERVICE, "api"), 8004);
+	CHECK_EQ(file_last(&w, COL_CLUSTER, NULL), 8004);
+	world_free(&w);
+	loop_close(&loop);
+}
+
+/* Closing (SIGTERM) with jobs queued behind a held worker and files still owed: every row is
+ * written before the worker is joined. */
+static void test_rrd_close_drains(void)
+{
+	struct world w;
+	struct loop loop;
+
+	if (loop_init(&loop) < 0 || world_make(&w) < 0) {
+		UNIT_FAIL("cannot set up the fixture world");
+		return;
+	}
+	CHECK_EQ(world_start_loop(&w, &loop), 0);
+	w.col.next_expire = 1e18;
+	rrd_store_hold(&w.col.rrd, true);
+	for (int i = 0; i < 4; i++) {
+		advance(&w, 100000, 4096);
+		collector_sample(&w.col, 9000 + i);
+		for (int k = 0; k < 5; k++)
+			loop_run_once(&loop, 10);
+	}
+	/* Each file's first job is queued and held; its later rows wait for it to come back. */
+	CHECK_EQ(w.col.rrd.queued_jobs, 3);
+	CHECK(w.col.tasks->rrd.job != NULL);
+	CHECK_EQ(w.col.rrd.stats.updates, 0);
+	collector_close(&w.col);
+	CHECK_EQ(w.col.rrd.queued_jobs, 0);
+	CHECK_EQ(w.col.rrd.stats.created, 3);
+	CHECK_EQ(w.col.rrd.stats.updates, 12);
+	CHECK_EQ(w.col.rrd.stats.errors, 0);
+	CHECK_EQ(file_last(&w, COL_TASK, TASK_ID), 9003);
+	CHECK_EQ(file_last(&w, COL_SERVICE, "api"), 9003);
+	CHECK_EQ(file_last(&w, COL_CLUSTER, NULL), 9003);
+	world_free(&w);
+	loop_close(&loop);
+}
+
+/* A query older than the window reads the task's file: the rows owed are written first, ahead
+ * of the worker's queue. */
+static void test_rrd_worker_query(void)
+{
+	struct world w;
+	struct loop loop;
+	struct col_query q = { 0 };
+	struct col_datapoint *dp = NULL;
+	size_t n = 0;
+	bool rrd = false;
+
+	if (loop_init(&loop) < 0 || world_make(&w) < 0) {
+		UNIT_FAIL("cannot set up the fixture world");
+		return;
+	}
+	CHECK_EQ(world_start_loop(&w, &loop), 0);
+	w.col.rrd_batch = w.col.rrd_first = 1000; /* nothing due: all rows owed at the query */
+	for (int i = 0; i <= 10; i++) {
+		advance(&w, 250000, 3 << 20);
+		collector_sample(&w.col, 2000 + i);
+		loop_run_once(&loop, 5);
+	}
+	q.metric = collector_metric_find("StorageWriteBytes");
+	q.kind = COL_TASK;
+	q.cluster = "m";
+	q.name = TASK_ID;
+	q.start = 1990;
+	q.end = 2011;
+	q.period = 1;
+	CHECK_EQ(collector_query(&w.col, &q, &dp, &n, &rrd), 0);
+	CHECK(rrd);
+	CHECK_INT(n, >=, 9);
+	for (size_t i = 0; i < n; i++)
+		CHECK_NEAR(dp[i].sum, (3 << 20), 1);
+	free(dp);
+	CHECK_EQ(w.col.tasks->rrd.job, NULL);
+	CHECK_EQ(w.col.tasks->rrd.last, 2010);
+	world_free(&w);
+	loop_close(&loop);
 }
 
 static void test_cgroup_gone(void)
@@ -766,4 +931,5 @@ UNIT_MAIN(test_parse_v1, test_parse_v2, test_parse_malformed, test_sample_cycle,
 	  test_window_query, test_chunk_encoding, test_window_chunks, test_window_shared_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_first_write,
 	  test_rrd_skips,
 	  test_rrd_truncated,
-	  test_rrd_zeroed, test_rrd_cap, test_cgroup_gone, test_real_cgroup_gone)
+	  test_rrd_zeroed, test_rrd_cap, test_rrd_queue_full, test_rrd_close_drains,
+	  test_rrd_worker_query, test_cgroup_gone, test_real_cgroup_gone)
