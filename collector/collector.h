@@ -15,7 +15,7 @@
 #include "runtime/runtime.h"
 
 /*
- * Every collect_interval seconds (a loop timer; no threads) the collector walks rt->tasks, reads
+ * Every collect_interval seconds (a loop timer) the collector walks rt->tasks, reads
  * the cgroup files of every RUNNING task's containers (kept open, re-read with pread into one
  * scratch buffer: no allocation per sample) and derives Container Insights metrics per container,
  * task, service ("service:NAME" task groups), task definition family and cluster. The last
@@ -23,9 +23,11 @@
  * chunks of COL_CHUNK cycles: the current one raw, older ones encoded by
  * collector/window_chunk.h, a chunk that encodes as the one before it shared with it) and
  * every task, service and cluster is written to its RRD file (rrd_store.h) from the window: about
- * once a minute per file, files spread over the cycles, all rows of a file in one librrd call
- * (with rrdcached: every cycle). A crash loses at most that minute of RRD rows; a clean close
- * writes everything.
+ * every 15 minutes per file (the first write, which creates it, within 5 minutes of its start),
+ * files spread over the cycles, all rows of a file in one librrd call (with rrdcached: every
+ * cycle). The loop copies a file's rows into a job; the store's one worker thread makes the
+ * librrd calls and hands the job back to the loop, which owns every collector structure. A
+ * crash loses at most those 15 minutes of RRD rows; a clean close writes everything.
  */
 
 /* Columns of a series; containers have the first 2, tasks the first COL_TASK_COLS, aggregates
@@ -74,8 +76,8 @@ struct col_series {
 	struct col_task *owner;       /* task series: the task while it is sampled */
 	struct rrd_file rrd;          /* service and cluster series: their file */
 	uint64_t active_cycle;        /* the last cycle it was active */
-	uint64_t rrd_cycle;           /* cycles up to this one are in its RRD file */
-	bool rrd_owed;                /* due for an RRD write not done yet */
+	uint64_t rrd_cycle;           /* cycles up to this one are handed to the RRD worker */
+	bool rrd_owed;                /* due for an RRD write not handed over yet */
 	struct col_series *next;      /* collector's list of every series */
 	struct col_series *hnext;     /* hash chain */
 };
@@ -121,8 +123,8 @@ struct col_task {
 	struct col_series *agg[3];    /* its cluster, service and family series (made on first use;
 				       * kept alive by the task counting into them every cycle) */
 	struct rrd_file rrd;
-	uint64_t rrd_cycle;           /* cycles up to this one are in its RRD file */
-	bool rrd_owed;                /* due for an RRD write the cycle's slices have not done */
+	uint64_t rrd_cycle;           /* cycles up to this one are handed to the RRD worker */
+	bool rrd_owed;                /* due for an RRD write not handed over yet */
 	bool seen;                    /* in rt->tasks and RUNNING during this cycle */
 	bool io_enabled;              /* v1 blkio accounting switched on */
 	struct col_task *next;
@@ -291,10 +293,12 @@ struct col_query {
 };
 
 /* Computes datapoints, oldest first, into *out (malloc'd, caller frees; NULL when none),
- * from the window when it covers start, otherwise from the RRD file (AVERAGE, MIN and MAX
- * archives; no percentiles there, SampleCount estimated from rows). Periods without values
- * are left out. *from_rrd tells which. Returns 0, -ENOENT when the dimension set is unknown,
- * or -errno. */
+ * from the window when it covers start, otherwise the periods before the window's first whole
+ * period from the RRD file as it is (AVERAGE, MIN and MAX archives; no percentiles there,
+ * SampleCount estimated from rows) and the rest from the window, which holds the rows the file
+ * is still owed: a query writes nothing and never waits for the RRD worker. Periods without
+ * values are left out. *from_rrd tells whether the file was read. Returns 0, -ENOENT when the
+ * dimension set is unknown, or -errno. */
 int collector_query(struct collector *c, const struct col_query *q, struct col_datapoint **out,
 		    size_t *n, bool *from_rrd);
 
@@ -302,7 +306,9 @@ int collector_query(struct collector *c, const struct col_query *q, struct col_d
 int collector_rrd_path(struct collector *c, enum col_kind kind, const char *cluster,
 		       const char *name, char *out, size_t len);
 /* Writes the rows of a dimension set's RRD file still waiting for their batch, so that a read
- * of the file sees every sampled cycle. Errors are counted as for any write. */
+ * of the file (a graph) sees every sampled cycle: hands them to the RRD worker ahead of its
+ * queue and waits for them (and for the job it is running). Errors are counted as for any
+ * write. */
 void collector_rrd_sync(struct collector *c, enum col_kind kind, const char *cluster,
 			const char *name);
 /* Names of the data sources in a task file for a metric column and container index

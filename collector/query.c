@@ -252,7 +252,6 @@ static int from_rrd(struct collector *c, const struct col_query *q, struct col_d
 	long col;
 	int ret;
 
-	collector_rrd_sync(c, q->kind, q->cluster, q->name);
 	ret = collector_rrd_path(c, q->kind, q->cluster, q->name, path, sizeof(path));
 	for (int i = 0; i < 3 && ret == 0; i++)
 		ret = fetch(c, path, cfs[i], q, &f[i]);
@@ -302,6 +301,50 @@ out:
 	return ret;
 }
 
+/*
+ * Older than the window: the periods before the window's first whole period from the RRD file,
+ * as it is (nothing written for the read, so a read never waits for the RRD worker), and from
+ * that period on from the window, which holds every row the file is still owed.
+ */
+static int from_rrd_and_window(struct collector *c, const struct col_series *s,
+			       const struct col_query *q, double window_start,
+			       struct col_datapoint **out, size_t *n_out)
+{
+	struct col_query older = *q, newer = *q;
+	struct col_datapoint *a = NULL, *b = NULL, *all;
+	size_t na = 0, nb = 0, keep = 0;
+	int ret;
+
+	if (!s || !c->cycle)
+		return from_rrd(c, q, out, n_out);
+	older.end = q->start + ceil((window_start - q->start) / q->period) * q->period;
+	if (older.end > q->end)
+		older.end = q->end;
+	newer.start = older.end;
+	ret = older.end > older.start ? from_rrd(c, &older, &a, &na) : 0;
+	if (ret < 0 && ret != -ENOENT) /* no file yet: the window has every row */
+		return ret;
+	if (newer.end > newer.start && (ret = from_window(c, s, &newer, &b, &nb)) < 0) {
+		free(a);
+		return ret;
+	}
+	for (size_t i = 0; i < na; i++)
+		if (a[i].t < older.end) /* librrd's rows may run past the end asked */
+			a[keep++] = a[i];
+	all = realloc(a, (keep + nb ? keep + nb : 1) * sizeof(*all));
+	if (!all) {
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	if (nb)
+		memcpy(all + keep, b, nb * sizeof(*b));
+	free(b);
+	*out = all;
+	*n_out = keep + nb;
+	return 0;
+}
+
 int collector_query(struct collector *c, const struct col_query *q, struct col_datapoint **out,
 		    size_t *n, bool *from_rrd_out)
 {
@@ -320,5 +363,5 @@ int collector_query(struct collector *c, const struct col_query *q, struct col_d
 	if (q->metric->den >= 0)
 		return s ? from_window(c, s, q, out, n) : -ENOENT;
 	*from_rrd_out = true;
-	return from_rrd(c, q, out, n);
+	return from_rrd_and_window(c, s, q, window_start, out, n);
 }

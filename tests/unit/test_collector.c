@@ -538,19 +538,29 @@ static void test_rrd_roundtrip(void)
 	}
 	CHECK_EQ(w.col.rrd.stats.errors, 0);
 	CHECK_INT(w.col.rrd.stats.updates, >=, 20);
-	/* Start before the window: served from the task's RRD file. */
+	/* A restart: the window starts again at 2011. */
+	collector_close(&w.col);
+	CHECK_EQ(world_start(&w), 0);
+	for (int i = 11; i <= 13; i++) {
+		advance(&w, 250000, 3 << 20);
+		collector_sample(&w.col, 2000 + i);
+	}
+	/* Start before the window: 2001-2010 from the task's RRD file, 2012-2013 (2011 has no
+	 * rate yet) from the window. */
 	q.metric = collector_metric_find("StorageWriteBytes");
 	q.kind = COL_TASK;
 	q.cluster = "m";
 	q.name = TASK_ID;
 	q.start = 1990;
-	q.end = 2011;
+	q.end = 2014;
 	q.period = 1;
 	CHECK_EQ(collector_query(&w.col, &q, &dp, &n, &rrd), 0);
 	CHECK(rrd);
-	CHECK_INT(n, >=, 9);
-	for (size_t i = 0; i < n; i++)
+	CHECK_EQ(n, 12);
+	for (size_t i = 0; i < n; i++) {
 		CHECK_NEAR(dp[i].sum, (3 << 20), 1);
+		CHECK_NEAR(dp[i].t, i < 10 ? 2001 + i : 2002 + i, 0);
+	}
 	free(dp);
 	q.metric = collector_metric_find("ContainerCpuUtilized");
 	q.kind = COL_CONTAINER;
@@ -842,8 +852,9 @@ static void test_rrd_close_drains(void)
 	loop_close(&loop);
 }
 
-/* A query older than the window reads the task's file: the rows owed are written first, ahead
- * of the worker's queue. */
+/* A query older than the window neither writes the file nor waits for the worker: the rows the
+ * file is owed come from the window. A graph's read (collector_rrd_sync) has them written first,
+ * ahead of the worker's queue. */
 static void test_rrd_worker_query(void)
 {
 	struct world w;
@@ -858,7 +869,8 @@ static void test_rrd_worker_query(void)
 		return;
 	}
 	CHECK_EQ(world_start_loop(&w, &loop), 0);
-	w.col.rrd_batch = w.col.rrd_first = 1000; /* nothing due: all rows owed at the query */
+	w.col.next_expire = 1e18;
+	w.col.rrd_batch = w.col.rrd_first = 1000; /* nothing due: every row owed */
 	for (int i = 0; i <= 10; i++) {
 		advance(&w, 250000, 3 << 20);
 		collector_sample(&w.col, 2000 + i);
@@ -873,12 +885,31 @@ static void test_rrd_worker_query(void)
 	q.period = 1;
 	CHECK_EQ(collector_query(&w.col, &q, &dp, &n, &rrd), 0);
 	CHECK(rrd);
-	CHECK_INT(n, >=, 9);
+	CHECK_EQ(n, 10);
 	for (size_t i = 0; i < n; i++)
 		CHECK_NEAR(dp[i].sum, (3 << 20), 1);
 	free(dp);
+	CHECK_EQ(w.col.rrd.queued_jobs, 0);
+	CHECK_EQ(w.col.rrd.stats.created, 0);
+	/* A graph of the service: its rows are written before the read, the other files' not. */
+	collector_rrd_sync(&w.col, COL_SERVICE, "m", "api");
+	CHECK_EQ(w.col.rrd.queued_jobs, 0);
+	CHECK_EQ(file_last(&w, COL_SERVICE, "api"), 2010);
+	CHECK_EQ(file_last(&w, COL_TASK, TASK_ID), -1);
+	/* Every file due next cycle, queued behind a held worker: the task's job is moved ahead. */
+	w.col.rrd_batch = w.col.rrd_first = 1;
+	rrd_store_hold(&w.col.rrd, true);
+	advance(&w, 250000, 3 << 20);
+	collector_sample(&w.col, 2011);
+	for (int k = 0; k < 5; k++)
+		loop_run_once(&loop, 10);
+	CHECK_EQ(w.col.rrd.queued_jobs, 3);
+	CHECK(w.col.tasks->rrd.job != NULL);
+	collector_rrd_sync(&w.col, COL_TASK, "m", TASK_ID);
 	CHECK_EQ(w.col.tasks->rrd.job, NULL);
-	CHECK_EQ(w.col.tasks->rrd.last, 2010);
+	CHECK_EQ(w.col.tasks->rrd.last, 2011);
+	CHECK_EQ(file_last(&w, COL_TASK, TASK_ID), 2011);
+	CHECK_EQ(w.col.rrd.stats.errors, 0);
 	world_free(&w);
 	loop_close(&loop);
 }
