@@ -106,6 +106,7 @@ struct col_container {
 	struct cgroup_limits limits;  /* read once when first seen */
 	int cpu_units, memory_mib;    /* from the task definition */
 	double started_at;
+	unsigned phase;               /* offset of its slow and full reads' cycles (spread) */
 	struct col_series *series;
 	struct col_bpf *bpf;          /* NULL without eBPF probes */
 };
