@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <math.h>
 #include <rrd.h>
@@ -121,10 +120,9 @@ static void job_run(struct rrd_store *s, struct rrd_job *j)
 		j->ret = rrd_store_update(s, &j->file, &j->stats, ds, j->n, j->values, j->ts,
 					  j->rows);
 	}
-	/* librrd builds a new file in one buffer of its whole size (~17 MB at a 1 s step) that
-	 * malloc may keep for reuse: give it back. */
-	if (j->stats.created)
-		malloc_trim(0);
+	/* No malloc_trim here: librrd's buffer of a new file (~17 MB at a 1 s step) is above
+	 * berthd's fixed mmap threshold and unmapped when freed, and a trim would hold the main
+	 * arena's lock through a walk of the loop's whole heap while the loop allocates. */
 	j->stats.bytes = s->disk_bytes;
 	j->cpu_seconds = thread_cpu() - cpu0;
 }
