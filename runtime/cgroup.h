@@ -112,6 +112,14 @@ int cgroup_create(const struct cgroup_env *env, const char *rel, const struct cg
  * when rel is invalid or missing or a devices file refuses a rule. Nothing to free. */
 int cgroup_restrict_devices(const struct cgroup_env *env, const char *rel);
 
+/* The launch boost: sets rel's CPU weight to factor (2..100) times the kernel's default (v2
+ * cpu.weight 100, v1 cpu.shares 1024) when it is the default or already that (an earlier
+ * boost), and gives the file (path, size bytes) and the default (normal, nsize bytes) that
+ * restore it. A weight set to anything else is left alone: -EBUSY. Returns 0 or -errno
+ * (-EOPNOTSUPP: no cpu controller); logs nothing. Nothing to free. */
+int cgroup_weight_boost(const struct cgroup_env *env, const char *rel, unsigned factor,
+			char *path, size_t size, char *normal, size_t nsize);
+
 /* Reads back the limits of rel into *out; unset or unlimited values read as 0, a missing
  * controller file too. The weight reads back as the smallest unit count giving the same kernel
  * weight (v2 weights are coarser than units). Returns 0 or -errno. */

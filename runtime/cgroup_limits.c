@@ -294,6 +294,36 @@ int cgroup_create(const struct cgroup_env *env, const char *rel, const struct cg
 	return r;
 }
 
+int cgroup_weight_boost(const struct cgroup_env *env, const char *rel, unsigned factor,
+			char *path, size_t size, char *normal, size_t nsize)
+{
+	bool v2 = env->mode == CGROUP_MODE_V2;
+	uint64_t def = v2 ? 100 : 1024, cur = def;
+	char val[24], *text = NULL;
+	int r;
+
+	if (factor < 2 || factor > 100)
+		return -EINVAL;
+	if ((r = cgroup_rel_ok(rel)) ||
+	    (r = cgroup_path(env, CGROUP_CTRL_CPU, rel, v2 ? "cpu.weight" : "cpu.shares", path,
+			     size)))
+		return r;
+	if ((size_t)snprintf(normal, nsize, "%" PRIu64, def) >= nsize)
+		return -ENAMETOOLONG;
+	r = cgroup_read_raw(path, &text);
+	if (r == 0)
+		r = cgroup_parse_value(text, &cur);
+	free(text);
+	if (r == -ENOENT && env->fixture)
+		r = 0, cur = def; /* a fixture tree has the files it was given */
+	if (r)
+		return r;
+	if (cur != def && cur != def * factor)
+		return -EBUSY;
+	snprintf(val, sizeof(val), "%" PRIu64, def * factor);
+	return cur == def * factor ? 0 : cgroup_write_raw(env, path, val);
+}
+
 /* Reads one value file; a missing controller or file reads as 0. */
 static int read_limit(const struct cgroup_env *env, enum cgroup_ctrl ctrl, const char *rel,
 		      const char *file, char **text)

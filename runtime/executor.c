@@ -23,6 +23,11 @@
 #define INIT_CGROUP "berth.init"   /* has a '.', so no container can be called that */
 #define TASK_PIDS_MAX 4096
 #define OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
+#define WEIGHT_LEVELS 16
+/* The CPU weight of a launching task's cgroup and of those above it, in multiples of the
+ * kernel's default, until its containers have exec'd: as the 10 nice levels of the launch's
+ * processes, but at the level where a container's process competes once in its cgroups. */
+#define LAUNCH_WEIGHT_FACTOR 10
 
 static long long clock_us(clockid_t clock)
 {
@@ -152,7 +157,48 @@ struct launch {
 	char **init_procs;
 	char (*paths)[4][1024];
 	size_t n;
+	char weight_files[WEIGHT_LEVELS][1024]; /* boosted for the launch */
+	char *weight_list[WEIGHT_LEVELS + 1];
+	char weight_normal[24];
 };
+
+/* Boosts the CPU weight of the task cgroup and of each cgroup above it (those at the kernel's
+ * default) for the launch; the supervisor restores them once the containers have exec'd.
+ * Best effort: a weight that cannot be boosted is left as it is. */
+static void weights_boost(struct runtime *rt, struct rt_task *t, struct launch *l)
+{
+	char rel[CGROUP_PATH_MAX];
+	size_t n = 0;
+
+	task_rel(rt, t, NULL, rel, sizeof(rel));
+	for (char *p = rel + strlen(rel); n < WEIGHT_LEVELS && p > rel;) {
+		if (cgroup_weight_boost(&rt->cg, rel, LAUNCH_WEIGHT_FACTOR, l->weight_files[n],
+					sizeof(l->weight_files[n]), l->weight_normal,
+					sizeof(l->weight_normal)) == 0) {
+			l->weight_list[n] = l->weight_files[n];
+			n++;
+		}
+		p = strrchr(rel, '/');
+		if (!p)
+			break;
+		*p = '\0';
+	}
+	l->weight_list[n] = NULL;
+}
+
+/* The fail path's undo of weights_boost(), when no supervisor will do it. */
+static void weights_restore(struct launch *l)
+{
+	for (size_t i = 0; l->weight_list[i]; i++) {
+		FILE *f = fopen(l->weight_list[i], "we");
+
+		if (f) {
+			fputs(l->weight_normal, f);
+			fclose(f);
+		}
+	}
+	l->weight_list[0] = NULL;
+}
 
 static void launch_free(struct launch *l)
 {
@@ -332,6 +378,8 @@ static int launch_prepare(struct runtime *rt, struct rt_task *t, struct launch *
 	ret = make_task_dirs(rt, t);
 	if (ret == 0)
 		ret = make_cgroups(rt, t, cpu, mem, l->specs);
+	if (ret == 0)
+		weights_boost(rt, t, l);
 	if (ret < 0) {
 		snprintf(reason, rlen, "TaskFailedToStart: cannot set up the task's cgroups or "
 			 "directories: %s", strerror(-ret));
@@ -436,6 +484,8 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 		.log_max_bytes = (size_t)rt->cfg->task_log_max_bytes,
 		.log_max_files = (int)rt->cfg->task_log_max_files,
 		.asked_mono_us = t->launch_us,
+		.cpu_weight_files = l.weight_list[0] ? l.weight_list : NULL,
+		.cpu_weight_normal = l.weight_normal,
 	};
 	/* ECS names a task's host by its short id; host mode keeps the host's name and net. */
 	char host[16];
@@ -464,6 +514,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	launch_free(&l);
 	return;
 fail:
+	weights_restore(&l);
 	launch_free(&l);
 	if (t->watch >= 0)
 		inotify_rm_watch(rt->inotify_fd, t->watch);

@@ -153,6 +153,11 @@ int spawn_check_task(const struct spawn_task *t)
 		return bad_field("task", "hostname");
 	if (t->log_max_files < 0)
 		return bad_field("task", "log_max_files");
+	for (size_t i = 0; t->cpu_weight_files && t->cpu_weight_files[i]; i++)
+		if (i >= 16 || !path_ok(t->cpu_weight_files[i], "") || !t->cpu_weight_normal ||
+		    !t->cpu_weight_normal[0] || strlen(t->cpu_weight_normal) > 20 ||
+		    strspn(t->cpu_weight_normal, "0123456789") != strlen(t->cpu_weight_normal))
+			return bad_field("task", "cpu_weight_files");
 	for (size_t i = 0; i < t->n_containers; i++) {
 		rc = check_container(&t->containers[i]);
 		if (rc < 0)

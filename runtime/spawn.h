@@ -132,6 +132,10 @@ struct spawn_task {
 	long long asked_mono_us;   /* CLOCK_MONOTONIC microseconds when the launch was asked
 	                            * for, 0 if unknown: the debug log then times each step of
 	                            * the launch from it */
+	char *const *cpu_weight_files; /* CPU weight files of the task cgroup and its ancestors,
+	                                * boosted for the launch (cgroup_weight_boost()), or NULL */
+	const char *cpu_weight_normal; /* what the supervisor writes to each once no container
+	                                * is between fork and exec */
 };
 
 struct spawn_result {

@@ -69,6 +69,7 @@ struct sup {
 	struct spawn_trace *tr;   /* &trace when the launch is timed (debug log), or NULL */
 	const char *req;          /* a warm supervisor's request, for its warm container */
 	size_t req_len;
+	bool weight_restored;     /* the task cgroup's launch weight is back to normal */
 	int *init_cg_fds;         /* berth.init's cgroup.procs files, open until joined */
 	size_t n_init_cg;
 	char what[300];           /* the step that failed, for messages */
@@ -574,6 +575,31 @@ static void log_launch(const struct sup *s, const struct sup_ctr *r)
 		  s->t->task_id ? s->t->task_id : "?", r->c->name, line);
 }
 
+/* The CPU weights berthd boosted for the launch (the task cgroup's and its ancestors') back to
+ * normal once no container is between fork and exec; once. A failure only leaves a boost, which
+ * the next launch's supervisor undoes: logged. */
+static void weight_when_started(struct sup *s)
+{
+	char *const *f = s->t->cpu_weight_files;
+	const char *v = s->t->cpu_weight_normal;
+
+	if (!f || s->weight_restored)
+		return;
+	for (size_t i = 0; i < s->t->n_containers; i++)
+		if (s->ctr[i].pid > 0 && s->ctr[i].err_fd >= 0)
+			return;
+	s->weight_restored = true;
+	for (size_t i = 0; f[i]; i++) {
+		int fd = open(f[i], O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, v, strlen(v)) != (ssize_t)strlen(v))
+			log_warn("spawn: task %s: failed to write %s to %s: %s",
+				 s->t->task_id ? s->t->task_id : "?", v, f[i], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 /* The close-on-exec pipe: EOF means the exec happened, data is a start error. */
 static void read_err(struct sup *s, struct sup_ctr *r)
 {
@@ -590,12 +616,14 @@ static void read_err(struct sup *s, struct sup_ctr *r)
 		r->failed = true;
 		r->ce.msg[sizeof(r->ce.msg) - 1] = '\0';
 		trace_free(r);
+		weight_when_started(s);
 		return;
 	}
 	spawn_trace_mark(r->trace, SPAWN_T_SEEN);
 	if (r->trace)
 		spawn_trace_exec(r->trace, r->pid);
 	r->execd = true;
+	weight_when_started(s); /* before ".started": RUNNING runs at the normal weight */
 	st = r->starttime;
 	if (!st) /* not yet reaped: readable even after an exit */
 		spawn_proc_starttime(r->pid, &st);

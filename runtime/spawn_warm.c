@@ -77,13 +77,14 @@ static void __attribute__((noreturn)) warm_child(const char *stage_dir, int go_f
 		_exit(1);
 	}
 	x.cgroup2_root = statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+	/* Staged (at the daemon's priority): it waits with the launch's, until the exec, so that
+	 * its wake-up is not queued behind the host's other work. */
+	spawn_launch_reboost();
 	/* EOF: the supervisor ended without a task (its pid namespace ends with it anyway). */
 	if (read_full(go_fd, &go, sizeof(go)) < 0 || go.len > MAX_REQUEST ||
 	    !(d.buf = malloc(go.len ? go.len : 1)) || read_full(go_fd, d.buf, go.len) < 0)
 		_exit(0);
 	close(go_fd);
-	/* Back to the launch's priority (we were staged at the daemon's), until the exec. */
-	spawn_launch_reboost();
 	if (spawn_request_decode(&d, go.len) < 0 || go.index >= d.t.n_containers)
 		spawn_child_fail(&x, EBADMSG, "read the task");
 	x.t = &d.t;

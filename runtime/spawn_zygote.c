@@ -148,6 +148,8 @@ static void wr_task(struct wr *w, const struct spawn_task *t)
 	wr_u64(w, t->log_max_bytes);
 	wr_u64(w, (uint64_t)(int64_t)t->log_max_files);
 	wr_u64(w, (uint64_t)t->asked_mono_us);
+	wr_strv(w, t->cpu_weight_files);
+	wr_str(w, t->cpu_weight_normal);
 	wr_u64(w, t->n_containers);
 	for (size_t i = 0; i < t->n_containers; i++)
 		wr_container(w, &t->containers[i]);
@@ -307,6 +309,8 @@ int spawn_request_decode(struct spawn_request *d, size_t len)
 	t->log_max_bytes = rd_u64(&r);
 	t->log_max_files = (int)(int64_t)rd_u64(&r);
 	t->asked_mono_us = (long long)rd_u64(&r);
+	t->cpu_weight_files = rd_strv(&r);
+	t->cpu_weight_normal = rd_str(&r);
 	t->n_containers = rd_u64(&r);
 	if (t->n_containers > 64)
 		r.bad = true;
@@ -386,12 +390,14 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 	if (spawn_warm_prepare(zy_stage_dir) < 0)
 		_exit(1);
 	spawn_set_title("berth-task (warm)", "berth-task");
+	/* Prepared: it waits with the launch's priority, which only counts once its task wakes
+	 * it, so that the wake-up is not queued behind the host's other work. */
+	spawn_launch_reboost();
 	if (io_full(WARM_SOCK_FD, &len, sizeof(len), false) < 0 || len > MAX_REQUEST ||
 	    !(d.buf = malloc(len ? len : 1)) || io_full(WARM_SOCK_FD, d.buf, len, false) < 0 ||
 	    spawn_request_decode(&d, len) < 0)
 		_exit(0);
 	/* From here on the task outlives the zygote and berthd. */
-	spawn_launch_reboost();
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	run_fd = open(d.t.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (run_fd < 0)

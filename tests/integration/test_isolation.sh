@@ -44,12 +44,15 @@ if [ -d "$CG/memory/$PARENT" ]; then
 	expect_eq "container memory limit" "$(cat "$CG/memory/$PARENT/iso/$ID/probe/memory.limit_in_bytes")" $((256 * 1024 * 1024))
 	expect_eq "container soft limit" "$(cat "$CG/memory/$PARENT/iso/$ID/probe/memory.soft_limit_in_bytes")" $((128 * 1024 * 1024))
 	expect_eq "task CPU cap (512 units = half a CPU)" "$(cat "$CG/cpu/$PARENT/iso/$ID/cpu.cfs_quota_us")/$(cat "$CG/cpu/$PARENT/iso/$ID/cpu.cfs_period_us")" "50000/100000"
+	# The launch's weight boost is undone once the containers have exec'd (before RUNNING).
+	expect_eq "task, cluster and parent CPU weights back to the default once RUNNING" "$(cat "$CG/cpu/$PARENT/iso/$ID/cpu.shares") $(cat "$CG/cpu/$PARENT/iso/cpu.shares") $(cat "$CG/cpu/$PARENT/cpu.shares")" "1024 1024 1024"
 	check "container process is in its v1 memory cgroup" grep -q . "$CG/memory/$PARENT/iso/$ID/probe/cgroup.procs"
 	check "unified v2 cgroup exists and is populated" grep -q "populated 1" "$CG/unified/$PARENT/iso/$ID/probe/cgroup.events"
 else
 	expect_eq "task memory.max" "$(cat "$CG/$PARENT/iso/$ID/memory.max")" $((1024 * 1024 * 1024))
 	expect_eq "container memory.max" "$(cat "$CG/$PARENT/iso/$ID/probe/memory.max")" $((256 * 1024 * 1024))
 	expect_eq "task cpu.max" "$(cat "$CG/$PARENT/iso/$ID/cpu.max")" "50000 100000"
+	expect_eq "task, cluster and parent CPU weights back to the default once RUNNING" "$(cat "$CG/$PARENT/iso/$ID/cpu.weight") $(cat "$CG/$PARENT/iso/cpu.weight") $(cat "$CG/$PARENT/cpu.weight")" "100 100 100"
 fi
 ecs stop-task --cluster iso --task "$T" >/dev/null
 

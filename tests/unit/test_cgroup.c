@@ -639,6 +639,40 @@ static void test_real_create_limits(void)
 	CHECK_EQ(cgroup_remove(&env, rel), 0);
 }
 
+/* The launch boost: the kernel's default weight times the factor, the file and the default to
+ * restore; again (a concurrent launch) a no-op; a weight someone set is left alone. */
+static void test_real_weight_boost(void)
+{
+	const struct cgroup_limits set = { .cpu_weight_units = 512 };
+	char rel[128], other[128], path[512], path2[512], normal[24], buf[64];
+	struct cgroup_env env;
+	bool v2;
+
+	if (!real_env(&env))
+		return;
+	v2 = env.mode == CGROUP_MODE_V2;
+	rel_of(rel, sizeof(rel), "/boost/task1");
+	rel_of(other, sizeof(other), "/boost/set");
+	CHECK_EQ(cgroup_create(&env, rel, NULL), 0);
+	CHECK_EQ(cgroup_create(&env, other, &set), 0);
+	CHECK_EQ(cgroup_weight_boost(&env, rel, 10, path, sizeof(path), normal, sizeof(normal)), 0);
+	CHECK_STR(normal, v2 ? "100" : "1024");
+	CHECK(strstr(path, v2 ? "/cpu.weight" : "/cpu.shares") != NULL);
+	CHECK_STR(line_of(path, buf, sizeof(buf)), v2 ? "1000" : "10240");
+	CHECK_EQ(cgroup_weight_boost(&env, rel, 10, path2, sizeof(path2), normal, sizeof(normal)),
+		 0);
+	CHECK_STR(path2, path);
+	CHECK_STR(line_of(path, buf, sizeof(buf)), v2 ? "1000" : "10240");
+	CHECK_EQ(cgroup_weight_boost(&env, other, 10, path2, sizeof(path2), normal, sizeof(normal)),
+		 -EBUSY);
+	CHECK_STR(real_file(&env, CGROUP_CTRL_CPU, other, v2 ? "cpu.weight" : "cpu.shares", buf,
+			    sizeof(buf)), v2 ? "20" : "512");
+	CHECK_EQ(cgroup_weight_boost(&env, rel, 1, path2, sizeof(path2), normal, sizeof(normal)),
+		 -EINVAL);
+	rel_of(other, sizeof(other), "");
+	CHECK_EQ(cgroup_remove(&env, other), 0);
+}
+
 /* The child is in rel's cgroup.procs in every hierarchy, and in /proc/<pid>/cgroup. */
 static void check_attached(const struct cgroup_env *env, const char *rel, pid_t pid)
 {
@@ -1185,4 +1219,4 @@ UNIT_MAIN(test_parse_keyed, test_parse_value, test_parse_cpu_max, test_mountinfo
 	  test_real_create_limits, test_real_attach_kill, test_real_v1_kill,
 	  test_real_unified_as_v2, test_real_oom, test_devices_fixture, test_real_devices_v1,
 	  test_real_devices_v2, test_real_devices_host, test_real_devices_no_bpf,
-	  test_real_list_remove)
+	  test_real_list_remove, test_real_weight_boost)
