@@ -167,9 +167,11 @@ int spawn_zygote_start(struct spawn_zygote **out);
 
 /* spawn_zygote_start() with a pool of up to 64 warm supervisors: forked ahead, each already in
  * its own session with fresh uts, ipc, pid and net namespaces (loopback up), waiting for a
- * task. A task that does not use the host network takes one, which saves a fork and the
- * namespace setup on its launch; the zygote forks a replacement shortly after (20 ms without
- * a further request). Warm supervisors end with the zygote. pool 0: none. With stage_dir (an
+ * task. The zygote offers each to the caller (its socket, pid and start time), which writes
+ * a task that does not use the host network straight to the oldest live one: a fork, the
+ * namespace setup and the zygote's round trip leave its launch; the zygote forks a
+ * replacement shortly after (20 ms without a further request). Warm supervisors end with the
+ * zygote (and the caller). pool 0: none. With stage_dir (an
  * existing empty directory that stays; NULL: none), each warm supervisor also forks its first
  * container's process ahead, with its mount namespace and its /proc, /dev and /sys (masked
  * and read-only paths applied) staged on a private tmpfs over stage_dir: at launch it only
@@ -177,8 +179,8 @@ int spawn_zygote_start(struct spawn_zygote **out);
 int spawn_zygote_start_pool(struct spawn_zygote **out, int pool, const char *stage_dir);
 
 /* spawn_task_start() through the zygote: same validation, result and errors, plus -EPIPE when
- * the zygote is gone (start a new one). Blocks for the zygote's fork (well under 1 ms on an
- * idle host). The supervisor is not the caller's child: the zygote (or init) reaps it, so
+ * the zygote is gone (start a new one). Without a warm supervisor, blocks for the zygote's
+ * fork (well under 1 ms on an idle host). The supervisor is not the caller's child: the zygote (or init) reaps it, so
  * watch it with pidfd_open() checked by spawn_init_alive(), and the status files. */
 int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
 			    struct spawn_result *res);

@@ -18,6 +18,7 @@
 #include "runtime/spawn_internal.h"
 
 #define ZY_FD 3
+#define ZY_OFFER_FD 4
 #define NONE UINT32_MAX
 #define MAX_REQUEST (16u << 20)
 
@@ -25,19 +26,28 @@
 #define WARM_SOCK_FD (SPAWN_WARM_LAST_FD + 1)
 #define REFILL_DELAY_MS 20
 
-struct spawn_zygote {
-	int fd;
-	pid_t pid;
-};
-
-/* In the zygote: warm supervisors waiting for a task, each on its socket. */
+/* A warm supervisor waiting for a task on its socket, held by the daemon. */
 struct zy_warm {
 	int fd;
 	pid_t pid;
 	unsigned long long starttime;
 };
 
-static struct zy_warm zy_pool[POOL_MAX];
+struct spawn_zygote {
+	int fd;
+	int offer_fd;          /* the zygote's offers of warm supervisors (datagrams, fd each) */
+	pid_t pid;
+	struct zy_warm warm[POOL_MAX]; /* offered, oldest first */
+	int n_warm;
+};
+
+/* An offer: the warm supervisor's socket travels with it (SCM_RIGHTS). */
+struct zy_offer {
+	int32_t pid;
+	uint64_t starttime;
+};
+
+/* In the zygote: warm supervisors offered to the daemon and not yet taken. */
 static int zy_pool_n, zy_pool_size;
 static const char *zy_stage_dir; /* for warm container children; NULL: none */
 
@@ -405,14 +415,36 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 	spawn_supervise_warm(&d.t, run_fd, d.buf, len);
 }
 
-/* Forks warm supervisors until the pool is full. */
+/* Sends the daemon a warm supervisor's socket, with its pid and start time. */
+static int offer(int fd, pid_t pid, unsigned long long starttime)
+{
+	struct zy_offer o = { .pid = pid, .starttime = starttime };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = &o, .iov_len = sizeof(o) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	memset(&u, 0, sizeof(u));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(ZY_OFFER_FD, &m, MSG_NOSIGNAL) == (ssize_t)sizeof(o) ? 0 : -1;
+}
+
+/* Forks warm supervisors until the pool is full, and offers each to the daemon, which hands
+ * it its task itself (one process less on a launch's path). */
 static void pool_fill(void)
 {
 	pid_t self = getpid();
 
 	while (zy_pool_n < zy_pool_size) {
-		struct zy_warm *w = &zy_pool[zy_pool_n];
-		int sv[2];
+		unsigned long long st = 0;
+		int sv[2], rc;
 		pid_t pid;
 
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -425,34 +457,15 @@ static void pool_fill(void)
 			close(sv[0]);
 			return;
 		}
-		w->fd = sv[0];
-		w->pid = pid;
-		w->starttime = 0;
-		spawn_proc_starttime(pid, &w->starttime);
+		spawn_proc_starttime(pid, &st);
+		rc = offer(sv[0], pid, st);
+		close(sv[0]); /* the daemon's copy is the only one: EOF ends it with the daemon */
+		if (rc < 0) {
+			kill(pid, SIGKILL);
+			return;
+		}
 		zy_pool_n++;
 	}
-}
-
-/* Hands the request (len bytes at buf, decoded as t) to a live warm supervisor. Returns false
- * when none took it. */
-static bool pool_start(const struct spawn_task *t, const char *buf, uint32_t len,
-		       struct zy_reply *rep)
-{
-	if (t->host_network)
-		return false;
-	while (zy_pool_n > 0) {
-		struct zy_warm w = zy_pool[--zy_pool_n];
-		bool ok = w.starttime && spawn_init_alive(w.pid, w.starttime) &&
-			  io_full(w.fd, &len, sizeof(len), true) == 0 &&
-			  io_full(w.fd, (void *)buf, len, true) == 0;
-
-		close(w.fd);
-		if (ok) {
-			*rep = (struct zy_reply){ .err = 0, .pid = w.pid, .starttime = w.starttime };
-			return true;
-		}
-	}
-	return false;
 }
 
 static int zy_serve_one(void)
@@ -474,25 +487,34 @@ static int zy_serve_one(void)
 	rc = io_full(ZY_FD, &len, sizeof(len), false);
 	if (rc < 0)
 		return rc;
+	if (len == 0) { /* the daemon took (or dropped) a warm supervisor: refill */
+		if (zy_pool_n > 0)
+			zy_pool_n--;
+		return 0;
+	}
 	if (len > MAX_REQUEST || !(d.buf = malloc(len ? len : 1)))
 		return -ENOMEM;
 	rc = io_full(ZY_FD, d.buf, len, false);
-	if (rc == 0 && spawn_request_decode(&d, len) == 0 && !pool_start(&d.t, d.buf, len, &rep))
+	if (rc == 0 && spawn_request_decode(&d, len) == 0)
 		rep = zy_start(&d.t);
 	spawn_request_free(&d);
 	return rc < 0 ? rc : io_full(ZY_FD, &rep, sizeof(rep), true);
 }
 
-static void __attribute__((noreturn)) zy_main(int sock, pid_t parent, int pool,
+static void __attribute__((noreturn)) zy_main(int sock, int offers, pid_t parent, int pool,
 					      const char *stage_dir)
 {
 	static const char title[] = "berth-zygote";
 	sigset_t none;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != parent || dup2(sock, ZY_FD) < 0)
+	/* Above the fixed fds first, so that placing one never closes the other. */
+	sock = fcntl(sock, F_DUPFD_CLOEXEC, 64);
+	offers = fcntl(offers, F_DUPFD_CLOEXEC, 64);
+	if (getppid() != parent || sock < 0 || offers < 0 || dup2(sock, ZY_FD) < 0 ||
+	    dup2(offers, ZY_OFFER_FD) < 0)
 		_exit(0);
-	close_range(ZY_FD + 1, ~0U, 0);
+	close_range(ZY_OFFER_FD + 1, ~0U, 0);
 	setsid();
 	if (chdir("/") < 0)
 		_exit(1);
@@ -520,7 +542,7 @@ int spawn_zygote_start_pool(struct spawn_zygote **out, int pool, const char *sta
 {
 	struct spawn_zygote *z = calloc(1, sizeof(*z));
 	pid_t parent = getpid();
-	int sv[2], rc;
+	int sv[2], ov[2], rc;
 
 	if (!z)
 		return -ENOMEM;
@@ -530,18 +552,29 @@ int spawn_zygote_start_pool(struct spawn_zygote **out, int pool, const char *sta
 		log_error("spawn: failed to create zygote socket: %s", strerror(-rc));
 		return rc;
 	}
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ov) < 0) {
+		rc = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		free(z);
+		log_error("spawn: failed to create zygote socket: %s", strerror(-rc));
+		return rc;
+	}
 	z->pid = fork();
 	if (z->pid == 0)
-		zy_main(sv[1], parent, pool, stage_dir);
+		zy_main(sv[1], ov[1], parent, pool, stage_dir);
 	rc = z->pid < 0 ? -errno : 0;
 	close(sv[1]);
+	close(ov[1]);
 	if (rc < 0) {
 		close(sv[0]);
+		close(ov[0]);
 		free(z);
 		log_error("spawn: failed to fork zygote: %s", strerror(-rc));
 		return rc;
 	}
 	z->fd = sv[0];
+	z->offer_fd = ov[0];
 	*out = z;
 	return 0;
 }
@@ -555,9 +588,73 @@ void spawn_zygote_free(struct spawn_zygote *z)
 {
 	if (!z)
 		return;
+	for (int i = 0; i < z->n_warm; i++)
+		close(z->warm[i].fd); /* EOF ends a warm supervisor */
+	close(z->offer_fd);
 	close(z->fd); /* EOF ends the zygote */
 	waitpid(z->pid, NULL, 0);
 	free(z);
+}
+
+/* Collects the warm supervisors the zygote has offered since the last launch. */
+static void offers_take(struct spawn_zygote *z)
+{
+	for (;;) {
+		struct zy_offer o;
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u;
+		struct iovec iov = { .iov_base = &o, .iov_len = sizeof(o) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf) };
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(z->offer_fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int fd = -1;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;
+		c = CMSG_FIRSTHDR(&m);
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		if (fd < 0)
+			continue;
+		if (n != (ssize_t)sizeof(o) || z->n_warm == POOL_MAX) {
+			close(fd);
+			continue;
+		}
+		z->warm[z->n_warm++] = (struct zy_warm){ .fd = fd, .pid = o.pid,
+							 .starttime = o.starttime };
+	}
+}
+
+/* Writes the encoded request (w: its length first) straight to the oldest live warm
+ * supervisor, without a round trip through the zygote, which is told (no reply) to fork a
+ * replacement. False when none took it. */
+static bool warm_start(struct spawn_zygote *z, const struct wr *w, struct spawn_result *res)
+{
+	static const uint32_t taken = 0;
+
+	offers_take(z);
+	while (z->n_warm > 0) {
+		struct zy_warm c = z->warm[0];
+		bool ok;
+
+		memmove(z->warm, z->warm + 1, (size_t)--z->n_warm * sizeof(c));
+		ok = c.starttime && spawn_init_alive(c.pid, c.starttime) &&
+		     io_full(c.fd, w->p, w->len, true) == 0;
+		close(c.fd);
+		send(z->fd, &taken, sizeof(taken), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (ok) {
+			res->init_pid = c.pid;
+			res->init_starttime = c.starttime;
+			return true;
+		}
+	}
+	return false;
 }
 
 int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
@@ -573,6 +670,10 @@ int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
 	if (rc < 0)
 		return rc;
 	wr_task(&w, t);
+	if (!w.bad && !t->host_network && warm_start(z, &w, res)) {
+		free(w.p);
+		return 0;
+	}
 	rc = w.bad ? -ENOMEM : io_full(z->fd, w.p, w.len, true);
 	if (rc == 0)
 		rc = io_full(z->fd, &rep, sizeof(rep), false);
