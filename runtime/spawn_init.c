@@ -396,8 +396,10 @@ static int open_init_cgroups(struct sup *s, const char **what)
 	return 0;
 }
 
-/* Moves the supervisor and init into berth.init (the files opened by open_init_cgroups()).
- * A failure now leaves them in the daemon's cgroup, which only their accounting notices. */
+/* Moves the supervisor and init into berth.init (the files opened by open_init_cgroups()),
+ * once a container has exec'd (or failed to), so that these migrations do not contend with the
+ * container's own (both take the kernel's cgroup migration lock) on its way to the exec. A
+ * failure leaves them in the daemon's cgroup, which only their accounting notices. */
 static void join_init_cgroups(struct sup *s)
 {
 	char pid[24];
@@ -416,7 +418,6 @@ static void join_init_cgroups(struct sup *s)
 	free(s->init_cg_fds);
 	s->init_cg_fds = NULL;
 	s->n_init_cg = 0;
-	spawn_trace_mark(s->tr, SPAWN_T_INIT_CG);
 }
 
 static int setup_process(struct sup *s, int run_fd, bool warm, const char **what)
@@ -523,14 +524,14 @@ static void log_launch(const struct sup *s, const struct sup_ctr *r)
 	static const char *const names[SPAWN_T_COUNT] = {
 		[SPAWN_T_WAKE] = "supervisor has it", [SPAWN_T_SUP_CG] = "berth.init opened",
 		[SPAWN_T_NS] = "namespaces hostname /etc",
-		[SPAWN_T_INIT_CG] = "containers forked and supervisor and init moved",
+		[SPAWN_T_INIT_CG] = "containers forked",
 		[SPAWN_T_FORK] = "container process has it", [SPAWN_T_CG] = "its cgroups joined",
 		[SPAWN_T_MNTNS] = "its namespaces", [SPAWN_T_OVERLAY] = "overlay",
 		[SPAWN_T_PIVOT] = "pivot_root and old root detached",
 		[SPAWN_T_BASE] = "/proc /dev /sys", [SPAWN_T_DEVICES] = "device nodes",
 		[SPAWN_T_MASKED] = "masked paths", [SPAWN_T_ETC] = "/etc and cwd",
 		[SPAWN_T_EXEC] = "ulimits user caps", [SPAWN_T_SEEN] = "exec seen",
-		[SPAWN_T_STARTED] = ".started written",
+		[SPAWN_T_STARTED] = "berth.init joined and .started written",
 	};
 	long long t0 = s->t->asked_mono_us;
 	char line[2048];
@@ -606,6 +607,7 @@ static void read_err(struct sup *s, struct sup_ctr *r)
 	ssize_t n;
 	char *json;
 	unsigned long long st = 0;
+	long long seen_us;
 
 	do
 		n = read(r->err_fd, &r->ce, sizeof(r->ce));
@@ -617,17 +619,20 @@ static void read_err(struct sup *s, struct sup_ctr *r)
 		r->ce.msg[sizeof(r->ce.msg) - 1] = '\0';
 		trace_free(r);
 		weight_when_started(s);
+		join_init_cgroups(s);
 		return;
 	}
+	seen_us = spawn_now_us(); /* the exec's time, whatever follows */
 	spawn_trace_mark(r->trace, SPAWN_T_SEEN);
 	if (r->trace)
 		spawn_trace_exec(r->trace, r->pid);
 	r->execd = true;
 	weight_when_started(s); /* before ".started": RUNNING runs at the normal weight */
+	join_init_cgroups(s);   /* a started container's supervisor is in berth.init */
 	st = r->starttime;
 	if (!st) /* not yet reaped: readable even after an exit */
 		spawn_proc_starttime(r->pid, &st);
-	json = spawn_json_started(r->pid, st, spawn_now_us(), r->restarts);
+	json = spawn_json_started(r->pid, st, seen_us, r->restarts);
 	put_status(r->c->name, ".started", json, false);
 	spawn_trace_mark(r->trace, SPAWN_T_STARTED);
 	log_launch(s, r);
@@ -1182,7 +1187,7 @@ static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int 
 		if (!s.ctr[i].waiting)
 			start_container(&s, &s.ctr[i]);
 	start_ready(&s);
-	join_init_cgroups(&s);
+	spawn_trace_mark(s.tr, SPAWN_T_INIT_CG);
 	run_loop(&s, pfd);
 	finish(&s, pfd);
 }

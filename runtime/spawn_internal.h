@@ -31,7 +31,7 @@ enum spawn_step {
 	SPAWN_T_WAKE,      /* the supervisor has the task (warm: read the request; cold: forked) */
 	SPAWN_T_SUP_CG,    /* berth.init's cgroup.procs files opened */
 	SPAWN_T_NS,        /* namespaces (cold only), hostname and /etc files */
-	SPAWN_T_INIT_CG,   /* containers forked, then the supervisor and init in berth.init */
+	SPAWN_T_INIT_CG,   /* containers forked (berth.init is joined at the first exec) */
 	SPAWN_T_FORK,      /* the container's process has its task (cold: forked; warm: read it) */
 	SPAWN_T_CG,        /* it joined its cgroups */
 	SPAWN_T_MNTNS,     /* its cgroup (and, cold, mount) namespace */
