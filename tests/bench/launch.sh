@@ -5,7 +5,8 @@
 # bundle, in one run.
 # Usage: BERTH_BUILD=build tests/bench/launch.sh [N]    (prints figures; asserts nothing)
 # BERTH_LAUNCH_STEPS=1 runs berthd at --log-level debug and prints the p50 of each launch step
-# (tests/bench/launch-steps.py; the debug log costs a little CPU itself).
+# (tests/bench/launch-steps.py; the debug log costs a little CPU itself); BERTH_LAUNCH_KEEPLOG=FILE
+# keeps berthd's log there.
 . "$(dirname "$0")/../integration/lib.sh"
 N=${1:-100}
 if [ -n "${BERTH_LAUNCH_STEPS:-}" ]; then berth_start; else berth_start --log-level warn; fi
@@ -38,7 +39,8 @@ lat.sort()
 print("%.2f %.2f %d" % (lat[len(lat)//2], lat[min(len(lat)-1, int(len(lat)*0.99))], len(lat)))')
 for a in "${arns[@]}"; do ecs_raw StopTask "{\"cluster\":\"bench\",\"task\":\"$a\"}" >/dev/null; done
 wait_for 60 bash -c "[ \"\$(ecs_raw ListTasks '{\"cluster\":\"bench\"}' | jget \"len(d['taskArns'])\")\" = 0 ]"
-# runc baseline: the same busybox rootfs, `runc run --detach` until it returns (started).
+# runc baseline: the same busybox rootfs, `runc run --detach` until it returns (started); the
+# container names carry the pid, so that two runs side by side do not collide.
 B=$WORK/bundle; mkdir -p "$B"
 bash "$ROOT/tests/lib/mkimage-busybox.sh" "$B/rootfs" >/dev/null
 (cd "$B" && runc spec && python3 - <<'P'
@@ -49,10 +51,10 @@ json.dump(c, open("config.json", "w"))
 P
 )
 runc_lat=$(cd "$B" && python3 - "$N" <<'P'
-import subprocess, sys, time
+import os, subprocess, sys, time
 n = int(sys.argv[1]); lat = []
 for i in range(n):
-    name = "berth-bench-%d" % i
+    name = "berth-bench-%d-%d" % (os.getpid(), i)
     t = time.monotonic()
     subprocess.run(["runc", "run", "--detach", name], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     lat.append((time.monotonic() - t) * 1000)
@@ -67,4 +69,5 @@ echo "# launch: berth RunTask->RUNNING over $bn tasks: p50 ${bp50} ms, p99 ${bp9
 echo "# launch: runc run --detach over $N containers: p50 ${rp50} ms, p99 ${rp99} ms"
 python3 -c "print('# launch: ratio berth/runc p50 %.2f, p99 %.2f' % ($bp50/$rp50, $bp99/$rp99))"
 [ -z "${BERTH_LAUNCH_STEPS:-}" ] || python3 "$ROOT/tests/bench/launch-steps.py" <"$WORK/berthd.log"
+[ -z "${BERTH_LAUNCH_KEEPLOG:-}" ] || cp "$WORK/berthd.log" "$BERTH_LAUNCH_KEEPLOG"
 echo "# launch: load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
