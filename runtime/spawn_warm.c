@@ -99,11 +99,10 @@ static bool libc_own(void)
 
 /* Unmaps every shared library the daemon was linked with but a container process never calls
  * (TLS, HTTP, RRD, compression, ...: most of the mappings it inherited), so that its execve()
- * has that much less to tear down on the launch's path (~1 ms of CPU of the ~3 the exec takes
- * from a full daemon's address space). Nothing may call into them afterwards: the C library
- * does not (it has no lazy bindings), the executable must have been bound at start, nothing
- * may be preloaded over the C library, and the sanitizers' runtimes walk the loaded libraries,
- * so sanitized builds keep them. Best effort. */
+ * has that much less to tear down on the launch's path. Nothing may call into them
+ * afterwards: the C library does not (it has no lazy bindings), the executable must have been
+ * bound at start, nothing may be preloaded over the C library, and the sanitizers' runtimes
+ * walk the loaded libraries, so sanitized builds keep them. Best effort. */
 static void shed_libraries(void)
 {
 #if !defined(__SANITIZE_ADDRESS__)
