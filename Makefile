@@ -20,12 +20,9 @@ endif
 BERTH_CFLAGS  := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-format-truncation \
                  -D_GNU_SOURCE -iquote . -iquote $(BUILD) -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 BERTH_LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
-# Every symbol bound at start: a warm container process unmaps the libraries it never calls
-# (runtime/spawn_warm.c), which a lazy binding would walk.
-BERTH_LDFLAGS := -Wl,-z,now
 ifneq ($(SAN),)
 BERTH_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-BERTH_LDFLAGS += -fsanitize=address,undefined
+BERTH_LDFLAGS := -fsanitize=address,undefined
 CFLAGS        := -O1 -g
 endif
 

@@ -1,11 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* spawn_warm.c: a warm supervisor's container process, forked and staged before its task is known. */
 #include <errno.h>
-#include <dlfcn.h>
-#include <elf.h>
 #include <fcntl.h>
-#include <link.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,80 +54,6 @@ static void keep_fds(int a, int b, int c)
 	close_range((unsigned)from, ~0U, 0);
 }
 
-#if !defined(__SANITIZE_ADDRESS__)
-/* The libraries a container process still calls into: the C library and the dynamic linker. */
-static bool kept_library(const char *base)
-{
-	return !strncmp(base, "libc.so", 7) || !strncmp(base, "ld-linux", 8);
-}
-
-/* Whether the executable's symbols were all bound at start (linked with -z now): then no call
- * goes through the dynamic linker's lazy lookup, which walks every library loaded. */
-static bool bound_now(void)
-{
-	for (const ElfW(Dyn) *d = _DYNAMIC; d && d->d_tag != DT_NULL; d++)
-		if (d->d_tag == DT_BIND_NOW ||
-		    (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_BIND_NOW)) ||
-		    (d->d_tag == DT_FLAGS_1 && (d->d_un.d_val & DF_1_NOW)))
-			return true;
-	return false;
-}
-
-/* Whether the functions a container process calls are the C library's own: a preloaded
- * library (valgrind's, a profiler's) that replaces them would be unmapped with the rest. */
-static bool libc_own(void)
-{
-	void *const fns[] = { (void *)malloc, (void *)free, (void *)read, (void *)execve };
-
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		Dl_info info;
-		const char *base;
-
-		if (!dladdr(fns[i], &info) || !info.dli_fname)
-			return false;
-		base = strrchr(info.dli_fname, '/');
-		if (!kept_library(base ? base + 1 : info.dli_fname))
-			return false;
-	}
-	return true;
-}
-#endif
-
-/* Unmaps every shared library the daemon was linked with but a container process never calls
- * (TLS, HTTP, RRD, compression, ...: most of the mappings it inherited), so that its execve()
- * has that much less to tear down on the launch's path. Nothing may call into them
- * afterwards: the C library does not (it has no lazy bindings), the executable must have been
- * bound at start, nothing may be preloaded over the C library, and the sanitizers' runtimes
- * walk the loaded libraries, so sanitized builds keep them. Best effort. */
-static void shed_libraries(void)
-{
-#if !defined(__SANITIZE_ADDRESS__)
-	struct { unsigned long from, to; } cut[1024];
-	char line[4200];
-	size_t n = 0;
-	FILE *f;
-
-	if (!bound_now() || !libc_own() || !(f = fopen("/proc/self/maps", "re")))
-		return;
-	while (n < sizeof(cut) / sizeof(cut[0]) && fgets(line, sizeof(line), f)) {
-		unsigned long from, to;
-		char *path = strchr(line, '/'), *base;
-
-		if (!path || sscanf(line, "%lx-%lx", &from, &to) != 2)
-			continue;
-		path[strcspn(path, "\n")] = '\0';
-		base = strrchr(path, '/') + 1;
-		if (!strstr(base, ".so") || kept_library(base))
-			continue;
-		cut[n].from = from;
-		cut[n++].to = to;
-	}
-	fclose(f);
-	for (size_t i = 0; i < n; i++)
-		munmap((void *)cut[i].from, cut[i].to - cut[i].from);
-#endif
-}
-
 /* In the warm container process: stages, waits for its task on go_fd, then becomes the
  * container (spawn_child_exec_staged()). Exits when the supervisor goes away first (EOF), or
  * when staging fails (logged: the supervisor then forks its container as usual). */
@@ -154,7 +76,6 @@ static void __attribute__((noreturn)) warm_child(const char *stage_dir, int go_f
 			 strerror(-rc));
 		_exit(1);
 	}
-	shed_libraries();
 	x.cgroup2_root = statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 	/* Staged (at the daemon's priority): it waits with the launch's, until the exec, so that
 	 * its wake-up is not queued behind the host's other work. */
