@@ -30,8 +30,6 @@
  * kernel's default, until its containers have exec'd: as the 10 nice levels of the launch's
  * processes, but at the level where a container's process competes once in its cgroups. */
 #define LAUNCH_WEIGHT_FACTOR 10
-/* berthd's own part of a launch runs this many nice levels above berthd, as its processes do. */
-#define LAUNCH_NICE_BOOST 10
 
 static long long clock_us(clockid_t clock)
 {
@@ -440,44 +438,23 @@ static void unwatch_pid(struct rt_task *t)
 
 /* berthd's own part of a launch (directories, 24 cgroups on a hybrid host, limits, device
  * program, the hand-over) runs at the launch's priority, as the zygote and the supervisors
- * do: on a busy host it otherwise waits for a CPU behind the host's other work. Only this
- * thread (Linux's setpriority() on 0), and never across a fork: a zygote or supervisor forked
- * from berthd takes berthd's own nice value as its base. Returns the value to go back to, or
- * INT_MIN when not allowed. */
-static int launch_boost(void)
-{
-	int nice;
-
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, 0);
-	if (errno || setpriority(PRIO_PROCESS, 0, nice - LAUNCH_NICE_BOOST < -20 ? -20 :
-				 nice - LAUNCH_NICE_BOOST) < 0)
-		return INT_MIN;
-	return nice;
-}
-
-static void launch_unboost(int *nice)
-{
-	if (*nice != INT_MIN)
-		setpriority(PRIO_PROCESS, 0, *nice);
-	*nice = INT_MIN;
-}
-
+ * do: on a busy host it otherwise waits for a CPU behind the host's other work. Never across a
+ * fork: a zygote or supervisor forked from berthd takes berthd's own nice value as its base. */
 /* Through the zygote (a small early fork, so supervisors do not pin berthd's memory), which is
  * restarted once if it died; without one, straight from berthd. */
 static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
-			    struct spawn_result *res, int *nice)
+			    struct spawn_result *res)
 {
 	int ret;
 
 	if (!rt->zygote) {
-		launch_unboost(nice); /* before the fork */
+		spawn_launch_unboost(); /* before the fork */
 		return spawn_task_start(st, res);
 	}
 	ret = spawn_zygote_task_start(rt->zygote, st, res);
 	if (ret != -EPIPE)
 		return ret;
-	launch_unboost(nice); /* before the zygote's fork */
+	spawn_launch_unboost(); /* before the zygote's fork */
 	log_warn("runtime: task zygote is gone; starting a new one");
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
@@ -494,10 +471,10 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	char reason[512] = "", rel[CGROUP_PATH_MAX], dir[700];
 	struct spawn_task st;
 	long long t1, t2, c0 = clock_us(CLOCK_THREAD_CPUTIME_ID), c1, c2;
-	int ret, nice;
+	int ret;
 
 	t->launch_us = mono_us();
-	nice = launch_boost();
+	spawn_launch_boost();
 	rt_task_set_status(rt, t, "PENDING");
 	ret = launch_prepare(rt, t, &l, reason, sizeof(reason));
 	if (ret < 0)
@@ -527,12 +504,12 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 		st.host_network = true;
 	else
 		st.hostname = host;
-	if (watch_task(rt, t) < 0 || (ret = start_supervisor(rt, &st, &res, &nice)) < 0) {
+	if (watch_task(rt, t) < 0 || (ret = start_supervisor(rt, &st, &res)) < 0) {
 		snprintf(reason, sizeof(reason), "TaskFailedToStart: cannot start the task: %s",
 			 strerror(-ret));
 		goto fail;
 	}
-	launch_unboost(&nice);
+	spawn_launch_unboost();
 	t->init_pid = res.init_pid;
 	t->init_start = res.init_starttime;
 	watch_pid(rt, t);
@@ -548,7 +525,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 	launch_free(&l);
 	return;
 fail:
-	launch_unboost(&nice);
+	spawn_launch_unboost();
 	weights_restore(&l);
 	launch_free(&l);
 	if (t->watch >= 0)

@@ -80,45 +80,6 @@ static pid_t spawn_warm_init; /* a warm supervisor's init, forked ahead */
  * SPAWN_WARM_{GO,OUT,ERR}_FD. */
 static pid_t spawn_warm_ctr;
 static struct spawn_trace *spawn_warm_trace; /* shared with it */
-static bool spawn_boosted;
-static int spawn_base_nice;
-
-void spawn_launch_boost(void)
-{
-	int nice;
-
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, 0);
-	if (errno || setpriority(PRIO_PROCESS, 0, nice - SPAWN_LAUNCH_BOOST < -20 ? -20
-					: nice - SPAWN_LAUNCH_BOOST) < 0)
-		return; /* not allowed (no CAP_SYS_NICE): launches run at the daemon's nice */
-	spawn_boosted = true;
-	spawn_base_nice = nice;
-}
-
-int spawn_launch_unboost(void)
-{
-	if (!spawn_boosted)
-		return 0;
-	if (setpriority(PRIO_PROCESS, 0, spawn_base_nice) < 0)
-		return -errno;
-	spawn_boosted = false;
-	return 0;
-}
-
-void spawn_launch_idle(void)
-{
-	if (spawn_boosted)
-		setpriority(PRIO_PROCESS, 0, spawn_base_nice);
-}
-
-void spawn_launch_reboost(void)
-{
-	if (spawn_boosted)
-		setpriority(PRIO_PROCESS, 0, spawn_base_nice - SPAWN_LAUNCH_BOOST < -20 ? -20
-					     : spawn_base_nice - SPAWN_LAUNCH_BOOST);
-}
-
 int spawn_cgroup_join(char *const *procs, const char **failed)
 {
 	for (size_t i = 0; procs && procs[i]; i++) {

@@ -111,26 +111,6 @@ int spawn_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups
 /* Runs in the forked supervisor; never returns. run_fd is an open fd of t->run_dir. */
 void spawn_supervise(const struct spawn_task *t, int run_fd) __attribute__((noreturn));
 
-/* Launches run at a higher priority than the daemon's (nice - SPAWN_LAUNCH_BOOST) from the
- * zygote's wake-up to the container's exec: on a busy host most of a launch is waiting for a
- * CPU at each hand-over between processes. Containers never keep it: the child returns to the
- * daemon's nice before exec, init at once, the supervisor once its containers have exec'd. */
-#define SPAWN_LAUNCH_BOOST 10
-
-/* Raises this process's priority for launches (the zygote, at start); the nice value before
- * is what spawn_launch_unboost() returns to in this process and its forks (0, or -errno when
- * it could not: a container must then not start). Raising the nice value is never refused by
- * RLIMIT_NICE or a change of user, so a container child returns to it last, just before its
- * exec, and waits for a CPU at the boosted priority until then. */
-void spawn_launch_boost(void);
-int spawn_launch_unboost(void);
-
-/* Warm supervisors are prepared ahead at the daemon's own priority, so that a refill of the
- * pool yields to a launch (boosted) for a CPU, yet still gets its share on a busy host; they
- * return to the launch priority when their task arrives. Both do nothing when the zygote
- * could not raise its priority. */
-void spawn_launch_idle(void);
-void spawn_launch_reboost(void);
 
 /* Warm supervisors: set up before their task is known (own session, signals, fresh uts, ipc,
  * pid and net namespaces with loopback up, and the namespace's init already forked), so that a
