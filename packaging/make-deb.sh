@@ -25,7 +25,11 @@ cp -R packaging/debian "$stage/debian"
 
 log=$build/deb/dpkg-buildpackage.log
 echo "  DEB     berth_${deb_version}_$arch.deb (log: $log)"
-if ! (cd "$stage" && DEB_BUILD_OPTIONS="nocheck parallel=$jobs ${DEB_BUILD_OPTIONS:-}" \
+# The package's own make must not inherit the calling make's command line (`BUILD=...` reaches
+# it through MAKEFLAGS and the environment): it would build into the caller's tree, relinking
+# its binaries under the tests that run them.
+if ! (cd "$stage" && unset MAKEFLAGS MAKEOVERRIDES MFLAGS MAKELEVEL BUILD SAN FUZZ &&
+	DEB_BUILD_OPTIONS="nocheck parallel=$jobs ${DEB_BUILD_OPTIONS:-}" \
 	dpkg-buildpackage -us -uc -b -j"$jobs") >"$log" 2>&1; then
 	tail -40 "$log" >&2
 	echo "make-deb: dpkg-buildpackage failed; the whole log is $log" >&2
