@@ -47,6 +47,8 @@ static const struct key keys[] = {
 	I(task_log_max_files, 1, 100, "task log files kept per container"),
 	I(launch_pool_size, 0, 64, "task supervisors kept forked ahead with fresh namespaces, so "
 	  "that a launch skips that work (0 = none)"),
+	B(cgroup_favor_dynmods, "turn on the cgroup2 mount option favordynmods at start, so that "
+	  "moving a process into a cgroup does not wait for an RCU grace period (host-wide)"),
 	I(task_healthy_after, 0, 3600, "seconds a service task without health checks must run "
 	  "before it counts as healthy (ECS: 40)"),
 	I(collect_interval, 1, 60, "seconds between samples of every task's cgroup statistics"),
@@ -126,6 +128,7 @@ void config_defaults(struct config *c)
 	c->task_log_max_bytes = 10 << 20;
 	c->task_log_max_files = 3;
 	c->launch_pool_size = 4;
+	c->cgroup_favor_dynmods = 1;
 	c->task_healthy_after = 40;
 	c->collect_interval = 5;
 	c->metrics_window = 3 * 3600;

@@ -28,6 +28,7 @@ struct config {
 	int64_t task_log_max_bytes;
 	int64_t task_log_max_files;
 	int64_t launch_pool_size;             /* warm task supervisors kept ahead */
+	int64_t cgroup_favor_dynmods;         /* boolean: mount option favordynmods on at start */
 	int64_t task_healthy_after;           /* seconds */
 	int64_t collect_interval;             /* seconds between metric samples */
 	int64_t metrics_window;               /* seconds of raw samples kept in memory */

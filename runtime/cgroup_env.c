@@ -5,11 +5,14 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 const char *const cgroup_v1_names[CGROUP_CTRL_COUNT] = {
 	"cpu", "cpuacct", "memory", "pids", "blkio", "freezer", "devices",
@@ -70,18 +73,28 @@ static void unescape_octal(char *s)
 	*w = '\0';
 }
 
+/* Splits one mountinfo line (modified) into fields; the index of the "-" separator, or -1. */
+static int split_line(char *line, char *f[64], int *nf)
+{
+	char *save, *tok;
+	int sep = -1;
+
+	*nf = 0;
+	for (tok = strtok_r(line, " ", &save); tok && *nf < 64; tok = strtok_r(NULL, " ", &save)) {
+		if (sep < 0 && *nf >= 6 && strcmp(tok, "-") == 0)
+			sep = *nf;
+		f[(*nf)++] = tok;
+	}
+	return sep >= 0 && sep + 3 < *nf ? sep : -1;
+}
+
 /* Records a cgroup or cgroup2 mount under root from one mountinfo line (modified). */
 static int mount_line(struct cgroup_env *env, const char *root, char *line)
 {
 	char *f[64], *save, *tok, *mp;
-	int nf = 0, sep = -1, r = 0;
+	int nf, sep, r = 0;
 
-	for (tok = strtok_r(line, " ", &save); tok && nf < 64; tok = strtok_r(NULL, " ", &save)) {
-		if (sep < 0 && nf >= 6 && strcmp(tok, "-") == 0)
-			sep = nf;
-		f[nf++] = tok;
-	}
-	if (sep < 0 || sep + 3 >= nf)
+	if ((sep = split_line(line, f, &nf)) < 0)
 		return 0;
 	mp = f[4];
 	unescape_octal(mp);
@@ -154,6 +167,108 @@ int cgroup_env_detect(struct cgroup_env *env, const char *root)
 		log_warn("cgroup: no devices controller under %s: containers may open any device "
 			 "node they can create", root);
 	return r;
+}
+
+int cgroup_mount_options(const char *mountinfo, const char *mount_point, char *out, size_t size)
+{
+	char *copy, *save, *line, *f[64];
+	int nf, sep, r = -ENOENT;
+
+	if (!(copy = strdup(mountinfo)))
+		return -ENOMEM;
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if ((sep = split_line(line, f, &nf)) < 0)
+			continue;
+		unescape_octal(f[4]);
+		if (strcmp(f[4], mount_point) != 0)
+			continue;
+		/* The last mount at a point is the one seen there. */
+		r = strlen(f[sep + 3]) < size ? 0 : -ENAMETOOLONG;
+		if (r == 0)
+			strcpy(out, f[sep + 3]);
+	}
+	free(copy);
+	return r;
+}
+
+/* Reconfigures the superblock mounted at mp with its options plus favordynmods (fspick: the
+ * mount's own flags, nosuid and the like, are not touched; a reconfigure resets every option
+ * not given, so all of them are given again). */
+static int reconfigure_favor(const char *mp, const char *opts)
+{
+	char copy[CGROUP_PATH_MAX], *save, *tok;
+	int fd, r = 0;
+
+	if (strlen(opts) >= sizeof(copy))
+		return -ENAMETOOLONG;
+	strcpy(copy, opts);
+	if ((fd = fspick(AT_FDCWD, mp, FSPICK_CLOEXEC | FSPICK_NO_AUTOMOUNT)) < 0)
+		return -errno;
+	for (tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (strcmp(tok, "rw") == 0 || strcmp(tok, "ro") == 0)
+			continue;
+		if (eq) {
+			*eq = '\0';
+			r = fsconfig(fd, FSCONFIG_SET_STRING, tok, eq + 1, 0);
+		} else {
+			r = fsconfig(fd, FSCONFIG_SET_FLAG, tok, NULL, 0);
+		}
+	}
+	if (r == 0)
+		r = fsconfig(fd, FSCONFIG_SET_FLAG, "favordynmods", NULL, 0);
+	if (r == 0)
+		r = fsconfig(fd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0);
+	r = r < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static bool has_option(const char *opts, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = opts; (p = strstr(p, name)); p += len)
+		if ((p == opts || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+int cgroup_favor_dynmods(struct cgroup_env *env)
+{
+	const char *mp = env->unified;
+	char *text, opts[CGROUP_PATH_MAX];
+	int r;
+
+	env->favor_dynmods = false;
+	if (env->fixture)
+		return -EOPNOTSUPP;
+	if (!mp[0]) {
+		log_info("cgroup: no cgroup2 tree: favordynmods can only be given when a v1 hierarchy "
+			 "is mounted; without it every move into a cgroup waits for an RCU grace period");
+		return -EOPNOTSUPP;
+	}
+	if ((r = cgroup_read_raw("/proc/self/mountinfo", &text)))
+		return r;
+	r = cgroup_mount_options(text, mp, opts, sizeof(opts));
+	free(text);
+	if (r == 0 && has_option(opts, "favordynmods")) {
+		env->favor_dynmods = true;
+		return 1;
+	}
+	if (r == 0)
+		r = reconfigure_favor(mp, opts);
+	if (r < 0) {
+		log_warn("cgroup: cannot turn on favordynmods on %s: %s; every move into a cgroup "
+			 "waits for an RCU grace period (launches take ~10 ms longer)", mp,
+			 strerror(-r));
+		return r;
+	}
+	log_info("cgroup: turned on favordynmods on %s (was %s): moves into cgroups no longer "
+		 "wait for an RCU grace period", mp, opts);
+	env->favor_dynmods = true;
+	return 0;
 }
 
 /* Fills env from a tree holding one directory per v1 controller, plus "unified" for HYBRID. */

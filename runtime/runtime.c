@@ -68,6 +68,8 @@ int rt_init(struct runtime *rt, const struct config *cfg, struct loop *loop)
 		return ret;
 	}
 	log_info("runtime: cgroup mode %s", cgroup_mode_name(rt->cg.mode));
+	if (cfg->cgroup_favor_dynmods)
+		cgroup_favor_dynmods(&rt->cg);
 	ret = image_store_open(&rt->images, rt->images_dir);
 	if (ret < 0) {
 		log_error("runtime: failed to open image store %s: %s", rt->images_dir,

@@ -126,9 +126,10 @@ int app_authenticate(struct app *a, const struct web_request *rq, struct berr *e
 
 static void health(struct app *a, struct web_response *rs)
 {
-	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:b, s:s}, s:f, s:I, s:s}",
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:b}, s:{s:b, s:s}, s:f, s:I, s:s}",
 			      "status", "ok", "version", BERTH_VERSION, "cgroup", "mode",
 			      cgroup_mode_name(a->rt->cg.mode), "parent", a->cfg->cgroup_parent,
+			      "favorDynmods", a->rt->cg.favor_dynmods,
 			      "bpf", "available", a->bpf_available, "reason", a->bpf_reason,
 			      "uptimeSeconds", time_now() - a->started_at, "tasks",
 			      (json_int_t)a->rt->n_tasks, "region", a->cfg->region);

@@ -31,7 +31,11 @@ static void fuzz_cpu_max(const char *text)
 static void fuzz_mountinfo(const char *text)
 {
 	struct cgroup_env env;
+	char opts[64];
 
+	if (cgroup_mount_options(text, FUZZ_ROOT, opts, sizeof(opts)) == 0 &&
+	    strlen(opts) >= sizeof(opts))
+		abort();
 	if (cgroup_env_from_mountinfo(&env, FUZZ_ROOT, text) != 0)
 		return;
 	/* Every hierarchy found lies under the root asked for. */

@@ -8,6 +8,11 @@ FIX=$ROOT/tests/integration/fixtures
 berth_start
 check "healthz answers" curl -sf "$ENDPOINT/healthz"
 expect_match "healthz says the cgroup mode" "$(curl -s "$ENDPOINT/healthz")" '"mode": "(v2|hybrid|v1)"'
+# berthd turns on favordynmods (moves into cgroups without an RCU grace period) where it can.
+if [ "$(id -u)" = 0 ] && grep -q ' - cgroup2 ' /proc/self/mountinfo; then
+	expect_match "healthz says favordynmods is on" "$(curl -s "$ENDPOINT/healthz")" '"favorDynmods": true'
+	check "the cgroup2 mount has favordynmods" grep -q ' - cgroup2 cgroup2 .*favordynmods' /proc/self/mountinfo
+fi
 check "credentials file is 0600" test "$(stat -c %a "$WORK/data/state/credentials")" = 600
 expect_match "image import" "$(import_busybox)" '"digest": "sha256:[0-9a-f]{64}"'
 
