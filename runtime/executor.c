@@ -90,17 +90,21 @@ static void fail_start(struct runtime *rt, struct rt_task *t, const char *reason
 	rt_task_finish(rt, t);
 }
 
+/* The run, log and overlay directories; those a spare tree brought are there already. */
 static int make_task_dirs(struct runtime *rt, struct rt_task *t)
 {
+	bool spared = rt_spare_take(rt, t) == 0;
 	char p[1024];
-	int ret;
+	int ret = 0;
 
-	run_dir(rt, t, p, sizeof(p));
-	ret = file_mkdir_p(p, 0700);
-	snprintf(p, sizeof(p), "%s/%s/%s", rt->log_dir, t->cluster, t->id);
-	if (ret == 0)
-		ret = file_mkdir_p(p, 0750);
-	for (size_t i = 0; ret == 0 && i < t->n_containers; i++) {
+	if (!spared) {
+		run_dir(rt, t, p, sizeof(p));
+		ret = file_mkdir_p(p, 0700);
+		snprintf(p, sizeof(p), "%s/%s/%s", rt->log_dir, t->cluster, t->id);
+		if (ret == 0)
+			ret = file_mkdir_p(p, 0750);
+	}
+	for (size_t i = spared ? 1 : 0; ret == 0 && i < t->n_containers; i++) {
 		static const char *const sub[] = { "upper", "work", "merged" };
 		for (size_t k = 0; ret == 0 && k < 3; k++) {
 			snprintf(p, sizeof(p), "%s/%s/c/%s/%s", rt->tasks_dir, t->id,
@@ -831,7 +835,7 @@ int rt_exec_init(struct runtime *rt)
 	for (struct rt_task *t = rt->tasks; t; t = t->next)
 		rt_exec_adopt(rt, t);
 	remove_orphans(rt);
-	return 0;
+	return rt_spare_init(rt);
 }
 
 void rt_exec_close(struct runtime *rt)
@@ -840,6 +844,7 @@ void rt_exec_close(struct runtime *rt)
 		unwatch_pid(t);
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
+	rt_spare_close(rt);
 	loop_timer_close(&rt->tick);
 	if (rt->inotify_fd >= 0) {
 		loop_io_stop(&rt->inotify_io);

@@ -106,6 +106,17 @@ struct runtime;
 /* Told of every task state change (services, collector and alarms hook in here). */
 typedef void (*rt_task_listener)(struct runtime *rt, struct rt_task *t, void *data);
 
+/* Task directory trees made ahead (runtime/spare.c). */
+#define RT_SPARE_MAX 64
+struct rt_spares {
+	struct loop_timer timer;      /* refills */
+	bool timer_on;
+	unsigned want;                /* launch_pool_size, at most RT_SPARE_MAX */
+	unsigned next;                /* name of the next tree made */
+	unsigned n;                   /* ready: ids[0..n) */
+	unsigned ids[RT_SPARE_MAX];
+};
+
 struct runtime {
 	const struct config *cfg;
 	struct loop *loop;
@@ -122,6 +133,7 @@ struct runtime {
 	struct rt_task *tasks;
 	size_t n_tasks;
 	struct spawn_zygote *zygote;  /* forks task supervisors; NULL: fork from berthd */
+	struct rt_spares spares;
 	int inotify_fd;
 	struct loop_io inotify_io;
 	struct loop_timer tick;
@@ -215,6 +227,12 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t);
 int rt_exec_stop(struct runtime *rt, struct rt_task *t);
 /* Re-attaches a task loaded from state to its cgroup and status files. */
 void rt_exec_adopt(struct runtime *rt, struct rt_task *t);
+/* Spare task directory trees: made ahead on the loop (launch_pool_size of them), removed at
+ * close; rt_spare_take moves one into place as t's run, log and first container's overlay
+ * directories: 0, or -errno when none is ready or it failed (logged; the caller makes them). */
+int rt_spare_init(struct runtime *rt);
+void rt_spare_close(struct runtime *rt);
+int rt_spare_take(struct runtime *rt, const struct rt_task *t);
 /* Reads the status files of a task and moves its lifecycle on. */
 void rt_exec_poll(struct runtime *rt, struct rt_task *t);
 /* The kernel OOM-killed a process of container i of t (told by the eBPF probe as it happens):

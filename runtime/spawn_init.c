@@ -252,7 +252,7 @@ static int copy_host_file(const char *path, const char *name, bool *have)
 	if (n < 0)
 		return -errno;
 	*have = true;
-	return spawn_put_file(RUN_FD, name, buf, (size_t)n, false);
+	return spawn_write_file(RUN_FD, name, buf, (size_t)n);
 }
 
 /* The /etc files bind-mounted into each container: Docker's behaviour, so that the hostname
@@ -265,7 +265,7 @@ static int write_etc_files(struct sup *s)
 
 	if (t->hostname) {
 		n = snprintf(buf, sizeof(buf), "%s\n", t->hostname);
-		rc = spawn_put_file(RUN_FD, SPAWN_ETC_HOSTNAME, buf, (size_t)n, false);
+		rc = spawn_write_file(RUN_FD, SPAWN_ETC_HOSTNAME, buf, (size_t)n);
 		if (rc < 0)
 			return rc;
 		s->x.have_hostname = true;
@@ -282,7 +282,7 @@ static int write_etc_files(struct sup *s)
 		     t->hostname ? "127.0.1.1\t" : "", t->hostname ? t->hostname : "",
 		     t->hostname ? "\n" : "");
 	s->x.have_hosts = true;
-	return spawn_put_file(RUN_FD, SPAWN_ETC_HOSTS, buf, (size_t)n, false);
+	return spawn_write_file(RUN_FD, SPAWN_ETC_HOSTS, buf, (size_t)n);
 }
 
 /* The uts, ipc and pid (and unless host_network, net with loopback up) namespaces. */

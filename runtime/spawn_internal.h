@@ -187,6 +187,11 @@ void spawn_child_exec_staged(const struct spawn_child_ctx *x, const char *stage_
  * the directory. Returns 0 or -errno. */
 int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bool durable);
 
+/* Writes name in dirfd in place (created or truncated), for files no one reads before they are
+ * whole: a file that exists already (a spare task tree brings the /etc files empty) takes no
+ * new inode. Returns 0 or -errno. */
+int spawn_write_file(int dirfd, const char *name, const char *data, size_t len);
+
 /* Status JSON texts, malloc'd (caller frees), NULL on allocation failure. restarts > 0 adds
  * "restartCount". */
 char *spawn_json_started(pid_t pid, unsigned long long starttime, long long us, int restarts);

@@ -145,6 +145,19 @@ int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bo
 	return 0;
 }
 
+int spawn_write_file(int dirfd, const char *name, const char *data, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = write_all(fd, data, len);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
 static char *dump(json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;

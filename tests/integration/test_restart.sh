@@ -24,6 +24,12 @@ check "short task RUNNING" wait_for 15 task_status_is rs "$S" RUNNING
 task_pid() { rest GET /v1/tasks | jget "[t['containers'][0].get('pid') for t in d['tasks'] if t['taskArn'] == '$1'][0]"; }
 pid_before=$(task_pid "$L")
 pid_short=$(task_pid "$S")
+# Spare task trees (launch_pool_size of them, 4 by default) are made ahead and refilled after
+# each launch; the long task's directories came from one.
+check "4 spare task trees are ready" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ] && [ \$(find '$WORK/data/log/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
+LID=${L##*/}
+check "a launched task's directories are in place" test -d "$WORK/data/tasks/$LID/run" -a -d "$WORK/data/tasks/$LID/c/a/upper" -a -d "$WORK/data/log/rs/$LID" -a ! -e "$WORK/data/tasks/$LID/c/_"
+expect_match "its /etc/hosts names its host" "$(cat "$WORK/data/tasks/$LID/run/etc.hosts")" "127.0.1.1	${LID:0:12}"
 berth_kill9
 check "container survives kill -9 of berthd" kill -0 "$pid_before"
 # The short task exits while berthd is down.
@@ -32,7 +38,11 @@ for f in "$WORK"/data/state/tasks/*.json "$WORK"/data/state/clusters/*.json "$WO
 	python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$f" || { not_ok "state file $f parses"; continue; }
 done
 ok "every state file parses"
+# A spare tree left by the crash (and one made up) are removed at the next start.
+mkdir -p "$WORK/data/tasks/.spare/99/c/_/upper"
 berth_start
+check "leftover spare trees are removed at start" wait_for 5 test ! -e "$WORK/data/tasks/.spare/99"
+check "and made again" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
 check "long task still RUNNING after restart" task_status_is rs "$L" RUNNING
 expect_eq "same process, not started twice" "$(task_pid "$L")" "$pid_before"
 expect_eq "one long task" "$(ecs list-tasks --cluster rs --family long | jget "len(d['taskArns'])")" 1
@@ -55,6 +65,7 @@ expect_eq "other tasks still there" "$(ecs list-tasks --cluster rs --desired-sta
 # A task cgroup that no state file names (berthd died between a supervisor's fork and the task's
 # first save) is killed and removed at the next start; the tasks it knows are left alone.
 berth_stop
+check "a clean stop removes the spare trees" test ! -e "$WORK/data/tasks/.spare" -a ! -e "$WORK/data/log/.spare"
 ORPHAN=0123456789abcdef0123456789abcdef
 UNI=/sys/fs/cgroup/unified/$PARENT/rs/$ORPHAN
 [ -d /sys/fs/cgroup/unified ] || UNI=/sys/fs/cgroup/$PARENT/rs/$ORPHAN

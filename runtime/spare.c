@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* spare.c: task directory trees made ahead. A launch needs a run directory, a log directory and
+ * each container's overlay directories (upper, work, merged); on some file systems each mkdir
+ * costs ~0.5 ms (ext4 without a journal scans for inodes not deleted recently), so berthd keeps
+ * launch_pool_size empty trees ready under DATA_DIR/tasks/.spare and LOG_DIR/.spare and a launch
+ * renames one into place (a rename allocates no inode). They hold nothing of a task: a tree left
+ * by a crash is removed at the next start. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "runtime/runtime.h"
+#include "runtime/spawn_internal.h"
+
+#define REFILL_AFTER_START_MS 200
+#define REFILL_AFTER_TAKE_MS  50 /* after the launch's own steps, which share berthd's loop */
+#define REFILL_STEP_MS        5  /* one tree a turn, so that the loop is held ~3 ms at most */
+
+/* Where spare tree n lives: "TASKS/.spare/N" or "LOG/.spare/N" (n < 0: the .spare dir). */
+static void spare_path(const struct runtime *rt, bool log, long n, char *out, size_t len)
+{
+	if (n < 0)
+		snprintf(out, len, "%s/.spare", log ? rt->log_dir : rt->tasks_dir);
+	else
+		snprintf(out, len, "%s/.spare/%ld", log ? rt->log_dir : rt->tasks_dir, n);
+}
+
+/* Makes spare tree n: the modes are those of the launch's own mkdirs. */
+static int spare_make(struct runtime *rt, unsigned n)
+{
+	static const char *const sub[] = { "upper", "work", "merged" };
+	char base[600], p[700];
+	int ret;
+
+	spare_path(rt, false, n, base, sizeof(base));
+	snprintf(p, sizeof(p), "%s/run", base);
+	ret = file_mkdir_p(p, 0700);
+	/* The supervisor writes these in place: existing, they take no inode at launch. */
+	static const char *const etc[] = { SPAWN_ETC_HOSTS, SPAWN_ETC_HOSTNAME, SPAWN_ETC_RESOLV };
+	for (size_t k = 0; ret == 0 && k < 3; k++) {
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/run/%s", base, etc[k]);
+		if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			ret = -errno;
+		else
+			close(fd);
+	}
+	for (size_t k = 0; ret == 0 && k < 3; k++) {
+		snprintf(p, sizeof(p), "%s/c/_/%s", base, sub[k]);
+		ret = file_mkdir_p(p, 0755);
+	}
+	if (ret == 0) {
+		spare_path(rt, true, n, p, sizeof(p));
+		ret = file_mkdir_p(p, 0750);
+	}
+	return ret;
+}
+
+static void spare_drop(struct runtime *rt, unsigned n)
+{
+	char p[600];
+
+	spare_path(rt, false, n, p, sizeof(p));
+	file_remove_tree(p);
+	spare_path(rt, true, n, p, sizeof(p));
+	file_remove_tree(p);
+}
+
+static void on_refill(struct loop_timer *tm)
+{
+	struct runtime *rt = tm->data;
+	struct rt_spares *sp = &rt->spares;
+	unsigned n = sp->next++;
+	int ret;
+
+	if (sp->n >= sp->want)
+		return;
+	ret = spare_make(rt, n);
+	if (ret < 0) {
+		/* Launches make their directories themselves meanwhile. */
+		log_warn("runtime: cannot make a spare task directory tree under %s/.spare: %s",
+			 rt->tasks_dir, strerror(-ret));
+		spare_drop(rt, n);
+		loop_timer_arm(&sp->timer, 60000, 0);
+		return;
+	}
+	sp->ids[sp->n++] = n;
+	if (sp->n < sp->want)
+		loop_timer_arm(&sp->timer, REFILL_STEP_MS, 0);
+}
+
+int rt_spare_init(struct runtime *rt)
+{
+	struct rt_spares *sp = &rt->spares;
+	char p[600];
+	int ret;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->want = (unsigned)rt->cfg->launch_pool_size;
+	if (sp->want > RT_SPARE_MAX)
+		sp->want = RT_SPARE_MAX;
+	for (int log = 0; log < 2; log++) {
+		spare_path(rt, log, -1, p, sizeof(p));
+		file_remove_tree(p);
+	}
+	ret = loop_timer_init(rt->loop, &sp->timer, on_refill, rt);
+	if (ret == 0)
+		sp->timer_on = true;
+	if (ret == 0 && sp->want)
+		ret = loop_timer_arm(&sp->timer, REFILL_AFTER_START_MS, 0);
+	return ret;
+}
+
+void rt_spare_close(struct runtime *rt)
+{
+	struct rt_spares *sp = &rt->spares;
+	char p[600];
+
+	if (!sp->timer_on)
+		return;
+	loop_timer_close(&sp->timer);
+	sp->timer_on = false;
+	sp->n = 0;
+	for (int log = 0; log < 2; log++) {
+		spare_path(rt, log, -1, p, sizeof(p));
+		file_remove_tree(p);
+	}
+}
+
+int rt_spare_take(struct runtime *rt, const struct rt_task *t)
+{
+	struct rt_spares *sp = &rt->spares;
+	char from[700], to[700];
+	const char *step;
+	unsigned n;
+
+	if (!sp->n || !t->n_containers)
+		return -ENOENT;
+	n = sp->ids[--sp->n];
+	if (sp->timer_on)
+		loop_timer_arm(&sp->timer, REFILL_AFTER_TAKE_MS, 0);
+	step = "the log directory";
+	snprintf(to, sizeof(to), "%s/%s", rt->log_dir, t->cluster);
+	if (mkdir(to, 0750) < 0 && errno != EEXIST)
+		goto fail;
+	spare_path(rt, true, n, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s/%s/%s", rt->log_dir, t->cluster, t->id);
+	if (rename(from, to) < 0)
+		goto fail;
+	step = "the task directory";
+	spare_path(rt, false, n, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s/%s", rt->tasks_dir, t->id);
+	if (rename(from, to) < 0)
+		goto fail;
+	step = "the container directory";
+	snprintf(from, sizeof(from), "%s/%s/c/_", rt->tasks_dir, t->id);
+	snprintf(to, sizeof(to), "%s/%s/c/%s", rt->tasks_dir, t->id, t->containers[0].name);
+	if (rename(from, to) < 0)
+		goto fail;
+	return 0;
+fail:;
+	int ret = -errno;
+
+	log_warn("runtime: task %s: cannot move a spare tree into place as %s (%s): %s; making "
+		 "the directories", t->id, step, to, strerror(-ret));
+	spare_drop(rt, n);
+	snprintf(from, sizeof(from), "%s/%s/c/_", rt->tasks_dir, t->id);
+	file_remove_tree(from);
+	return ret;
+}
