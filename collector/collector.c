@@ -1125,6 +1125,12 @@ int collector_init(struct collector *c, const struct config *cfg, struct runtime
 			       ? 1 : RRD_BATCH_SECONDS / c->interval;
 	c->rrd_first = cfg->rrdcached_address[0] || c->interval >= RRD_FIRST_SECONDS
 			       ? 1 : RRD_FIRST_SECONDS / c->interval;
+	/* A batch must be written while its rows are still in the window: with a short
+	 * metrics_window (600 s at least) a file is written every half window instead. */
+	if (c->rrd_batch > c->cap / 2)
+		c->rrd_batch = c->cap / 2 > 1 ? (unsigned)(c->cap / 2) : 1;
+	if (c->rrd_first > c->rrd_batch)
+		c->rrd_first = c->rrd_batch;
 	if (!loop) {
 		/* Without a loop (tests) every write runs as it is handed over. */
 		if (c->rrd_on && rrd_store_start(&c->rrd, NULL, rrd_job_done, c) < 0) {

@@ -495,6 +495,7 @@ static void render_self(struct mbuf *b, struct collector *c)
 	family(b, "berth_rrd_skipped_updates_total", "counter", "RRD updates skipped by reason.");
 	sample(b, "berth_rrd_skipped_updates_total", "reason=\"same_second\"", (double)r->skipped_same_second);
 	sample(b, "berth_rrd_skipped_updates_total", "reason=\"clock_back\"", (double)r->skipped_clock_back);
+	sample(b, "berth_rrd_skipped_updates_total", "reason=\"left_window\"", (double)c->rrd_dropped);
 	counter(b, "berth_rrd_errors_total", "RRD creations or updates that failed.", NULL, (double)r->errors);
 	counter(b, "berth_rrd_quarantined_total", "Unreadable RRD files moved aside and made again.", NULL, (double)r->quarantined);
 	counter(b, "berth_rrd_files_created_total", "RRD files created.", NULL, (double)r->created);

@@ -601,6 +601,35 @@ static void test_rrd_batches(void)
 	world_free(&w);
 }
 
+/* A file is written at least every half window, so that its rows never leave the window
+ * unwritten: 15 minutes, or 5 with the shortest metrics_window (10 minutes). */
+static void test_rrd_batch_fits_window(void)
+{
+	struct world w;
+
+	if (world_make(&w) < 0) {
+		UNIT_FAIL("cannot set up the fixture world");
+		return;
+	}
+	collector_close(&w.col);
+	CHECK_EQ(collector_init(&w.col, &w.cfg, &w.rt, NULL), 0); /* 600 s window, 1 s */
+	CHECK_EQ(w.col.cap, 601);
+	CHECK_EQ(w.col.rrd_batch, 300);
+	CHECK_EQ(w.col.rrd_first, 300);
+	collector_close(&w.col);
+	w.cfg.metrics_window = 10800;
+	CHECK_EQ(collector_init(&w.col, &w.cfg, &w.rt, NULL), 0);
+	CHECK_EQ(w.col.rrd_batch, 900);
+	CHECK_EQ(w.col.rrd_first, 300);
+	collector_close(&w.col);
+	w.cfg.metrics_window = 600;
+	w.cfg.collect_interval = 60;
+	CHECK_EQ(collector_init(&w.col, &w.cfg, &w.rt, NULL), 0);
+	CHECK_EQ(w.col.rrd_batch, 5);
+	CHECK_EQ(w.col.rrd_first, 5);
+	world_free(&w);
+}
+
 /* A new file is first written (created) on its own, shorter cadence, then once per batch. */
 static void test_rrd_first_write(void)
 {
@@ -959,7 +988,7 @@ static void test_real_cgroup_gone(void)
 }
 
 UNIT_MAIN(test_parse_v1, test_parse_v2, test_parse_malformed, test_sample_cycle,
-	  test_window_query, test_chunk_encoding, test_window_chunks, test_window_shared_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_first_write,
+	  test_window_query, test_chunk_encoding, test_window_chunks, test_window_shared_chunks, test_rrd_roundtrip, test_rrd_batches, test_rrd_batch_fits_window, test_rrd_first_write,
 	  test_rrd_skips,
 	  test_rrd_truncated,
 	  test_rrd_zeroed, test_rrd_cap, test_rrd_queue_full, test_rrd_close_drains,
