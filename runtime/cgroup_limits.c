@@ -43,6 +43,17 @@ static int mkdir_levels(const struct cgroup_env *env, const char *base, const ch
 	char path[PATH_MAX];
 	int depth = cgroup_rel_depth(rel), r;
 
+	/* The leaf first: its parents exist at every launch but a cluster's first. */
+	if ((r = cgroup_level_path(path, sizeof(path), base, rel, depth - 1, NULL)))
+		return r;
+	if (mkdir(path, 0755) == 0) {
+		*first = depth - 1;
+		if (env->v1[CGROUP_CTRL_MEMORY][0] && strcmp(base, env->v1[CGROUP_CTRL_MEMORY]) == 0)
+			v1_use_hierarchy(env, path);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
 	for (int l = 0; l < depth; l++) {
 		if ((r = cgroup_level_path(path, sizeof(path), base, rel, l, NULL)))
 			return r;
