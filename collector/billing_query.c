@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* billing_query.c: the report query string - parameters, times, defaults. */
 #include "collector/billing.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -10,17 +11,6 @@
 #include <time.h>
 
 #define VALUE_MAX 256
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decodes s[0..n) into out; -EINVAL on a bad escape or when too long. */
 static int decode(const char *s, size_t n, char *out, size_t cap)
@@ -35,8 +25,8 @@ static int decode(const char *s, size_t n, char *out, size_t cap)
 			int h, l;
 			if (i + 2 >= n)
 				return -EINVAL;
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
+			h = hex_digit_value(s[i + 1]);
+			l = hex_digit_value(s[i + 2]);
 			if (h < 0 || l < 0)
 				return -EINVAL;
 			c = (char)(h * 16 + l);

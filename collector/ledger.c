@@ -109,20 +109,6 @@ void ledger_reserved_pico(const struct price_book *b, const struct ledger_task_a
 
 /* ---- the segment ------------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void emit(struct ledger *l, const struct ledger_rec *r)
 {
 	int n = ledger_rec_format(r, l->line, sizeof(l->line)), ret;
@@ -131,7 +117,7 @@ static void emit(struct ledger *l, const struct ledger_rec *r)
 		l->write_errors++;
 		return;
 	}
-	ret = write_all(l->fd, l->line, (size_t)n);
+	ret = file_write_all(l->fd, l->line, (size_t)n);
 	if (ret < 0) {
 		if (l->write_errors++ == 0)
 			log_error("ledger: failed to append to the segment: %s", strerror(-ret));
@@ -171,7 +157,7 @@ int ledger_segment_open(struct ledger *l, int month, double now)
 	l->offset = (uint64_t)st.st_size;
 	/* A torn last line must not swallow the next record. */
 	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
-		if (write_all(fd, "\n", 1) == 0)
+		if (file_write_all(fd, "\n", 1) == 0)
 			l->offset++;
 	}
 	if (st.st_size == 0) {

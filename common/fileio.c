@@ -29,7 +29,7 @@ static int fsync_dir_of(const char *path)
 	return ret;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int file_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -40,6 +40,8 @@ static int write_all(int fd, const void *data, size_t len)
 				continue;
 			return -errno;
 		}
+		if (n == 0)
+			return -EIO;
 		p += n;
 		len -= (size_t)n;
 	}
@@ -56,7 +58,7 @@ int file_write_durable(const char *path, const void *data, size_t len, mode_t mo
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	ret = write_all(fd, data, len);
+	ret = file_write_all(fd, data, len);
 	if (ret == 0 && fchmod(fd, mode) < 0)
 		ret = -errno;
 	if (ret == 0 && fsync(fd) < 0)

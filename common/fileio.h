@@ -10,6 +10,9 @@
  * new content, never a mix. Returns 0 or -errno; on error the old file is unchanged. */
 int file_write_durable(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Writes all of data to fd, retrying short writes and EINTR. Returns 0 or -errno. */
+int file_write_all(int fd, const void *data, size_t len);
+
 /* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd buffer the caller frees.
  * Returns 0 and sets *out and *len, or -errno (-EFBIG when larger than max). */
 int file_read_all(const char *path, size_t max, char **out, size_t *len);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sigv4.c: AWS Signature Version 4: canonical requests, signing and verification over libcrypto. */
 #include "common/sigv4.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,17 +29,6 @@ static bool is_unreserved(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 	       c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static void hex_encode(const unsigned char *in, size_t len, char *out)
@@ -269,8 +259,8 @@ static char *query_part(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '%' && i + 2 < len && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-			c = (unsigned char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+		if (c == '%' && i + 2 < len && hex_digit_value(s[i + 1]) >= 0 && hex_digit_value(s[i + 2]) >= 0) {
+			c = (unsigned char)(hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]));
 			i += 2;
 		}
 		put_encoded_byte(f, c);

@@ -31,6 +31,9 @@ int64_t time_mono_ms(void);
 /* ISO 8601 UTC "2026-11-26T10:15:00.123Z" into out (at least 32 bytes). */
 void time_iso8601(double t, char *out, size_t len);
 
+/* The value of a hex digit (either case), or -1. */
+int hex_digit_value(char c);
+
 /* True when s is 1..max characters of letters, digits, '-' and '_'. */
 int name_is_valid(const char *s, size_t max);
 

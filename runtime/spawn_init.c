@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "runtime/spawn_internal.h"
 
@@ -880,19 +881,7 @@ static void __attribute__((noreturn)) finish(struct sup *s, struct pollfd *pfd)
 
 static bool write_full(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return file_write_all(fd, buf, len) == 0;
 }
 
 /* Hands the task to the warm container process, which becomes container r. False when there

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "runtime/spawn_internal.h"
 
@@ -48,21 +49,6 @@ static int rotate(const char *path, int max_files, int *fd, size_t *size)
 	return *fd < 0 ? -EIO : 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* How much of data fits in room bytes: up to the last newline when there is one. */
 static size_t fit(const char *data, size_t len, size_t room, size_t used)
 {
@@ -92,7 +78,7 @@ int spawn_log_write(const char *path, size_t max_bytes, int max_files, int *fd, 
 		size_t n = fit(data, len, room, *size);
 
 		if (n > 0) {
-			rc = write_all(*fd, data, n);
+			rc = file_write_all(*fd, data, n);
 			if (rc < 0)
 				return rc;
 			*size += n;

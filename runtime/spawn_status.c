@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "runtime/spawn.h"
 #include "runtime/spawn_internal.h"
 
@@ -104,21 +105,6 @@ long long spawn_mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bool durable)
 {
 	char tmp[NAME_MAX + 1];
@@ -129,7 +115,7 @@ int spawn_put_file(int dirfd, const char *name, const char *data, size_t len, bo
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, data, len);
+	rc = file_write_all(fd, data, len);
 	if (rc == 0 && durable && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
@@ -152,7 +138,7 @@ int spawn_write_file(int dirfd, const char *name, const char *data, size_t len)
 
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, data, len);
+	rc = file_write_all(fd, data, len);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	return rc;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* http.c: request accessors and response builders shared by every handler. */
 #include "web/http.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -18,25 +19,14 @@ const char *web_header(const struct web_request *rq, const char *name)
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes src[0..n) into out; '+' is a space as in forms. */
 static void url_decode(const char *src, size_t n, char *out, size_t len)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < n && o + 1 < len; i++) {
-		if (src[i] == '%' && i + 2 < n && hexval(src[i + 1]) >= 0 && hexval(src[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(src[i + 1]) * 16 + hexval(src[i + 2]));
+		if (src[i] == '%' && i + 2 < n && hex_digit_value(src[i + 1]) >= 0 && hex_digit_value(src[i + 2]) >= 0) {
+			out[o++] = (char)(hex_digit_value(src[i + 1]) * 16 + hex_digit_value(src[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = src[i] == '+' ? ' ' : src[i];
