@@ -78,3 +78,24 @@ check "orphan task cgroup's process is killed" wait_for 10 bash -c "! kill -0 $O
 wait "$ORPHAN_PID" 2>/dev/null
 check "orphan task cgroup is removed" wait_for 10 test ! -d "$UNI"
 check "the removal is logged" grep -q "removing task cgroup.*$ORPHAN" "$WORK/berthd.log"
+# Without warm supervisors or spare trees (launch_pool_size 0) every directory is made at launch;
+# a task of two containers gets both containers' overlay directories either way.
+berth_stop
+berth_start --launch-pool-size 0
+cat >"$WORK/two.json" <<'J'
+{"family":"two","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"command":["sleep","3600"],"stopTimeout":2},
+ {"name":"b","image":"busybox","memory":32,"command":["sleep","3600"],"stopTimeout":2}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/two.json" >/dev/null
+T=$(ecs run-task --cluster rs --task-definition two | jget "d['tasks'][0]['taskArn']")
+check "a two-container task runs without spare trees" wait_for 15 task_status_is rs "$T" RUNNING
+check "no spare trees are made" test ! -e "$WORK/data/tasks/.spare"
+check "both containers' directories are made" test -d "$WORK/data/tasks/${T##*/}/c/a/upper" -a -d "$WORK/data/tasks/${T##*/}/c/b/upper"
+berth_stop
+berth_start
+T2=$(ecs run-task --cluster rs --task-definition two | jget "d['tasks'][0]['taskArn']")
+check "with spare trees too" wait_for 15 task_status_is rs "$T2" RUNNING
+check "the first container's directories came from a spare tree, the second's were made" test -d "$WORK/data/tasks/${T2##*/}/c/a/upper" -a -d "$WORK/data/tasks/${T2##*/}/c/b/work" -a ! -e "$WORK/data/tasks/${T2##*/}/c/_"
+ecs stop-task --cluster rs --task "$T" >/dev/null
+ecs stop-task --cluster rs --task "$T2" >/dev/null
+check "both stop" wait_for 20 bash -c "task_status_is rs '$T' STOPPED && task_status_is rs '$T2' STOPPED"
