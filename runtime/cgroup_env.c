@@ -259,6 +259,18 @@ int cgroup_favor_dynmods(struct cgroup_env *env)
 	}
 	if (r == 0)
 		r = reconfigure_favor(mp, opts);
+	if (r == 0) {
+		/* Outside the initial cgroup namespace the kernel takes the reconfigure but
+		 * changes nothing: believe the mount table. */
+		char now[CGROUP_PATH_MAX];
+
+		if ((r = cgroup_read_raw("/proc/self/mountinfo", &text)) == 0) {
+			r = cgroup_mount_options(text, mp, now, sizeof(now));
+			free(text);
+		}
+		if (r == 0 && !has_option(now, "favordynmods"))
+			r = -EPERM;
+	}
 	if (r < 0) {
 		log_warn("cgroup: cannot turn on favordynmods on %s: %s; every move into a cgroup "
 			 "waits for an RCU grace period (launches take ~10 ms longer)", mp,

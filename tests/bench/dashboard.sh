@@ -9,10 +9,13 @@
 #    berthd's own handler time (Server-Timing), against GET /healthz as the baseline.
 # Prints the load average beside every table; asserts nothing (target: every page usable in
 # under 500 ms on loopback with 1000 tasks).
-# Usage: BERTH_BUILD=build tests/bench/dashboard.sh [N] [BASE]
+# BUSY=K (default 0) then adds a service of K tasks that each spin on a whole CPU (cpu 1024) and
+# measures again at N + K tasks: the host loaded by berth's own containers, as in production.
+# Usage: BERTH_BUILD=build [BUSY=K] tests/bench/dashboard.sh [N] [BASE]
 . "$(dirname "$0")/../integration/lib.sh"
 N=${1:-1000}
 BASE=${2:-100}
+BUSY=${BUSY:-0}
 S=20
 E2E=$ROOT/tests/e2e
 if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then
@@ -108,5 +111,16 @@ scale "$BASE"
 measure
 scale "$N"
 measure
+if [ "$BUSY" -gt 0 ]; then
+	ecs_raw RegisterTaskDefinition '{"family":"spinner","cpu":"1024","memory":"64","containerDefinitions":[{"name":"c","image":"busybox","command":["sh","-c","while :; do :; done"],"stopTimeout":2}]}' >/dev/null
+	ecs_raw CreateService "{\"cluster\":\"bench\",\"serviceName\":\"busy\",\"taskDefinition\":\"spinner\",\"desiredCount\":$BUSY}" >/dev/null
+	end=$((SECONDS + 300))
+	while [ "$(running)" -lt $((N + BUSY)) ] && [ $SECONDS -lt $end ]; do sleep 5; done
+	sleep 30 # the load average follows
+	echo
+	echo "# with $BUSY tasks spinning on a CPU each (berth.slice), berthd outside it"
+	measure
+	ecs_raw UpdateService '{"cluster":"bench","service":"busy","desiredCount":0}' >/dev/null
+fi
 # Stop the services' tasks quickly: desired 0, then the cleanup kills what is left.
 for i in $(seq 1 $S); do ecs_raw UpdateService "{\"cluster\":\"bench\",\"service\":\"s$i\",\"desiredCount\":0}" >/dev/null; done
