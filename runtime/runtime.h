@@ -115,6 +115,7 @@ struct rt_spares {
 	unsigned next;                /* name of the next tree made */
 	unsigned n;                   /* ready: ids[0..n) */
 	unsigned ids[RT_SPARE_MAX];
+	int64_t retry_at_ms;          /* after a failure, no tree is made before this */
 };
 
 struct runtime {

@@ -14,6 +14,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "runtime/runtime.h"
 #include "runtime/spawn_internal.h"
 
@@ -76,17 +77,21 @@ static void on_refill(struct loop_timer *tm)
 {
 	struct runtime *rt = tm->data;
 	struct rt_spares *sp = &rt->spares;
-	unsigned n = sp->next++;
+	int64_t now = time_mono_ms();
+	unsigned n;
 	int ret;
 
-	if (sp->n >= sp->want)
+	if (sp->n >= sp->want || now < sp->retry_at_ms)
 		return;
+	n = sp->next++;
 	ret = spare_make(rt, n);
 	if (ret < 0) {
-		/* Launches make their directories themselves meanwhile. */
-		log_warn("runtime: cannot make a spare task directory tree under %s/.spare: %s",
-			 rt->tasks_dir, strerror(-ret));
+		/* Launches make their directories themselves meanwhile; tried again (and said
+		 * again) a minute later at the earliest, whatever launches come. */
+		log_warn("runtime: cannot make a spare task directory tree under %s/.spare: %s; "
+			 "trying again in a minute", rt->tasks_dir, strerror(-ret));
 		spare_drop(rt, n);
+		sp->retry_at_ms = now + 60000;
 		loop_timer_arm(&sp->timer, 60000, 0);
 		return;
 	}

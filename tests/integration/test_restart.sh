@@ -99,3 +99,17 @@ check "the first container's directories came from a spare tree, the second's we
 ecs stop-task --cluster rs --task "$T" >/dev/null
 ecs stop-task --cluster rs --task "$T2" >/dev/null
 check "both stop" wait_for 20 bash -c "task_status_is rs '$T' STOPPED && task_status_is rs '$T2' STOPPED"
+# Spare trees that cannot be made (here .spare is a file) or moved: launches make their
+# directories themselves, and the failure is said once a minute, not once a launch.
+check "spare trees are ready again" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
+rm -rf "$WORK/data/tasks/.spare" && touch "$WORK/data/tasks/.spare"
+arns=()
+for _ in 1 2 3 4 5 6; do
+	arns+=("$(ecs run-task --cluster rs --task-definition long | jget "d['tasks'][0]['taskArn']")")
+	sleep 0.2
+done
+check "every launch runs without spare trees" wait_for 30 bash -c "for a in ${arns[*]}; do task_status_is rs \$a RUNNING || exit 1; done"
+expect_eq "moving a missing spare tree is logged once for each tree" "$(grep -c 'cannot move a spare tree' "$WORK/berthd.log")" 4
+expect_eq "failing to make spare trees is logged once" "$(grep -c 'cannot make a spare task directory tree' "$WORK/berthd.log")" 1
+for a in "${arns[@]}"; do ecs stop-task --cluster rs --task "$a" >/dev/null; done
+rm -f "$WORK/data/tasks/.spare"
