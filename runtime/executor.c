@@ -91,9 +91,10 @@ static void fail_start(struct runtime *rt, struct rt_task *t, const char *reason
 }
 
 /* The run, log and overlay directories; those a spare tree brought are there already. */
-static int make_task_dirs(struct runtime *rt, struct rt_task *t)
+static int make_task_dirs(struct runtime *rt, struct rt_task *t, const char *image_root)
 {
-	bool spared = rt_spare_take(rt, t) == 0;
+	bool spared = rt_spare_take(rt, t, image_root,
+				    t->td->network_mode == TASKDEF_NETWORK_HOST) == 0;
 	char p[1024];
 	int ret = 0;
 
@@ -381,7 +382,7 @@ static int launch_prepare(struct runtime *rt, struct rt_task *t, struct launch *
 			goto nomem;
 	}
 	taskdef_resolve_size(t->td, l->ov, &cpu, &mem);
-	ret = make_task_dirs(rt, t);
+	ret = make_task_dirs(rt, t, l->images[0].rootfs);
 	if (ret == 0)
 		ret = make_cgroups(rt, t, cpu, mem, l->specs);
 	if (ret == 0)

@@ -230,10 +230,12 @@ int rt_exec_stop(struct runtime *rt, struct rt_task *t);
 void rt_exec_adopt(struct runtime *rt, struct rt_task *t);
 /* Spare task directory trees: made ahead on the loop (launch_pool_size of them), removed at
  * close; rt_spare_take moves one into place as t's run, log and first container's overlay
- * directories: 0, or -errno when none is ready or it failed (logged; the caller makes them). */
+ * directories, its upper layer's /etc fitted to the first container's image (image_root) and
+ * network mode: 0, or -errno when none is ready or it failed (logged; the caller makes them). */
 int rt_spare_init(struct runtime *rt);
 void rt_spare_close(struct runtime *rt);
-int rt_spare_take(struct runtime *rt, const struct rt_task *t);
+int rt_spare_take(struct runtime *rt, const struct rt_task *t, const char *image_root,
+		  bool host_network);
 /* Reads the status files of a task and moves its lifecycle on. */
 void rt_exec_poll(struct runtime *rt, struct rt_task *t);
 /* The kernel OOM-killed a process of container i of t (told by the eBPF probe as it happens):

@@ -7,6 +7,7 @@
  * by a crash is removed at the next start. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,6 +56,22 @@ static int spare_make(struct runtime *rt, unsigned n)
 	for (size_t k = 0; ret == 0 && k < 3; k++) {
 		snprintf(p, sizeof(p), "%s/c/_/%s", base, sub[k]);
 		ret = file_mkdir_p(p, 0755);
+	}
+	/* The mount points of the /etc files in the first container's upper layer, as Docker's
+	 * init layer has them: made at launch they would cost a copy-up of the image's /etc and
+	 * two files (fitted to the image and the network mode at launch, spare_fit_etc()). */
+	snprintf(p, sizeof(p), "%s/c/_/upper/etc", base);
+	if (ret == 0 && mkdir(p, 0755) < 0)
+		ret = -errno;
+	static const char *const points[] = { "hosts", "hostname" };
+	for (size_t k = 0; ret == 0 && k < 2; k++) {
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/c/_/upper/etc/%s", base, points[k]);
+		if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			ret = -errno;
+		else
+			close(fd);
 	}
 	if (ret == 0) {
 		spare_path(rt, true, n, p, sizeof(p));
@@ -138,7 +155,36 @@ void rt_spare_close(struct runtime *rt)
 	}
 }
 
-int rt_spare_take(struct runtime *rt, const struct rt_task *t)
+/* Fits the upper layer's /etc of a spare tree to the image: the attributes of the image's /etc
+ * (a merged directory shows the upper one's), none where the image's /etc is not a directory,
+ * and no hostname where the task keeps the host's (host network). An image without /etc gets
+ * one with the two mount points, as Docker gives every container. */
+static void spare_fit_etc(const char *upper_etc, const char *image_root, bool host_network)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/etc", image_root);
+	if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		file_remove_tree(upper_etc);
+		return;
+	}
+	if (lstat(p, &st) == 0) {
+		if ((st.st_mode & 07777) != 0755)
+			chmod(upper_etc, st.st_mode & 07777);
+		if (st.st_uid || st.st_gid)
+			if (lchown(upper_etc, st.st_uid, st.st_gid) < 0)
+				log_warn("runtime: cannot give %s the owner of the image's /etc: %s",
+					 upper_etc, strerror(errno));
+	}
+	if (host_network) {
+		snprintf(p, sizeof(p), "%s/hostname", upper_etc);
+		unlink(p);
+	}
+}
+
+int rt_spare_take(struct runtime *rt, const struct rt_task *t, const char *image_root,
+		  bool host_network)
 {
 	struct rt_spares *sp = &rt->spares;
 	char from[700], to[700];
@@ -168,6 +214,9 @@ int rt_spare_take(struct runtime *rt, const struct rt_task *t)
 	snprintf(to, sizeof(to), "%s/%s/c/%s", rt->tasks_dir, t->id, t->containers[0].name);
 	if (rename(from, to) < 0)
 		goto fail;
+	snprintf(to, sizeof(to), "%s/%s/c/%s/upper/etc", rt->tasks_dir, t->id,
+		 t->containers[0].name);
+	spare_fit_etc(to, image_root, host_network);
 	return 0;
 fail:;
 	int ret = -errno;

@@ -99,6 +99,32 @@ check "the first container's directories came from a spare tree, the second's we
 ecs stop-task --cluster rs --task "$T" >/dev/null
 ecs stop-task --cluster rs --task "$T2" >/dev/null
 check "both stop" wait_for 20 bash -c "task_status_is rs '$T' STOPPED && task_status_is rs '$T2' STOPPED"
+# The first container's /etc mount points come made in the spare tree's upper layer (as in
+# Docker's init layer), fitted at launch to the image's /etc and to the network mode.
+bash "$ROOT/tests/lib/mkimage-busybox.sh" "$WORK/odd" >/dev/null
+chmod 0750 "$WORK/odd/etc"
+"$BUILD/berthctl" --endpoint-url "$ENDPOINT" image import odd:1 "$WORK/odd" >/dev/null
+cat >"$WORK/etc.json" <<'J'
+{"family":"etc","containerDefinitions":[{"name":"a","image":"odd:1","memory":32,"stopTimeout":2,
+ "command":["sh","-c","echo hostname=$(cat /etc/hostname); grep -c 127.0.1.1 /etc/hosts; sleep 3600"]}]}
+J
+cat >"$WORK/hostnet.json" <<'J'
+{"family":"hostnet","networkMode":"host","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"stopTimeout":2,
+ "command":["sh","-c","echo etc=$(ls /etc | tr '\\n' ' '); sleep 3600"]}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/etc.json" >/dev/null
+ecs register-task-definition --cli-input-json "file://$WORK/hostnet.json" >/dev/null
+check "spare trees are ready for them" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
+E=$(ecs run-task --cluster rs --task-definition etc | jget "d['tasks'][0]['taskArn']")
+H=$(ecs run-task --cluster rs --task-definition hostnet | jget "d['tasks'][0]['taskArn']")
+check "both run" wait_for 15 bash -c "task_status_is rs '$E' RUNNING && task_status_is rs '$H' RUNNING"
+EID=${E##*/}
+check "the container sees its hostname and hosts" wait_for 10 bash -c "rest GET '/v1/tasks/$EID/logs?cluster=rs' | grep -q 'hostname=${EID:0:12}' && rest GET '/v1/tasks/$EID/logs?cluster=rs' | grep -qx 1"
+expect_eq "the upper layer's /etc has the image's mode" "$(stat -c %a "$WORK/data/tasks/${E##*/}/c/a/upper/etc")" 750
+check "a host-network task gets no hostname mount point" test -f "$WORK/data/tasks/${H##*/}/c/a/upper/etc/hosts" -a ! -e "$WORK/data/tasks/${H##*/}/c/a/upper/etc/hostname"
+check "and its container's /etc has no hostname file" wait_for 10 bash -c "rest GET '/v1/tasks/${H##*/}/logs?cluster=rs' | grep 'etc=' | grep -vq hostname"
+ecs stop-task --cluster rs --task "$E" >/dev/null
+ecs stop-task --cluster rs --task "$H" >/dev/null
 # Spare trees that cannot be made (here .spare is a file) or moved: launches make their
 # directories themselves, and the failure is said once a minute, not once a launch.
 check "spare trees are ready again" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
