@@ -109,6 +109,10 @@ int cgroup_path(const struct cgroup_env *env, enum cgroup_ctrl ctrl, const char 
  * missing); on error the directories this call made are removed again. */
 int cgroup_create(const struct cgroup_env *env, const char *rel, const struct cgroup_limits *lim);
 
+/* Writes the limits lim sets (its non-zero fields) to the existing cgroup rel, as
+ * cgroup_create() does to a new one. Returns 0 or -errno (logged). */
+int cgroup_set_limits(const struct cgroup_env *env, const char *rel, const struct cgroup_limits *lim);
+
 /* Applies runc's default device rules to rel, normally a task cgroup, which its descendants
  * then inherit. Allowed: mknod of any character or block device ("c *:* m", "b *:* m"), and
  * read, write and mknod of null, zero, full, random, urandom (c 1:3, 1:5, 1:7, 1:8, 1:9), tty

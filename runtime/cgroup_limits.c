@@ -264,8 +264,7 @@ static int set_v1_memory(const struct cgroup_env *env, const char *rel, uint64_t
 	return has_sw ? cgroup_write_file(env, sw, val) : 0;
 }
 
-static int limits_write(const struct cgroup_env *env, const char *rel,
-			const struct cgroup_limits *lim)
+int cgroup_set_limits(const struct cgroup_env *env, const char *rel, const struct cgroup_limits *lim)
 {
 	struct setting s[8];
 	char path[PATH_MAX];
@@ -298,7 +297,7 @@ int cgroup_create(const struct cgroup_env *env, const char *rel, const struct cg
 	if (r == 0 && env->mode == CGROUP_MODE_V2)
 		r = enable_subtree(env, rel);
 	if (r == 0 && lim)
-		r = limits_write(env, rel, lim);
+		r = cgroup_set_limits(env, rel, lim);
 	if (r)
 		for (size_t i = n; i-- > 0;)
 			undo_levels(env, h[i], rel, first[i]);

@@ -104,6 +104,7 @@ int rt_cluster_delete(struct runtime *rt, struct rt_cluster *c, struct berr *e)
 		return berr_set(e, 400, "ClusterContainsServicesException",
 				"The Cluster cannot be deleted while Services are active.");
 	snprintf(c->status, sizeof(c->status), "INACTIVE");
+	rt_cgpool_drop(rt, c);
 	rt_state_save_cluster(rt, c);
 	log_info("runtime: deleted cluster %s", c->name);
 	return 0;

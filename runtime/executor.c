@@ -22,8 +22,8 @@
 #include "runtime/spawn.h"
 #include "runtime/taskdef.h"
 
-#define INIT_CGROUP "berth.init"   /* has a '.', so no container can be called that */
-#define TASK_PIDS_MAX 4096
+#define INIT_CGROUP RT_INIT_CGROUP
+#define TASK_PIDS_MAX RT_TASK_PIDS_MAX
 #define OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
 #define WEIGHT_LEVELS 16
 /* The CPU weight of a launching task's cgroup and of those above it, in multiples of the
@@ -116,12 +116,56 @@ static int make_task_dirs(struct runtime *rt, struct rt_task *t, const char *ima
 	return ret;
 }
 
+/* The limits of cgroups made ahead (runtime/cgpool.c); -errno when they are not all there. */
+/* A container's limits: its cpu as a weight, memory hard, memoryReservation soft. */
+static struct cgroup_limits container_limits(const struct taskdef_container_spec *spec)
+{
+	struct cgroup_limits lim = { 0 };
+
+	lim.cpu_weight_units = spec->cpu > 2 ? (uint64_t)spec->cpu : 2;
+	lim.memory_max_bytes = (uint64_t)spec->memory << 20;
+	lim.memory_low_bytes = (uint64_t)spec->memory_reservation << 20;
+	return lim;
+}
+
+static int limit_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
+			 struct taskdef_container_spec **specs)
+{
+	struct cgroup_limits lim = { 0 };
+	char rel[CGROUP_PATH_MAX];
+	int ret;
+
+	lim.cpu_max_units = (uint64_t)cpu;
+	lim.memory_max_bytes = (uint64_t)mem << 20;
+	task_rel(rt, t, NULL, rel, sizeof(rel));
+	ret = cgroup_set_limits(&rt->cg, rel, &lim);
+	for (size_t i = 0; ret == 0 && i < t->n_containers; i++) {
+		lim = container_limits(specs[i]);
+		task_rel(rt, t, t->containers[i].name, rel, sizeof(rel));
+		ret = cgroup_set_limits(&rt->cg, rel, &lim);
+	}
+	return ret;
+}
+
 static int make_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
 			struct taskdef_container_spec **specs)
 {
 	struct cgroup_limits lim = { 0 };
 	char rel[CGROUP_PATH_MAX];
 	int ret;
+
+	if (t->cgroups_ahead) {
+		if (limit_cgroups(rt, t, cpu, mem, specs) == 0) {
+			cgroups_told(rt, t, true);
+			return 0;
+		}
+		/* Gone or changed behind berthd's back: made again, as at any launch. */
+		log_warn("runtime: task %s: its cgroups made ahead are not usable; making them",
+			 t->id);
+		t->cgroups_ahead = false;
+		task_rel(rt, t, NULL, rel, sizeof(rel));
+		cgroup_remove(&rt->cg, rel);
+	}
 
 	lim.cpu_max_units = (uint64_t)cpu;
 	lim.memory_max_bytes = (uint64_t)mem << 20;
@@ -138,10 +182,7 @@ static int make_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
 	task_rel(rt, t, INIT_CGROUP, rel, sizeof(rel));
 	ret = cgroup_create(&rt->cg, rel, &lim);
 	for (size_t i = 0; ret == 0 && i < t->n_containers; i++) {
-		memset(&lim, 0, sizeof(lim));
-		lim.cpu_weight_units = specs[i]->cpu > 2 ? (uint64_t)specs[i]->cpu : 2;
-		lim.memory_max_bytes = (uint64_t)specs[i]->memory << 20;
-		lim.memory_low_bytes = (uint64_t)specs[i]->memory_reservation << 20;
+		lim = container_limits(specs[i]);
 		task_rel(rt, t, t->containers[i].name, rel, sizeof(rel));
 		ret = cgroup_create(&rt->cg, rel, &lim);
 	}
@@ -528,6 +569,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 		  (double)(mono_us() - t->launch_us) / 1000,
 		  (double)(clock_us(CLOCK_THREAD_CPUTIME_ID) - c2) / 1000);
 	launch_free(&l);
+	rt_spare_kick(rt);
 	return;
 fail:
 	spawn_launch_unboost();
@@ -537,6 +579,7 @@ fail:
 		inotify_rm_watch(rt->inotify_fd, t->watch);
 	t->watch = -1;
 	fail_start(rt, t, reason);
+	rt_spare_kick(rt);
 }
 
 int rt_exec_stop(struct runtime *rt, struct rt_task *t)

@@ -19,6 +19,18 @@ struct spawn_zygote;
 struct rt_services;
 struct rt_check;
 
+#define RT_INIT_CGROUP "berth.init" /* has a '.', so no container can be called that */
+#define RT_TASK_PIDS_MAX 4096
+
+/* A task's cgroups made ahead (runtime/cgpool.c): the task cgroup with its pids limit and device
+ * rules, berth.init, and one cgroup per container of the task definition td (no limits yet),
+ * all under a task id drawn ahead. */
+#define RT_CGPOOL_MAX 4
+struct rt_cgpool_entry {
+	char id[33];
+	const struct taskdef *td;
+};
+
 struct rt_cluster {
 	char name[256];
 	char arn[512];
@@ -29,6 +41,9 @@ struct rt_cluster {
 	json_t *configuration;        /* kept verbatim */
 	json_t *capacity_providers;   /* ["FARGATE", "FARGATE_SPOT"] associated (capacity.c) */
 	json_t *default_strategy;     /* [{capacityProvider, weight, base}] */
+	struct rt_cgpool_entry cgpool[RT_CGPOOL_MAX]; /* ready: [0..cgpool_n) */
+	int cgpool_n;
+	const struct taskdef *cgpool_td; /* the task definition launched last: the pool's */
 	struct rt_cluster *next;
 };
 
@@ -98,6 +113,7 @@ struct rt_task {
 	struct loop_io pid_io;
 	bool oom_killed;
 	bool cgroup_left;             /* removal failed (supervisor still exiting): retried */
+	bool cgroups_ahead;           /* its cgroups were made ahead (rt_cgpool_take) */
 	bool svc_counted;             /* its end was counted by its service (breaker, throttle) */
 	struct rt_task *next;
 };
@@ -232,7 +248,18 @@ void rt_exec_adopt(struct runtime *rt, struct rt_task *t);
  * close; rt_spare_take moves one into place as t's run, log and first container's overlay
  * directories, its upper layer's /etc fitted to the first container's image (image_root) and
  * network mode: 0, or -errno when none is ready or it failed (logged; the caller makes them). */
+/* Task cgroups made ahead per cluster, for the task definition the cluster launched last
+ * (launch_pool_size of them at most, RT_CGPOOL_MAX): rt_cgpool_take gives t (of cluster c,
+ * definition td) the id of a ready set and marks it cgroups_ahead; false when none fits.
+ * rt_cgpool_drop removes a cluster's sets (deleted cluster, close). */
+bool rt_cgpool_take(struct runtime *rt, struct rt_cluster *c, const struct taskdef *td,
+		    struct rt_task *t);
+/* Makes one set for each cluster short of them; true while some cluster wants more. */
+bool rt_cgpool_refill(struct runtime *rt);
+void rt_cgpool_drop(struct runtime *rt, struct rt_cluster *c);
 int rt_spare_init(struct runtime *rt);
+/* Has the spare trees and cgroup sets refilled soon (after a launch). */
+void rt_spare_kick(struct runtime *rt);
 void rt_spare_close(struct runtime *rt);
 int rt_spare_take(struct runtime *rt, const struct rt_task *t, const char *image_root,
 		  bool host_network);

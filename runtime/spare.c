@@ -90,16 +90,16 @@ static void spare_drop(struct runtime *rt, unsigned n)
 	file_remove_tree(p);
 }
 
-static void on_refill(struct loop_timer *tm)
+/* Makes one spare tree when some are missing; true while more are wanted. */
+static bool refill_tree(struct runtime *rt)
 {
-	struct runtime *rt = tm->data;
 	struct rt_spares *sp = &rt->spares;
 	int64_t now = time_mono_ms();
 	unsigned n;
 	int ret;
 
 	if (sp->n >= sp->want || now < sp->retry_at_ms)
-		return;
+		return false;
 	n = sp->next++;
 	ret = spare_make(rt, n);
 	if (ret < 0) {
@@ -110,11 +110,28 @@ static void on_refill(struct loop_timer *tm)
 		spare_drop(rt, n);
 		sp->retry_at_ms = now + 60000;
 		loop_timer_arm(&sp->timer, 60000, 0);
-		return;
+		return false;
 	}
 	sp->ids[sp->n++] = n;
-	if (sp->n < sp->want)
-		loop_timer_arm(&sp->timer, REFILL_STEP_MS, 0);
+	return sp->n < sp->want;
+}
+
+/* One tree and one cgroup set per cluster a turn, so that the loop is held ~3 ms at most. */
+static void on_refill(struct loop_timer *tm)
+{
+	struct runtime *rt = tm->data;
+	bool more = refill_tree(rt);
+
+	if (rt_cgpool_refill(rt))
+		more = true;
+	if (more)
+		loop_timer_arm(&rt->spares.timer, REFILL_STEP_MS, 0);
+}
+
+void rt_spare_kick(struct runtime *rt)
+{
+	if (rt->spares.timer_on)
+		loop_timer_arm(&rt->spares.timer, REFILL_AFTER_TAKE_MS, 0);
 }
 
 int rt_spare_init(struct runtime *rt)
@@ -148,6 +165,8 @@ void rt_spare_close(struct runtime *rt)
 		return;
 	loop_timer_close(&sp->timer);
 	sp->timer_on = false;
+	for (struct rt_cluster *c = rt->clusters; c; c = c->next)
+		rt_cgpool_drop(rt, c);
 	sp->n = 0;
 	for (int log = 0; log < 2; log++) {
 		spare_path(rt, log, -1, p, sizeof(p));
@@ -194,8 +213,6 @@ int rt_spare_take(struct runtime *rt, const struct rt_task *t, const char *image
 	if (!sp->n || !t->n_containers)
 		return -ENOENT;
 	n = sp->ids[--sp->n];
-	if (sp->timer_on)
-		loop_timer_arm(&sp->timer, REFILL_AFTER_TAKE_MS, 0);
 	step = "the log directory";
 	snprintf(to, sizeof(to), "%s/%s", rt->log_dir, t->cluster);
 	if (mkdir(to, 0750) < 0 && errno != EEXIST)

@@ -158,7 +158,8 @@ static struct rt_task *task_new(struct runtime *rt, struct rt_cluster *c, struct
 		free(t);
 		return NULL;
 	}
-	id_random_hex(t->id, 32);
+	if (!rt_cgpool_take(rt, c, td, t)) /* the id of cgroups made ahead, when some fit */
+		id_random_hex(t->id, 32);
 	snprintf(t->cluster, sizeof(t->cluster), "%s", c->name);
 	snprintf(t->cluster_arn, sizeof(t->cluster_arn), "%s", c->arn);
 	snprintf(t->arn, sizeof(t->arn), "arn:aws:ecs:%s:%s:task/%s/%s", rt->cfg->region,

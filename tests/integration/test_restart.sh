@@ -30,6 +30,32 @@ check "4 spare task trees are ready" wait_for 10 bash -c "[ \$(find '$WORK/data/
 LID=${L##*/}
 check "a launched task's directories are in place" test -d "$WORK/data/tasks/$LID/run" -a -d "$WORK/data/tasks/$LID/c/a/upper" -a -d "$WORK/data/log/rs/$LID" -a ! -e "$WORK/data/tasks/$LID/c/_"
 expect_match "its /etc/hosts names its host" "$(cat "$WORK/data/tasks/$LID/run/etc.hosts")" "127.0.1.1	${LID:0:12}"
+# Task cgroups made ahead: the cluster keeps 4 sets for the task definition it launched last
+# (short), under task ids drawn ahead, and the next task of that definition takes one.
+CGROOT=/sys/fs/cgroup/unified/$PARENT
+[ -d /sys/fs/cgroup/unified ] || CGROOT=/sys/fs/cgroup/$PARENT
+[ -d /sys/fs/cgroup/memory ] && CGROOT=/sys/fs/cgroup/memory/$PARENT
+task_ids() { ecs list-tasks --cluster "$1" --desired-status "${2:-RUNNING}" | jget "' '.join(a.split('/')[-1] for a in d['taskArns'])"; }
+# ahead CLUSTER: the sets made ahead there (task-id cgroups that no task has).
+ahead() { local known; known=" $(task_ids "$1") $(task_ids "$1" STOPPED) "; for d in "$CGROOT/$1"/*/; do d=$(basename "$d"); [[ $d =~ ^[0-9a-f]{32}$ ]] && [[ $known != *" $d "* ]] && echo "$d"; done; }
+pool_is() { [ "$(ahead "$1" | wc -l)" = "$2" ]; }
+check "4 task cgroup sets are made ahead" wait_for 10 pool_is rs 4
+POOLED=" $(ahead rs | tr '\n' ' ') "
+check "each with berth.init and the definition's container" test -d "$CGROOT/rs/$(ahead rs | head -1)/berth.init" -a -d "$CGROOT/rs/$(ahead rs | head -1)/a"
+L2=$(ecs run-task --cluster rs --task-definition short | jget "d['tasks'][0]['taskArn']")
+check "a task of that definition runs" wait_for 15 task_status_is rs "$L2" RUNNING
+expect_match "with the id of a set made ahead" "$POOLED" " ${L2##*/} "
+expect_eq "its memory limit is the task's" "$(cat "/sys/fs/cgroup/memory/$PARENT/rs/${L2##*/}/a/memory.limit_in_bytes" 2>/dev/null || echo 33554432)" 33554432
+check "the set taken is made again" wait_for 10 pool_is rs 4
+ecs stop-task --cluster rs --task "$L2" >/dev/null
+# A deleted cluster's sets go with it.
+ecs create-cluster --cluster-name pp >/dev/null
+P1=$(ecs run-task --cluster pp --task-definition long | jget "d['tasks'][0]['taskArn']")
+check "another cluster makes sets of its own" wait_for 10 pool_is pp 4
+ecs stop-task --cluster pp --task "$P1" >/dev/null
+check "its task stops" wait_for 20 task_status_is pp "$P1" STOPPED
+ecs delete-cluster --cluster pp >/dev/null
+check "deleting the cluster removes them" wait_for 5 pool_is pp 0
 berth_kill9
 check "container survives kill -9 of berthd" kill -0 "$pid_before"
 # The short task exits while berthd is down.
@@ -60,12 +86,15 @@ berth_start
 check "daemon starts with a corrupt state file" curl -sf "$ENDPOINT/healthz"
 check "corrupt file kept aside" test -f "$WORK/data/state/tasks/broken.json.corrupt"
 check "corruption is reported naming the file" grep -q "broken.json" "$WORK/berthd.log"
-expect_eq "other tasks still there" "$(ecs list-tasks --cluster rs --desired-status STOPPED | jget "len(d['taskArns'])")" 2
+expect_eq "other tasks still there" "$(ecs list-tasks --cluster rs --desired-status STOPPED | jget "len(d['taskArns'])")" 3
 
 # A task cgroup that no state file names (berthd died between a supervisor's fork and the task's
 # first save) is killed and removed at the next start; the tasks it knows are left alone.
 berth_stop
 check "a clean stop removes the spare trees" test ! -e "$WORK/data/tasks/.spare" -a ! -e "$WORK/data/log/.spare"
+# (berthd is down: the tasks it knows are those with a state file)
+unstated() { for d in "$CGROOT/rs"/*/; do d=$(basename "$d"); [[ $d =~ ^[0-9a-f]{32}$ ]] && [ ! -e "$WORK/data/state/tasks/$d.json" ] && echo "$d"; done; }
+expect_eq "and the task cgroups made ahead" "$(unstated | wc -l)" 0
 ORPHAN=0123456789abcdef0123456789abcdef
 UNI=/sys/fs/cgroup/unified/$PARENT/rs/$ORPHAN
 [ -d /sys/fs/cgroup/unified ] || UNI=/sys/fs/cgroup/$PARENT/rs/$ORPHAN
