@@ -845,7 +845,7 @@ static void remove_orphans(struct runtime *rt)
 				continue;
 			}
 			log_warn("runtime: removing task cgroup %s/%s that no state file names "
-				 "(berthd stopped while starting it)", rel, ids[i]);
+				 "(made ahead, or berthd stopped while starting it)", rel, ids[i]);
 			snprintf(rel, sizeof(rel), "%s/%s/%s", rt->cfg->cgroup_parent, clusters[c],
 				 ids[i]);
 			cgroup_kill(&rt->cg, rel);
