@@ -129,7 +129,13 @@ expect_eq "default stop reason" "$(ecs describe-tasks --cluster demo --tasks "$T
 expect_match "delete-cluster with tasks refused" "$(ecs delete-cluster --cluster demo 2>&1)" "ClusterContainsTasksException"
 ecs stop-task --cluster demo --task "$T3" >/dev/null
 check "all tasks stop" wait_for 10 bash -c "[ \"\$(ecs list-tasks --cluster demo | jget \"len(d['taskArns'])\")\" = 0 ]"
-check "task cgroups are removed" wait_for 10 bash -c "! ls -d /sys/fs/cgroup/memory/$PARENT/demo/*/ 2>/dev/null | grep -q ."
+# (the cluster's task cgroups made ahead for its next tasks stay)
+stopped_cgroups_gone() {
+	for a in $(ecs list-tasks --cluster demo --desired-status STOPPED | jget "' '.join(d['taskArns'])"); do
+		[ ! -e "/sys/fs/cgroup/memory/$PARENT/demo/${a##*/}" ] || return 1
+	done
+}
+check "task cgroups are removed" wait_for 10 stopped_cgroups_gone
 expect_eq "delete-cluster" "$(ecs delete-cluster --cluster other | jget "d['cluster']['status']")" INACTIVE
 expect_eq "deleted cluster is not listed" "$(ecs list-clusters | jget "len(d['clusterArns'])")" 1
 
