@@ -32,6 +32,17 @@ static void spare_path(const struct runtime *rt, bool log, long n, char *out, si
 		snprintf(out, len, "%s/.spare/%ld", log ? rt->log_dir : rt->tasks_dir, n);
 }
 
+/* An empty file at path, which must not exist: 0 or -errno. */
+static int create_empty(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 /* Makes spare tree n: the modes are those of the launch's own mkdirs. */
 static int spare_make(struct runtime *rt, unsigned n)
 {
@@ -45,13 +56,8 @@ static int spare_make(struct runtime *rt, unsigned n)
 	/* The supervisor writes these in place: existing, they take no inode at launch. */
 	static const char *const etc[] = { SPAWN_ETC_HOSTS, SPAWN_ETC_HOSTNAME, SPAWN_ETC_RESOLV };
 	for (size_t k = 0; ret == 0 && k < 3; k++) {
-		int fd;
-
 		snprintf(p, sizeof(p), "%s/run/%s", base, etc[k]);
-		if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
-			ret = -errno;
-		else
-			close(fd);
+		ret = create_empty(p);
 	}
 	for (size_t k = 0; ret == 0 && k < 3; k++) {
 		snprintf(p, sizeof(p), "%s/c/_/%s", base, sub[k]);
@@ -65,13 +71,8 @@ static int spare_make(struct runtime *rt, unsigned n)
 		ret = -errno;
 	static const char *const points[] = { "hosts", "hostname" };
 	for (size_t k = 0; ret == 0 && k < 2; k++) {
-		int fd;
-
 		snprintf(p, sizeof(p), "%s/c/_/upper/etc/%s", base, points[k]);
-		if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
-			ret = -errno;
-		else
-			close(fd);
+		ret = create_empty(p);
 	}
 	if (ret == 0) {
 		spare_path(rt, true, n, p, sizeof(p));
