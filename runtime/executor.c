@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* executor.c: turns a task into cgroups, directories and a spawned process tree, and follows it. */
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
@@ -11,7 +10,6 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/pidfd.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,8 +20,6 @@
 #include "runtime/spawn.h"
 #include "runtime/taskdef.h"
 
-#define INIT_CGROUP RT_INIT_CGROUP
-#define TASK_PIDS_MAX RT_TASK_PIDS_MAX
 #define OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
 #define WEIGHT_LEVELS 16
 /* The CPU weight of a launching task's cgroup and of those above it, in multiples of the
@@ -116,7 +112,6 @@ static int make_task_dirs(struct runtime *rt, struct rt_task *t, const char *ima
 	return ret;
 }
 
-/* The limits of cgroups made ahead (runtime/cgpool.c); -errno when they are not all there. */
 /* A container's limits: its cpu as a weight, memory hard, memoryReservation soft. */
 static struct cgroup_limits container_limits(const struct taskdef_container_spec *spec)
 {
@@ -128,6 +123,7 @@ static struct cgroup_limits container_limits(const struct taskdef_container_spec
 	return lim;
 }
 
+/* The limits of cgroups made ahead (runtime/cgpool.c); -errno when they are not all there. */
 static int limit_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
 			 struct taskdef_container_spec **specs)
 {
@@ -169,7 +165,7 @@ static int make_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
 
 	lim.cpu_max_units = (uint64_t)cpu;
 	lim.memory_max_bytes = (uint64_t)mem << 20;
-	lim.pids_max = TASK_PIDS_MAX;
+	lim.pids_max = RT_TASK_PIDS_MAX;
 	task_rel(rt, t, NULL, rel, sizeof(rel));
 	ret = cgroup_create(&rt->cg, rel, &lim);
 	if (ret < 0)
@@ -179,7 +175,7 @@ static int make_cgroups(struct runtime *rt, struct rt_task *t, int cpu, int mem,
 	if (ret < 0)
 		return ret;
 	memset(&lim, 0, sizeof(lim));
-	task_rel(rt, t, INIT_CGROUP, rel, sizeof(rel));
+	task_rel(rt, t, RT_INIT_CGROUP, rel, sizeof(rel));
 	ret = cgroup_create(&rt->cg, rel, &lim);
 	for (size_t i = 0; ret == 0 && i < t->n_containers; i++) {
 		lim = container_limits(specs[i]);
@@ -482,10 +478,6 @@ static void unwatch_pid(struct rt_task *t)
 	t->pid_watched = false;
 }
 
-/* berthd's own part of a launch (directories, 24 cgroups on a hybrid host, limits, device
- * program, the hand-over) runs at the launch's priority, as the zygote and the supervisors
- * do: on a busy host it otherwise waits for a CPU behind the host's other work. Never across a
- * fork: a zygote or supervisor forked from berthd takes berthd's own nice value as its base. */
 /* Through the zygote (a small early fork, so supervisors do not pin berthd's memory), which is
  * restarted once if it died; without one, straight from berthd. */
 static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
@@ -510,6 +502,10 @@ static int start_supervisor(struct runtime *rt, const struct spawn_task *st,
 	return spawn_zygote_task_start(rt->zygote, st, res);
 }
 
+/* berthd's own part of a launch (directories, 24 cgroups on a hybrid host, limits, device
+ * program, the hand-over) runs at the launch's priority, as the zygote and the supervisors
+ * do: on a busy host it otherwise waits for a CPU behind the host's other work. Never across a
+ * fork: a zygote or supervisor forked from berthd takes berthd's own nice value as its base. */
 void rt_exec_start(struct runtime *rt, struct rt_task *t)
 {
 	struct launch l = { 0 };
@@ -527,7 +523,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 		goto fail;
 	t1 = mono_us();
 	c1 = clock_us(CLOCK_THREAD_CPUTIME_ID);
-	task_rel(rt, t, INIT_CGROUP, rel, sizeof(rel));
+	task_rel(rt, t, RT_INIT_CGROUP, rel, sizeof(rel));
 	ret = cgroup_procs_paths(&rt->cg, rel, &l.init_procs);
 	if (ret < 0) {
 		snprintf(reason, sizeof(reason), "TaskFailedToStart: %s", strerror(-ret));
@@ -889,6 +885,8 @@ void rt_exec_close(struct runtime *rt)
 	spawn_zygote_free(rt->zygote);
 	rt->zygote = NULL;
 	rt_spare_close(rt);
+	for (struct rt_cluster *c = rt->clusters; c; c = c->next)
+		rt_cgpool_drop(rt, c);
 	loop_timer_close(&rt->tick);
 	if (rt->inotify_fd >= 0) {
 		loop_io_stop(&rt->inotify_io);

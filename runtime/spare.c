@@ -166,8 +166,6 @@ void rt_spare_close(struct runtime *rt)
 		return;
 	loop_timer_close(&sp->timer);
 	sp->timer_on = false;
-	for (struct rt_cluster *c = rt->clusters; c; c = c->next)
-		rt_cgpool_drop(rt, c);
 	sp->n = 0;
 	for (int log = 0; log < 2; log++) {
 		spare_path(rt, log, -1, p, sizeof(p));
