@@ -48,7 +48,7 @@ BENCH_SRC     := $(wildcard tests/bench/*.c)
 BENCH_BIN     := $(BENCH_SRC:%.c=$(BUILD)/%)
 TOOL_SRC      := $(wildcard tests/tools/*.c)
 TOOL_BIN      := $(TOOL_SRC:%.c=$(BUILD)/%)
-PROGS         := $(BUILD)/berthd $(BUILD)/berthctl
+PROGS         := $(BUILD)/berthd $(BUILD)/berthctl $(BUILD)/berth-warm
 
 all: $(PROGS)
 
@@ -77,6 +77,11 @@ $(BUILD)/libberth.a: $(LIB_OBJ)
 
 $(BUILD)/berthd: $(BUILD)/obj/cmd/berthd.o $(BUILD)/libberth.a
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
+
+# The warm containers' program: linked with libc and jansson only, so that a container's exec
+# from it tears down a small address space (berthd's maps 87 libraries).
+$(BUILD)/berth-warm: $(BUILD)/obj/cmd/berth-warm.o $(BUILD)/libberth.a
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -Wl,--as-needed -o $@ $^ $(shell pkg-config --libs jansson)
 
 $(BUILD)/berthctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/berthctl*.c)) $(BUILD)/libberth.a
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(BERTH_LDFLAGS) -o $@ $^ $(BERTH_LDLIBS)
@@ -133,6 +138,8 @@ install: all $(GEN)/berthd.conf $(GEN)/berthd.conf.5
 		$(DESTDIR)$(prefix)/share/man/man8 $(DESTDIR)$(prefix)/share/bash-completion/completions
 	install -m 0755 $(BUILD)/berthd $(DESTDIR)$(prefix)/sbin/berthd
 	install -m 0755 $(BUILD)/berthctl $(DESTDIR)$(prefix)/bin/berthctl
+	install -d $(DESTDIR)$(prefix)/lib/berth
+	install -m 0755 $(BUILD)/berth-warm $(DESTDIR)$(prefix)/lib/berth/berth-warm
 	install -m 0644 $(GEN)/berthd.conf $(DESTDIR)$(sysconfdir)/berth/berthd.conf
 	install -m 0644 packaging/man/berthd.8 $(DESTDIR)$(prefix)/share/man/man8/berthd.8
 	install -m 0644 packaging/man/berthctl.1 $(DESTDIR)$(prefix)/share/man/man1/berthctl.1

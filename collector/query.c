@@ -358,7 +358,14 @@ int collector_query(struct collector *c, const struct col_query *q, struct col_d
 	if (!q->metric || !(q->metric->kinds & (1u << q->kind)) || q->period == 0 ||
 	    q->end <= q->start)
 		return -EINVAL;
-	if (s && c->cycle && q->start >= window_start - c->interval)
+	uint64_t oldest_cycle = c->cycle >= c->cap ? c->cycle - c->cap + 1 : 1;
+
+	/* From the window alone when it holds every row asked for, or every row the series
+	 * has: a series that began after the window's oldest row (a task launched since) has
+	 * nothing older in its file, whose rows of the period the window starts in may not be
+	 * written yet. */
+	if (s && c->cycle &&
+	    (q->start >= window_start - c->interval || s->first_cycle > oldest_cycle))
 		return from_window(c, s, q, out, n);
 	if (q->metric->den >= 0)
 		return s ? from_window(c, s, q, out, n) : -ENOENT;

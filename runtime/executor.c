@@ -87,10 +87,11 @@ static void fail_start(struct runtime *rt, struct rt_task *t, const char *reason
 }
 
 /* The run, log and overlay directories; those a spare tree brought are there already. */
-static int make_task_dirs(struct runtime *rt, struct rt_task *t, const char *image_root)
+static int make_task_dirs(struct runtime *rt, struct rt_task *t, const char *image_root,
+			  uint64_t *warm_key)
 {
 	bool spared = rt_spare_take(rt, t, image_root,
-				    t->td->network_mode == TASKDEF_NETWORK_HOST) == 0;
+				    t->td->network_mode == TASKDEF_NETWORK_HOST, warm_key) == 0;
 	char p[1024];
 	int ret = 0;
 
@@ -204,6 +205,7 @@ struct launch {
 	char weight_files[WEIGHT_LEVELS][1024]; /* boosted for the launch */
 	char *weight_list[WEIGHT_LEVELS + 1];
 	char weight_normal[24];
+	uint64_t warm_key;    /* its first container's root was made ahead (rt_spare_take) */
 };
 
 /* Boosts the CPU weight of the task cgroup and of each cgroup above it (those at the kernel's
@@ -419,7 +421,7 @@ static int launch_prepare(struct runtime *rt, struct rt_task *t, struct launch *
 			goto nomem;
 	}
 	taskdef_resolve_size(t->td, l->ov, &cpu, &mem);
-	ret = make_task_dirs(rt, t, l->images[0].rootfs);
+	ret = make_task_dirs(rt, t, l->images[0].rootfs, &l->warm_key);
 	if (ret == 0)
 		ret = make_cgroups(rt, t, cpu, mem, l->specs);
 	if (ret == 0)
@@ -537,7 +539,7 @@ void rt_exec_start(struct runtime *rt, struct rt_task *t)
 		.log_max_files = (int)rt->cfg->task_log_max_files,
 		.asked_mono_us = t->launch_us,
 		.cpu_weight_files = l.weight_list[0] ? l.weight_list : NULL,
-		.cpu_weight_normal = l.weight_normal,
+		.cpu_weight_normal = l.weight_normal, .warm_key = l.warm_key,
 	};
 	/* ECS names a task's host by its short id; host mode keeps the host's name and net. */
 	char host[16];

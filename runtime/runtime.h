@@ -132,6 +132,19 @@ struct rt_spares {
 	unsigned n;                   /* ready: ids[0..n) */
 	unsigned ids[RT_SPARE_MAX];
 	int64_t retry_at_ms;          /* after a failure, no tree is made before this */
+	/* Trees a warm container made its root on ahead (spawn_zygote_arm()), for arm_root: the
+	 * first container's image of the last launch with its own network. */
+	char arm_root[4096];
+	ino_t arm_ino;                /* and its identity, for an image removed and imported again */
+	dev_t arm_dev;
+	unsigned arm_gen;             /* counts changes of arm_root */
+	unsigned arm_waits;           /* turns spent waiting for a warm supervisor to arm */
+	unsigned n_armed;
+	struct rt_armed {
+		unsigned tree;
+		unsigned gen;         /* arm_gen when armed: another is stale */
+		uint64_t key;
+	} armed[RT_SPARE_MAX];
 };
 
 struct runtime {
@@ -247,7 +260,10 @@ void rt_exec_adopt(struct runtime *rt, struct rt_task *t);
 /* Spare task directory trees: made ahead on the loop (launch_pool_size of them), removed at
  * close; rt_spare_take moves one into place as t's run, log and first container's overlay
  * directories, its upper layer's /etc fitted to the first container's image (image_root) and
- * network mode: 0, or -errno when none is ready or it failed (logged; the caller makes them). */
+ * network mode: 0, or -errno when none is ready or it failed (logged; the caller makes them).
+ * Some trees are armed: a warm supervisor's container has mounted image_root over it and
+ * pivoted into it ahead, for the image launched last; a task of that image takes one, with
+ * *warm_key set for spawn_task.warm_key (else 0). */
 /* Task cgroups made ahead per cluster, for the task definition the cluster launched last
  * (launch_pool_size of them at most, RT_CGPOOL_MAX): rt_cgpool_take gives t (of cluster c,
  * definition td) the id of a ready set and marks it cgroups_ahead; false when none fits.
@@ -262,7 +278,7 @@ int rt_spare_init(struct runtime *rt);
 void rt_spare_kick(struct runtime *rt);
 void rt_spare_close(struct runtime *rt);
 int rt_spare_take(struct runtime *rt, const struct rt_task *t, const char *image_root,
-		  bool host_network);
+		  bool host_network, uint64_t *warm_key);
 /* Reads the status files of a task and moves its lifecycle on. */
 void rt_exec_poll(struct runtime *rt, struct rt_task *t);
 /* The kernel OOM-killed a process of container i of t (told by the eBPF probe as it happens):

@@ -17,11 +17,15 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "runtime/runtime.h"
+#include "runtime/spawn.h"
 #include "runtime/spawn_internal.h"
 
 #define REFILL_AFTER_START_MS 200
 #define REFILL_AFTER_TAKE_MS  50 /* after the launch's own steps, which share berthd's loop */
 #define REFILL_STEP_MS        5  /* one tree a turn, so that the loop is held ~3 ms at most */
+/* The zygote forks a warm supervisor 20 ms after a launch took one: arming waits for it. */
+#define ARM_WAIT_MS 25
+#define ARM_WAITS   8
 
 /* Where spare tree n lives: "TASKS/.spare/N" or "LOG/.spare/N" (n < 0: the .spare dir). */
 static void spare_path(const struct runtime *rt, bool log, long n, char *out, size_t len)
@@ -117,11 +121,83 @@ static bool refill_tree(struct runtime *rt)
 	return sp->n < sp->want;
 }
 
+static void spare_fit_etc(const char *upper_etc, const char *image_root, bool host_network);
+
+/* Drops the armed trees whose warm supervisor is gone (taken by another task, dead) or whose
+ * image is no longer the one launched last (that supervisor is ended). */
+static void armed_reap(struct runtime *rt)
+{
+	struct rt_spares *sp = &rt->spares;
+	struct stat st;
+
+	/* An image removed: its roots made ahead only hold its files. */
+	if (sp->arm_root[0] && (stat(sp->arm_root, &st) < 0 || st.st_ino != sp->arm_ino ||
+				st.st_dev != sp->arm_dev)) {
+		sp->arm_root[0] = '\0';
+		sp->arm_gen++;
+	}
+
+	for (unsigned i = 0; i < sp->n_armed;) {
+		struct rt_armed *a = &sp->armed[i];
+
+		if (a->gen == sp->arm_gen && spawn_zygote_armed(rt->zygote, a->key)) {
+			i++;
+			continue;
+		}
+		spawn_zygote_disarm(rt->zygote, a->key);
+		spare_drop(rt, a->tree);
+		*a = sp->armed[--sp->n_armed];
+	}
+}
+
+/* Has a warm supervisor's container make its root ahead on one spare tree, for the image
+ * launched last. One plain tree and one unarmed warm supervisor stay for tasks of other
+ * images. 1: one was armed; 0: none to arm; -EAGAIN: the zygote has not offered a warm
+ * supervisor yet. */
+static int arm_tree(struct runtime *rt)
+{
+	struct rt_spares *sp = &rt->spares;
+	char base[600], upper[700], work[700], merged[700], run[700], etc[720];
+	unsigned n, cap = sp->want > 1 ? sp->want - 1 : sp->want;
+	uint64_t key;
+	int ret;
+
+	if (!rt->zygote || !sp->arm_root[0] || sp->n < 2 || sp->n_armed >= cap)
+		return 0;
+	if (spawn_zygote_unarmed(rt->zygote) < 2)
+		return -EAGAIN;
+	n = sp->ids[--sp->n];
+	spare_path(rt, false, n, base, sizeof(base));
+	snprintf(upper, sizeof(upper), "%s/c/_/upper", base);
+	snprintf(work, sizeof(work), "%s/c/_/work", base);
+	snprintf(merged, sizeof(merged), "%s/c/_/merged", base);
+	snprintf(run, sizeof(run), "%s/run", base);
+	snprintf(etc, sizeof(etc), "%s/etc", upper);
+	spare_fit_etc(etc, sp->arm_root, false);
+	ret = spawn_zygote_arm(rt->zygote, sp->arm_root, upper, work, merged, run, &key);
+	if (ret < 0) {
+		/* Fitted to the image: not for other tasks. */
+		log_debug("runtime: cannot have a container root made ahead: %s", strerror(-ret));
+		spare_drop(rt, n);
+		return 0;
+	}
+	sp->armed[sp->n_armed++] = (struct rt_armed){ .tree = n, .gen = sp->arm_gen, .key = key };
+	return 1;
+}
+
 /* One tree and one cgroup set per cluster a turn, so that the loop is held ~3 ms at most. */
 static void on_refill(struct loop_timer *tm)
 {
 	struct runtime *rt = tm->data;
 	bool more = refill_tree(rt);
+	int armed;
+
+	armed_reap(rt);
+	armed = more ? 0 : arm_tree(rt);
+	if (armed > 0)
+		more = true;
+	else if (armed == -EAGAIN && !more && rt->spares.arm_waits++ < ARM_WAITS)
+		loop_timer_arm(&rt->spares.timer, ARM_WAIT_MS, 0);
 
 	if (rt_cgpool_refill(rt))
 		more = true;
@@ -131,6 +207,7 @@ static void on_refill(struct loop_timer *tm)
 
 void rt_spare_kick(struct runtime *rt)
 {
+	rt->spares.arm_waits = 0;
 	if (rt->spares.timer_on)
 		loop_timer_arm(&rt->spares.timer, REFILL_AFTER_TAKE_MS, 0);
 }
@@ -167,6 +244,9 @@ void rt_spare_close(struct runtime *rt)
 	loop_timer_close(&sp->timer);
 	sp->timer_on = false;
 	sp->n = 0;
+	for (unsigned i = 0; i < sp->n_armed; i++)
+		spawn_zygote_disarm(rt->zygote, sp->armed[i].key);
+	sp->n_armed = 0;
 	for (int log = 0; log < 2; log++) {
 		spare_path(rt, log, -1, p, sizeof(p));
 		file_remove_tree(p);
@@ -201,17 +281,56 @@ static void spare_fit_etc(const char *upper_etc, const char *image_root, bool ho
 	}
 }
 
+/* An armed tree for a task whose first container has image_root: its index, or -1. The image
+ * becomes the one armed for (the trees armed for another are dropped at the next refill). */
+static int armed_pick(struct runtime *rt, const char *image_root)
+{
+	struct rt_spares *sp = &rt->spares;
+	struct stat st;
+
+	/* The directory itself: an image removed and imported again is a new one, which roots
+	 * armed before do not show. */
+	if (stat(image_root, &st) < 0)
+		return -1;
+	if (strcmp(sp->arm_root, image_root) != 0 || st.st_ino != sp->arm_ino ||
+	    st.st_dev != sp->arm_dev) {
+		if ((size_t)snprintf(sp->arm_root, sizeof(sp->arm_root), "%s", image_root) >=
+		    sizeof(sp->arm_root))
+			sp->arm_root[0] = '\0';
+		sp->arm_ino = st.st_ino;
+		sp->arm_dev = st.st_dev;
+		sp->arm_gen++;
+		return -1;
+	}
+	for (unsigned i = 0; i < sp->n_armed; i++)
+		if (sp->armed[i].gen == sp->arm_gen && spawn_zygote_armed(rt->zygote, sp->armed[i].key))
+			return (int)i;
+	return -1;
+}
+
 int rt_spare_take(struct runtime *rt, const struct rt_task *t, const char *image_root,
-		  bool host_network)
+		  bool host_network, uint64_t *warm_key)
 {
 	struct rt_spares *sp = &rt->spares;
 	char from[700], to[700];
 	const char *step;
+	bool armed = false;
 	unsigned n;
+	int i;
 
-	if (!sp->n || !t->n_containers)
+	*warm_key = 0;
+	if (!t->n_containers)
 		return -ENOENT;
-	n = sp->ids[--sp->n];
+	if (!host_network && (i = armed_pick(rt, image_root)) >= 0) {
+		n = sp->armed[i].tree;
+		*warm_key = sp->armed[i].key;
+		sp->armed[i] = sp->armed[--sp->n_armed];
+		armed = true;
+	} else if (sp->n) {
+		n = sp->ids[--sp->n];
+	} else {
+		return -ENOENT;
+	}
 	step = "the log directory";
 	snprintf(to, sizeof(to), "%s/%s", rt->log_dir, t->cluster);
 	if (mkdir(to, 0750) < 0 && errno != EEXIST)
@@ -232,10 +351,16 @@ int rt_spare_take(struct runtime *rt, const struct rt_task *t, const char *image
 		goto fail;
 	snprintf(to, sizeof(to), "%s/%s/c/%s/upper/etc", rt->tasks_dir, t->id,
 		 t->containers[0].name);
-	spare_fit_etc(to, image_root, host_network);
+	if (!armed) /* an armed one was fitted before its overlay was mounted */
+		spare_fit_etc(to, image_root, host_network);
 	return 0;
 fail:;
 	int ret = -errno;
+
+	/* Its supervisor's container must not start on a tree that is not the task's. */
+	if (armed)
+		spawn_zygote_disarm(rt->zygote, *warm_key);
+	*warm_key = 0;
 
 	log_warn("runtime: task %s: cannot move a spare tree into place as %s (%s): %s; making "
 		 "the directories", t->id, step, to, strerror(-ret));

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -136,6 +137,8 @@ struct spawn_task {
 	                                * boosted for the launch (cgroup_weight_boost()), or NULL */
 	const char *cpu_weight_normal; /* what the supervisor writes to each once no container
 	                                * is between fork and exec */
+	uint64_t warm_key;         /* a warm supervisor whose first container made its root
+	                            * ahead for this task (spawn_zygote_arm()), 0: none */
 };
 
 struct spawn_result {
@@ -184,6 +187,27 @@ int spawn_zygote_start_pool(struct spawn_zygote **out, int pool, const char *sta
  * watch it with pidfd_open() checked by spawn_init_alive(), and the status files. */
 int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
 			    struct spawn_result *res);
+
+/* Has a warm supervisor's container make its root ahead ("arm"), for a task whose first
+ * container will be an overlay of rootfs with these upper, work and merged directories and
+ * whose run directory is run_dir (paths as they are now: the caller may rename the tree that
+ * holds them before the task comes). The caller then gives that task warm_key = *key, which
+ * sends it to that supervisor; any other task takes an unarmed one first, or ends an armed
+ * one's container and has its first container forked. The arming itself is the warm process's
+ * work, at the daemon's priority, and not waited for: one that fails leaves its supervisor
+ * without a warm container. Returns 0, -ENOENT when every warm supervisor offered so far is
+ * armed (none, or no zygote), or another -errno. */
+int spawn_zygote_arm(struct spawn_zygote *z, const char *rootfs, const char *upper,
+		     const char *work, const char *merged, const char *run_dir, uint64_t *key);
+
+/* How many warm supervisors offered so far are not armed. */
+int spawn_zygote_unarmed(struct spawn_zygote *z);
+
+/* True while the warm supervisor armed with key waits, alive, for its task. */
+bool spawn_zygote_armed(struct spawn_zygote *z, uint64_t key);
+
+/* Ends the warm supervisor armed with key, if it still waits (the zygote forks another). */
+void spawn_zygote_disarm(struct spawn_zygote *z, uint64_t key);
 
 /* The zygote's pid (the caller's child), e.g. to notice its death. */
 pid_t spawn_zygote_pid(const struct spawn_zygote *z);
@@ -279,6 +303,19 @@ int spawn_launch_unboost(void);
  * could not raise its priority. */
 void spawn_launch_idle(void);
 void spawn_launch_reboost(void);
+/* What spawn_launch_boost() left in this process (true: boosted, *base_nice the value to
+ * return to), and the same set again in a program it execs (berth-warm). */
+bool spawn_launch_state(int *base_nice);
+void spawn_launch_restore(bool boosted, int base_nice);
+
+/* The warm container program (berth-warm, built beside berthd): warm containers exec it ahead,
+ * so that the container's own exec tears down a small address space. Set before the zygote
+ * starts; NULL (the default): warm containers stay forks of their supervisor. */
+void spawn_warm_set_program(const char *path);
+
+/* berth-warm's main(): argv is what spawn_warm_fork() gives it. */
+int spawn_warm_main(int argc, char **argv);
+
 /* berthd's own part of a launch uses the same pair on its event loop's thread (Linux's
  * setpriority() on 0 is per thread), and unboosts before any fork. */
 

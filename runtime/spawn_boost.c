@@ -44,3 +44,15 @@ void spawn_launch_reboost(void)
 		setpriority(PRIO_PROCESS, 0, spawn_base_nice - SPAWN_LAUNCH_BOOST < -20 ? -20
 					     : spawn_base_nice - SPAWN_LAUNCH_BOOST);
 }
+
+bool spawn_launch_state(int *base_nice)
+{
+	*base_nice = spawn_base_nice;
+	return spawn_boosted;
+}
+
+void spawn_launch_restore(bool boosted, int base_nice)
+{
+	spawn_boosted = boosted;
+	spawn_base_nice = base_nice;
+}

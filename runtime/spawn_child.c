@@ -120,18 +120,26 @@ static int new_mount_ns(const char **what)
 	return mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ? -errno : 0;
 }
 
-static void mount_overlay(const struct spawn_child_ctx *x)
+/* The overlay of lower (read-only) and upper (writable, with its work dir) on merged: 0 or
+ * -errno. */
+static int overlay(const char *lower, const char *upper, const char *work, const char *merged)
 {
-	const struct spawn_container *c = x->c;
 	char opts[4096];
 	int n;
 
-	n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", c->rootfs,
-		     c->upper_dir, c->work_dir);
+	n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
 	if (n < 0 || (size_t)n >= sizeof(opts))
-		spawn_child_fail(x, ENAMETOOLONG, "mount overlay on %s", c->merged_dir);
-	if (mount("overlay", c->merged_dir, "overlay", 0, opts) < 0)
-		spawn_child_fail(x, errno, "mount overlay on %s", c->merged_dir);
+		return -ENAMETOOLONG;
+	return mount("overlay", merged, "overlay", 0, opts) < 0 ? -errno : 0;
+}
+
+static void mount_overlay(const struct spawn_child_ctx *x)
+{
+	const struct spawn_container *c = x->c;
+	int rc = overlay(c->rootfs, c->upper_dir, c->work_dir, c->merged_dir);
+
+	if (rc < 0)
+		spawn_child_fail(x, -rc, "mount overlay on %s", c->merged_dir);
 }
 
 /* runc's pivot_root(".", "."): the old root ends up stacked on the new one and is detached. */
@@ -149,8 +157,19 @@ static void pivot(const struct spawn_child_ctx *x)
 	close(old);
 }
 
-/* A detached copy of run_dir/name, to be attached once the host is out of reach; -1 if none.
- * By path: run_fd belongs to the supervisor's mount namespace, which open_tree() refuses. */
+/* A detached copy of run_dir/name, to be attached once the host is out of reach: the fd, or
+ * -errno. By path: run_fd belongs to the supervisor's mount namespace, which open_tree()
+ * refuses. */
+static int clone_file(const char *run_dir, const char *name, char *path, size_t size)
+{
+	int fd;
+
+	snprintf(path, size, "%s/%s", run_dir, name);
+	fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* clone_file() of run_dir's name when the task has it; -1 if not. */
 static int clone_etc(const struct spawn_child_ctx *x, bool have, const char *name)
 {
 	char path[PATH_MAX];
@@ -158,10 +177,9 @@ static int clone_etc(const struct spawn_child_ctx *x, bool have, const char *nam
 
 	if (!have)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s", x->t->run_dir, name);
-	fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	fd = clone_file(x->t->run_dir, name, path, sizeof(path));
 	if (fd < 0)
-		spawn_child_fail(x, errno, "clone %s", path);
+		spawn_child_fail(x, -fd, "clone %s", path);
 	return fd;
 }
 
@@ -328,15 +346,11 @@ static void enter_cwd(const struct spawn_child_ctx *x)
 		spawn_child_fail(x, errno, "enter working directory %s", cwd);
 }
 
-/* The container's root once its overlay is mounted and /proc /dev /sys are in it: pivot_root,
- * /etc files, working directory, read-only root; then the last steps and exec. */
-static void __attribute__((noreturn)) finish_root(const struct spawn_child_ctx *x, int hosts,
-						  int hostname, int resolv)
+/* The container's root once pivot_root is done: /etc files, working directory, read-only
+ * root; then the last steps and exec. */
+static void __attribute__((noreturn)) finish_in_root(const struct spawn_child_ctx *x, int hosts,
+						     int hostname, int resolv)
 {
-	mount_cgroup2(x);
-	pivot(x);
-	spawn_trace_mark(x->trace, SPAWN_T_PIVOT);
-	/* From here on every path resolves inside the container's root. */
 	attach_etc(x, hosts, "/etc/hosts");
 	attach_etc(x, hostname, "/etc/hostname");
 	attach_etc(x, resolv, "/etc/resolv.conf");
@@ -346,6 +360,18 @@ static void __attribute__((noreturn)) finish_root(const struct spawn_child_ctx *
 		spawn_child_fail(x, errno, "make the root file system read-only");
 	spawn_trace_mark(x->trace, SPAWN_T_ETC);
 	spawn_child_finish(x);
+}
+
+/* The container's root once its overlay is mounted and /proc /dev /sys are in it: pivot_root,
+ * then finish_in_root(). */
+static void __attribute__((noreturn)) finish_root(const struct spawn_child_ctx *x, int hosts,
+						  int hostname, int resolv)
+{
+	mount_cgroup2(x);
+	pivot(x);
+	spawn_trace_mark(x->trace, SPAWN_T_PIVOT);
+	/* From here on every path resolves inside the container's root. */
+	finish_in_root(x, hosts, hostname, resolv);
 }
 
 int spawn_child_stage(const char *stage_dir, char *what, size_t size)
@@ -366,23 +392,38 @@ int spawn_child_stage(const char *stage_dir, char *what, size_t size)
 	return stage_all(stage_dir, NULL, what, size);
 }
 
-/* Moves the staged /proc, /dev and /sys (with everything mounted on them) under the root. */
-static void move_staged(const struct spawn_child_ctx *x, const char *stage_dir)
+/* Moves the staged /proc, /dev and /sys (with everything mounted on them) under the root
+ * merged: 0, or -errno with what naming the step. */
+static int move_staged_to(const char *merged, const char *stage_dir, char *what, size_t size)
 {
 	static const char *const tops[] = { "/proc", "/dev", "/sys" };
 	char from[PATH_MAX], to[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
-		int rc = stage_path(to, sizeof(to), x->c->merged_dir, tops[i]);
+		int rc = stage_path(to, sizeof(to), merged, tops[i]);
 
 		if (rc == 0)
 			rc = ensure_dir(to);
-		if (rc < 0)
-			spawn_child_fail(x, -rc, "create mount point %s", tops[i]);
+		if (rc < 0) {
+			snprintf(what, size, "create mount point %s", tops[i]);
+			return rc;
+		}
 		if (stage_path(from, sizeof(from), stage_dir, tops[i]) < 0 ||
-		    mount(from, to, NULL, MS_MOVE, NULL) < 0)
-			spawn_child_fail(x, errno, "move %s into the container", tops[i]);
+		    mount(from, to, NULL, MS_MOVE, NULL) < 0) {
+			snprintf(what, size, "move %s into the container", tops[i]);
+			return -errno;
+		}
 	}
+	return 0;
+}
+
+static void move_staged(const struct spawn_child_ctx *x, const char *stage_dir)
+{
+	char what[64];
+	int rc = move_staged_to(x->c->merged_dir, stage_dir, what, sizeof(what));
+
+	if (rc < 0)
+		spawn_child_fail(x, -rc, "%s", what);
 }
 
 /* stage_dir: where a warm child staged its mounts (spawn_child_stage()); NULL: a cold child,
@@ -423,4 +464,83 @@ void spawn_child_exec(const struct spawn_child_ctx *x)
 void spawn_child_exec_staged(const struct spawn_child_ctx *x, const char *stage_dir)
 {
 	child_exec(x, stage_dir);
+}
+
+int spawn_child_arm(const struct spawn_arm *a, const char *stage_dir, struct spawn_armed *out,
+		    char *what, size_t size)
+{
+	static const char *const etc[] = { SPAWN_ETC_HOSTS, SPAWN_ETC_HOSTNAME, SPAWN_ETC_RESOLV };
+	char path[PATH_MAX];
+	int rc;
+
+	*out = (struct spawn_armed){ .old_root = -1, .etc = { -1, -1, -1 } };
+	rc = overlay(a->rootfs, a->upper, a->work, a->merged);
+	if (rc < 0) {
+		snprintf(what, size, "mount overlay on %s", a->merged);
+		return rc;
+	}
+	if ((rc = move_staged_to(a->merged, stage_dir, what, size)) < 0)
+		return rc;
+	/* Each that the run directory has: the task says which it uses. */
+	for (size_t i = 0; i < 3; i++) {
+		rc = clone_file(a->run_dir, etc[i], path, sizeof(path));
+		if (rc >= 0)
+			out->etc[i] = rc;
+		else if (rc != -ENOENT) {
+			snprintf(what, size, "clone %s", path);
+			return rc;
+		}
+	}
+	/* pivot_root(".", "."): the old root stays stacked on the new one, reachable through
+	 * old_root only, until the task's cgroups are joined. */
+	out->old_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (out->old_root < 0 || chdir(a->merged) < 0) {
+		snprintf(what, size, "enter %s", a->merged);
+		return -errno;
+	}
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		snprintf(what, size, "pivot_root into %s", a->merged);
+		return -errno;
+	}
+	out->on = true;
+	return 0;
+}
+
+void spawn_child_exec_armed(const struct spawn_child_ctx *x, const struct spawn_armed *armed)
+{
+	const char *failed = NULL;
+	int rc;
+
+	spawn_trace_mark(x->trace, SPAWN_T_FORK);
+	spawn_reset_signals();
+	umask(0);
+	rc = spawn_cgroup_join_at(armed->old_root, x->c->cgroup_procs, &failed);
+	if (rc < 0)
+		spawn_child_fail(x, -rc, "join cgroup %s", failed);
+	spawn_trace_mark(x->trace, SPAWN_T_CG);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		spawn_child_fail(x, errno, "create cgroup namespace");
+	spawn_trace_mark(x->trace, SPAWN_T_MNTNS);
+	spawn_trace_mark(x->trace, SPAWN_T_OVERLAY); /* made ahead */
+	spawn_trace_mark(x->trace, SPAWN_T_BASE);
+	if (fchdir(armed->old_root) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		spawn_child_fail(x, errno, "detach the old root");
+	close(armed->old_root);
+	/* After the cgroup namespace, so that it shows the container's cgroup as its root. */
+	if (x->cgroup2_root)
+		mount("cgroup2", "/sys/fs/cgroup", "cgroup2",
+		      MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	spawn_trace_mark(x->trace, SPAWN_T_PIVOT);
+	int fds[3] = { -1, -1, -1 };
+	const bool have[3] = { x->have_hosts, x->have_hostname, x->have_resolv };
+	for (size_t i = 0; i < 3; i++) {
+		if (have[i] && armed->etc[i] < 0)
+			spawn_child_fail(x, ENOENT, "attach the task's /etc file %zu", i);
+		if (have[i])
+			fds[i] = armed->etc[i];
+		else if (armed->etc[i] >= 0)
+			close(armed->etc[i]);
+	}
+	finish_in_root(x, fds[0], fds[1], fds[2]);
 }

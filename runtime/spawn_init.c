@@ -70,6 +70,7 @@ struct sup {
 	struct spawn_trace *tr;   /* &trace when the launch is timed (debug log), or NULL */
 	const char *req;          /* a warm supervisor's request, for its warm container */
 	size_t req_len;
+	bool armed;               /* the task is the one the warm container's root was armed for */
 	bool weight_restored;     /* the task cgroup's launch weight is back to normal */
 	int *init_cg_fds;         /* berth.init's cgroup.procs files, open until joined */
 	size_t n_init_cg;
@@ -81,12 +82,22 @@ static pid_t spawn_warm_init; /* a warm supervisor's init, forked ahead */
  * SPAWN_WARM_{GO,OUT,ERR}_FD. */
 static pid_t spawn_warm_ctr;
 static struct spawn_trace *spawn_warm_trace; /* shared with it */
+static bool spawn_warm_armed; /* it made its root ahead (spawn_warm_arm()) */
 int spawn_cgroup_join(char *const *procs, const char **failed)
 {
-	for (size_t i = 0; procs && procs[i]; i++) {
-		int fd = open(procs[i], O_WRONLY | O_CLOEXEC);
-		int rc = 0;
+	return spawn_cgroup_join_at(AT_FDCWD, procs, failed);
+}
 
+int spawn_cgroup_join_at(int dirfd, char *const *procs, const char **failed)
+{
+	for (size_t i = 0; procs && procs[i]; i++) {
+		const char *p = procs[i];
+		int fd, rc = 0;
+
+		if (dirfd != AT_FDCWD) /* relative to it */
+			while (*p == '/')
+				p++;
+		fd = openat(dirfd, p, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "0", 1) != 1)
 			rc = -errno;
 		if (fd >= 0)
@@ -884,32 +895,71 @@ static bool write_full(int fd, const void *buf, size_t len)
 	return file_write_all(fd, buf, len) == 0;
 }
 
+/* Ends the warm container process (reaped as a stranger) and closes what we had of it. */
+static void warm_drop(void)
+{
+	kill(spawn_warm_ctr, SIGKILL);
+	spawn_warm_ctr = 0;
+	spawn_warm_armed = false;
+	close(SPAWN_WARM_GO_FD);
+	close(SPAWN_WARM_OUT_FD);
+	close(SPAWN_WARM_ERR_FD);
+	munmap(spawn_warm_trace, sizeof(*spawn_warm_trace));
+	spawn_warm_trace = NULL;
+}
+
+int spawn_warm_arm(const struct spawn_arm *a)
+{
+	struct spawn_warm_go go = { .arm = 1, .len = sizeof(*a) };
+	int32_t rc = -EPIPE;
+	ssize_t n;
+
+	if (!spawn_warm_ctr || spawn_warm_armed)
+		return -EALREADY;
+	if (!write_full(SPAWN_WARM_GO_FD, &go, sizeof(go)) ||
+	    !write_full(SPAWN_WARM_GO_FD, a, sizeof(*a))) {
+		warm_drop();
+		return -EPIPE;
+	}
+	do
+		n = read(SPAWN_WARM_ERR_FD, &rc, sizeof(rc));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(rc) || rc < 0) {
+		warm_drop(); /* its task gets a container forked as usual */
+		return n == (ssize_t)sizeof(rc) ? rc : -EPIPE;
+	}
+	spawn_warm_armed = true;
+	return 0;
+}
+
 /* Hands the task to the warm container process, which becomes container r. False when there
- * is none (or it is gone): the caller forks one. */
+ * is none (or it is gone, or its root was armed for another task or container): the caller
+ * forks one. */
 static bool start_warm(struct sup *s, struct sup_ctr *r)
 {
 	struct spawn_warm_go go = {
 		.index = (uint32_t)(r - s->ctr), .len = (uint32_t)s->req_len, .traced = s->tr != NULL,
 		.have_hosts = s->x.have_hosts, .have_hostname = s->x.have_hostname,
-		.have_resolv = s->x.have_resolv,
+		.have_resolv = s->x.have_resolv, .armed = spawn_warm_armed,
 	};
 	pid_t pid = spawn_warm_ctr;
 	bool ok;
 
 	if (!pid)
 		return false;
+	if (spawn_warm_armed && (!s->armed || r != s->ctr)) {
+		warm_drop();
+		return false;
+	}
 	spawn_warm_ctr = 0; /* once */
 	ok = waitpid(pid, NULL, WNOHANG) == 0 && write_full(SPAWN_WARM_GO_FD, &go, sizeof(go)) &&
 	     write_full(SPAWN_WARM_GO_FD, s->req, s->req_len);
-	close(SPAWN_WARM_GO_FD);
 	if (!ok) {
-		kill(pid, SIGKILL); /* reaped as a stranger */
-		close(SPAWN_WARM_OUT_FD);
-		close(SPAWN_WARM_ERR_FD);
-		munmap(spawn_warm_trace, sizeof(*spawn_warm_trace));
-		spawn_warm_trace = NULL;
+		spawn_warm_ctr = pid;
+		warm_drop();
 		return false;
 	}
+	close(SPAWN_WARM_GO_FD);
 	if (s->tr)
 		r->trace = spawn_warm_trace; /* freed by trace_free() */
 	else
@@ -1104,10 +1154,11 @@ int spawn_warm_prepare(const char *stage_dir)
 }
 
 static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int run_fd,
-						 bool warm, const char *req, size_t req_len)
+						 bool warm, const char *req, size_t req_len,
+						 bool armed)
 {
 	struct sup s = { .t = t, .sig_fd = -1, .ino_fd = -1, .alive_fd = -1, .req = req,
-			 .req_len = req_len };
+			 .req_len = req_len, .armed = armed };
 	struct pollfd *pfd;
 	const char *what = "allocate memory";
 	int rc;
@@ -1144,10 +1195,11 @@ static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int 
 
 void spawn_supervise(const struct spawn_task *t, int run_fd)
 {
-	supervise(t, run_fd, false, NULL, 0);
+	supervise(t, run_fd, false, NULL, 0, false);
 }
 
-void spawn_supervise_warm(const struct spawn_task *t, int run_fd, const char *req, size_t len)
+void spawn_supervise_warm(const struct spawn_task *t, int run_fd, const char *req, size_t len,
+			  bool armed)
 {
-	supervise(t, run_fd, true, req, len);
+	supervise(t, run_fd, true, req, len, armed);
 }

@@ -79,6 +79,10 @@ struct spawn_child_ctx {
  * (may be NULL). Returns 0, or -errno and sets *failed to the path that failed. */
 int spawn_cgroup_join(char *const *procs, const char **failed);
 
+/* spawn_cgroup_join() with the absolute paths resolved under the directory dirfd (an old root
+ * kept after pivot_root). */
+int spawn_cgroup_join_at(int dirfd, char *const *procs, const char **failed);
+
 /* Validates a task (logging what is wrong once). Returns 0 or -EINVAL. */
 int spawn_check_task(const struct spawn_task *t);
 
@@ -135,18 +139,49 @@ int spawn_warm_prepare(const char *stage_dir);
 
 /* spawn_supervise() in a process prepared by spawn_warm_prepare(); t must not use the host
  * network; req (len bytes) is the task's request as received, handed on to the warm container
- * child. Never returns. */
-void spawn_supervise_warm(const struct spawn_task *t, int run_fd, const char *req, size_t len)
-	__attribute__((noreturn));
+ * child; armed: the daemon sent t as the task its warm container's armed root was made for
+ * (otherwise an armed container is ended and t's first container forked). Never returns. */
+void spawn_supervise_warm(const struct spawn_task *t, int run_fd, const char *req, size_t len,
+			  bool armed) __attribute__((noreturn));
 
 /* What the supervisor sends a warm container child on SPAWN_WARM_GO_FD, followed by the
- * request (len bytes, the zygote's encoding). */
+ * request (len bytes, the zygote's encoding), or with arm set by a struct spawn_arm. */
 struct spawn_warm_go {
 	uint32_t index;    /* the container it becomes */
 	uint32_t len;
 	uint8_t traced;    /* record the launch steps in the shared trace page */
 	uint8_t have_hosts, have_hostname, have_resolv;
+	uint8_t arm;       /* not a task: a struct spawn_arm follows (len is its size) */
+	uint8_t armed;     /* the task is the one its armed root was made for */
 };
+
+/* A warm container's root made ahead for the likely next task ("armed"): the overlay of rootfs
+ * (upper, work) mounted on merged, the staged /proc /dev /sys moved in, the run directory's
+ * /etc files cloned, pivot_root done. Only the first container of a task with its own network
+ * takes it, and only when the daemon renamed that tree into place as its directories. */
+struct spawn_arm {
+	char rootfs[4096], upper[4096], work[4096], merged[4096], run_dir[4096];
+};
+
+/* What an armed warm container keeps for its task: the old root (stacked on the new one until
+ * the task comes, for the cgroup.procs paths) and the cloned /etc files (-1: none). */
+struct spawn_armed {
+	bool on;
+	int old_root;
+	int etc[3]; /* hosts, hostname, resolv.conf */
+};
+
+/* In a warm supervisor, before its task: has its warm container arm itself (struct spawn_arm)
+ * and waits for the outcome. A container that cannot is ended: the task then gets one forked
+ * as usual. Returns 0 or -errno. */
+int spawn_warm_arm(const struct spawn_arm *a);
+
+/* Header bits of the length word before a warm supervisor's message from the daemon: an arm
+ * request (a struct spawn_arm follows), or a task that is the one its armed root was made
+ * for. */
+#define SPAWN_WARM_MSG_ARM   0x80000000u
+#define SPAWN_WARM_MSG_ARMED 0x40000000u
+#define SPAWN_WARM_MSG_LEN   0x3fffffffu
 
 /* In a warm supervisor (spawn_warm_prepare()): forks its warm container process, which stages
  * its mounts (spawn_child_stage()) and waits for its task on SPAWN_WARM_GO_FD (a struct
@@ -181,6 +216,18 @@ int spawn_child_stage(const char *stage_dir, char *what, size_t size);
 /* spawn_child_exec() in a child staged by spawn_child_stage(): joins its cgroups, mounts the
  * overlay, moves the staged mounts under it, pivot_root, execs. Never returns. */
 void spawn_child_exec_staged(const struct spawn_child_ctx *x, const char *stage_dir)
+	__attribute__((noreturn));
+
+/* In a child staged by spawn_child_stage(), before its task: mounts a's overlay, moves the
+ * staged mounts under it, clones a's /etc files and pivots into it, keeping the old root
+ * (stacked on the new one) in *out. Returns 0, or -errno with what naming the failed step
+ * (the mount namespace is then in disorder: the process must end). */
+int spawn_child_arm(const struct spawn_arm *a, const char *stage_dir, struct spawn_armed *out,
+		    char *what, size_t size);
+
+/* spawn_child_exec() in an armed child: joins its cgroups through the old root, detaches it,
+ * mounts the cgroup2 view, attaches the /etc files, execs. Never returns. */
+void spawn_child_exec_armed(const struct spawn_child_ctx *x, const struct spawn_armed *armed)
 	__attribute__((noreturn));
 
 /* Writes name in dirfd atomically (temp file + rename); durable adds fsync of the file and

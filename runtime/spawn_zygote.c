@@ -31,6 +31,7 @@ struct zy_warm {
 	int fd;
 	pid_t pid;
 	unsigned long long starttime;
+	uint64_t armed; /* the key of the root its container was asked to make ahead; 0: none */
 };
 
 struct spawn_zygote {
@@ -40,6 +41,8 @@ struct spawn_zygote {
 	struct zy_warm warm[POOL_MAX]; /* offered, oldest first */
 	int n_warm;
 };
+
+static uint64_t zy_last_key; /* of the last arm request, of any zygote of this process */
 
 /* An offer: the warm supervisor's socket travels with it (SCM_RIGHTS). */
 struct zy_offer {
@@ -386,7 +389,8 @@ static struct zy_reply zy_start(const struct spawn_task *t)
 static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 {
 	struct spawn_request d = { 0 };
-	uint32_t len;
+	struct spawn_arm *arm = NULL;
+	uint32_t hdr, len;
 	int run_fd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -403,16 +407,30 @@ static void __attribute__((noreturn)) warm_main(int sock, pid_t zygote)
 	/* Prepared: it waits with the launch's priority, which only counts once its task wakes
 	 * it, so that the wake-up is not queued behind the host's other work. */
 	spawn_launch_reboost();
-	if (io_full(WARM_SOCK_FD, &len, sizeof(len), false) < 0 || len > MAX_REQUEST ||
-	    !(d.buf = malloc(len ? len : 1)) || io_full(WARM_SOCK_FD, d.buf, len, false) < 0 ||
-	    spawn_request_decode(&d, len) < 0)
+	for (;;) {
+		if (io_full(WARM_SOCK_FD, &hdr, sizeof(hdr), false) < 0)
+			_exit(0);
+		if (!(hdr & SPAWN_WARM_MSG_ARM))
+			break;
+		/* Its container's root, made ahead for the task the daemon expects. A failure
+		 * leaves it without a warm container; the daemon learns nothing and need not. */
+		if ((hdr & SPAWN_WARM_MSG_LEN) != sizeof(*arm) ||
+		    (!arm && !(arm = malloc(sizeof(*arm)))) ||
+		    io_full(WARM_SOCK_FD, arm, sizeof(*arm), false) < 0)
+			_exit(0);
+		spawn_warm_arm(arm);
+	}
+	free(arm);
+	len = hdr & SPAWN_WARM_MSG_LEN;
+	if (len > MAX_REQUEST || !(d.buf = malloc(len ? len : 1)) ||
+	    io_full(WARM_SOCK_FD, d.buf, len, false) < 0 || spawn_request_decode(&d, len) < 0)
 		_exit(0);
 	/* From here on the task outlives the zygote and berthd. */
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	run_fd = open(d.t.run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (run_fd < 0)
 		_exit(1);
-	spawn_supervise_warm(&d.t, run_fd, d.buf, len);
+	spawn_supervise_warm(&d.t, run_fd, d.buf, len, hdr & SPAWN_WARM_MSG_ARMED);
 }
 
 /* Sends the daemon a warm supervisor's socket, with its pid and start time. */
@@ -631,23 +649,49 @@ static void offers_take(struct spawn_zygote *z)
 	}
 }
 
-/* Writes the encoded request (w: its length first) straight to the oldest live warm
- * supervisor, without a round trip through the zygote, which is told (no reply) to fork a
- * replacement. False when none took it. */
-static bool warm_start(struct spawn_zygote *z, const struct wr *w, struct spawn_result *res)
+/* Takes warm supervisor i out of the pool; the zygote is told (no reply) to fork a
+ * replacement. */
+static struct zy_warm warm_take(struct spawn_zygote *z, int i)
 {
 	static const uint32_t taken = 0;
+	struct zy_warm c = z->warm[i];
+
+	memmove(z->warm + i, z->warm + i + 1, (size_t)(--z->n_warm - i) * sizeof(c));
+	send(z->fd, &taken, sizeof(taken), MSG_NOSIGNAL | MSG_DONTWAIT);
+	return c;
+}
+
+/* The oldest warm supervisor armed with key (key 0: the oldest unarmed one, else the oldest of
+ * all), or -1. */
+static int warm_pick(const struct spawn_zygote *z, uint64_t key)
+{
+	for (int i = 0; i < z->n_warm; i++)
+		if (z->warm[i].armed == key)
+			return i;
+	return key || !z->n_warm ? -1 : 0;
+}
+
+/* Writes the encoded request (w: its length first) straight to a live warm supervisor (the one
+ * armed for it, with key; else the oldest), without a round trip through the zygote. False
+ * when none took it. */
+static bool warm_start(struct spawn_zygote *z, struct wr *w, uint64_t key,
+		       struct spawn_result *res)
+{
+	uint32_t len;
+	int i;
 
 	offers_take(z);
-	while (z->n_warm > 0) {
-		struct zy_warm c = z->warm[0];
+	memcpy(&len, w->p, sizeof(len));
+	while ((i = warm_pick(z, key)) >= 0 || (key && (i = warm_pick(z, 0)) >= 0)) {
+		struct zy_warm c = warm_take(z, i);
+		uint32_t hdr = len | (key && c.armed == key ? SPAWN_WARM_MSG_ARMED : 0);
 		bool ok;
 
-		memmove(z->warm, z->warm + 1, (size_t)--z->n_warm * sizeof(c));
+		key = 0; /* the armed one only once */
+		memcpy(w->p, &hdr, sizeof(hdr));
 		ok = c.starttime && spawn_init_alive(c.pid, c.starttime) &&
 		     io_full(c.fd, w->p, w->len, true) == 0;
 		close(c.fd);
-		send(z->fd, &taken, sizeof(taken), MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (ok) {
 			res->init_pid = c.pid;
 			res->init_starttime = c.starttime;
@@ -655,6 +699,76 @@ static bool warm_start(struct spawn_zygote *z, const struct wr *w, struct spawn_
 		}
 	}
 	return false;
+}
+
+int spawn_zygote_arm(struct spawn_zygote *z, const char *rootfs, const char *upper,
+		     const char *work, const char *merged, const char *run_dir, uint64_t *key)
+{
+	uint32_t hdr = SPAWN_WARM_MSG_ARM | (uint32_t)sizeof(struct spawn_arm);
+	struct spawn_arm *a;
+	int i, rc;
+
+	if (!z)
+		return -ENOENT;
+	offers_take(z);
+	/* The newest unarmed one: the oldest are taken first by tasks it was not made for. */
+	for (i = z->n_warm - 1; i >= 0 && z->warm[i].armed; i--)
+		;
+	if (i < 0)
+		return -ENOENT;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	if ((size_t)snprintf(a->rootfs, sizeof(a->rootfs), "%s", rootfs) >= sizeof(a->rootfs) ||
+	    (size_t)snprintf(a->upper, sizeof(a->upper), "%s", upper) >= sizeof(a->upper) ||
+	    (size_t)snprintf(a->work, sizeof(a->work), "%s", work) >= sizeof(a->work) ||
+	    (size_t)snprintf(a->merged, sizeof(a->merged), "%s", merged) >= sizeof(a->merged) ||
+	    (size_t)snprintf(a->run_dir, sizeof(a->run_dir), "%s", run_dir) >= sizeof(a->run_dir)) {
+		free(a);
+		return -ENAMETOOLONG;
+	}
+	/* Its socket is empty (it waits for a task): both fit its buffer, the send never waits. */
+	rc = io_full(z->warm[i].fd, &hdr, sizeof(hdr), true);
+	if (rc == 0)
+		rc = io_full(z->warm[i].fd, a, sizeof(*a), true);
+	free(a);
+	if (rc < 0) {
+		close(warm_take(z, i).fd); /* gone, or its socket is in disorder */
+		return rc;
+	}
+	z->warm[i].armed = *key = ++zy_last_key;
+	return 0;
+}
+
+int spawn_zygote_unarmed(struct spawn_zygote *z)
+{
+	int n = 0;
+
+	if (!z)
+		return 0;
+	offers_take(z);
+	for (int i = 0; i < z->n_warm; i++)
+		n += !z->warm[i].armed;
+	return n;
+}
+
+bool spawn_zygote_armed(struct spawn_zygote *z, uint64_t key)
+{
+	if (!z || !key)
+		return false;
+	offers_take(z);
+	for (int i = 0; i < z->n_warm; i++)
+		if (z->warm[i].armed == key)
+			return spawn_init_alive(z->warm[i].pid, z->warm[i].starttime);
+	return false;
+}
+
+void spawn_zygote_disarm(struct spawn_zygote *z, uint64_t key)
+{
+	int i;
+
+	if (z && key && (i = warm_pick(z, key)) >= 0)
+		close(warm_take(z, i).fd); /* EOF ends it, and its container with it */
 }
 
 int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
@@ -670,7 +784,7 @@ int spawn_zygote_task_start(struct spawn_zygote *z, const struct spawn_task *t,
 	if (rc < 0)
 		return rc;
 	wr_task(&w, t);
-	if (!w.bad && !t->host_network && warm_start(z, &w, res)) {
+	if (!w.bad && !t->host_network && warm_start(z, &w, t->warm_key, res)) {
 		free(w.p);
 		return 0;
 	}

@@ -37,6 +37,10 @@ cat >"$WORK/td.json" <<'J'
 J
 ecs register-task-definition --cli-input-json "file://$WORK/td.json" >/dev/null
 run() { ecs run-task --cluster bpf --task-definition probe --overrides "{\"containerOverrides\":[{\"name\":\"app\",\"command\":[\"sh\",\"-c\",\"$1\"]}]}" | jget "d['tasks'][0]['taskArn'].split('/')[-1]"; }
+# The tasks start after the collector's first cycle, as tasks launched on a running berthd do:
+# their series then hold every row, and queries are answered from the window alone (a task
+# re-adopted at start has its earlier rows in its RRD file, which the window completes).
+wait_for 20 bash -c "curl -s '$ENDPOINT/metrics' | grep -q '^berth_collector_cycles_total [1-9]'"
 P=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MIB10=10485760
 RX=$(run "sleep 3600 | nc -l -p $P | wc -c; sleep 3600")

@@ -26,7 +26,9 @@ pid_before=$(task_pid "$L")
 pid_short=$(task_pid "$S")
 # Spare task trees (launch_pool_size of them, 4 by default) are made ahead and refilled after
 # each launch; the long task's directories came from one.
-check "4 spare task trees are ready" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ] && [ \$(find '$WORK/data/log/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
+# Up to 3 more are armed: a warm container mounted the image launched last on it (below).
+spares_ready() { local n l; n=$(find "$WORK/data/tasks/.spare" -mindepth 1 -maxdepth 1 | wc -l); l=$(find "$WORK/data/log/.spare" -mindepth 1 -maxdepth 1 | wc -l); [ "$n" -ge 4 ] && [ "$n" -le 7 ] && [ "$l" = "$n" ]; }
+check "4 spare task trees are ready" wait_for 10 spares_ready
 LID=${L##*/}
 check "a launched task's directories are in place" test -d "$WORK/data/tasks/$LID/run" -a -d "$WORK/data/tasks/$LID/c/a/upper" -a -d "$WORK/data/log/rs/$LID" -a ! -e "$WORK/data/tasks/$LID/c/_"
 expect_match "its /etc/hosts names its host" "$(cat "$WORK/data/tasks/$LID/run/etc.hosts")" "127.0.1.1	${LID:0:12}"
@@ -48,6 +50,51 @@ expect_match "with the id of a set made ahead" "$POOLED" " ${L2##*/} "
 expect_eq "its memory limit is the task's" "$(cat "/sys/fs/cgroup/memory/$PARENT/rs/${L2##*/}/a/memory.limit_in_bytes" 2>/dev/null || echo 33554432)" 33554432
 check "the set taken is made again" wait_for 10 pool_is rs 4
 ecs stop-task --cluster rs --task "$L2" >/dev/null
+# Roots made ahead ("armed"): warm containers mount the overlay of the image launched last
+# (busybox) on spare trees and pivot into it, leaving one warm supervisor and one tree plain;
+# the next task of that image starts on one.
+armed_roots() { local p; for p in $(pgrep -x berth-task); do grep -l " - overlay overlay .*upperdir=$WORK/data/tasks/.spare/" "/proc/$p/mountinfo" 2>/dev/null; done | wc -l; }
+armed_are() { [ "$(armed_roots)" "$1" "$2" ]; }
+check "3 warm containers made their roots ahead" wait_for 10 armed_are = 3
+cat >"$WORK/armed.json" <<'J'
+{"family":"armed","containerDefinitions":[{"name":"a","image":"busybox","memory":32,"stopTimeout":2,
+ "command":["sh","-c","echo written >/in-upper; echo host=$(cat /etc/hostname); sleep 3600"]}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/armed.json" >/dev/null
+A=$(ecs run-task --cluster rs --task-definition armed | jget "d['tasks'][0]['taskArn']")
+AID=${A##*/}
+check "a task of that image runs" wait_for 15 task_status_is rs "$A" RUNNING
+apid=$(task_pid "$A")
+check "on a root made ahead" grep -q " - overlay overlay .*upperdir=$WORK/data/tasks/.spare/" "/proc/$apid/mountinfo"
+expect_eq "with the host's root detached: one mount on /" "$(awk '$5 == "/"' "/proc/$apid/mountinfo" | wc -l)" 1
+check "and no host cgroup mount" bash -c "! grep -q ' /sys/fs/cgroup/memory ' /proc/$apid/mountinfo"
+check "its writable layer is the task's" wait_for 10 test -f "$WORK/data/tasks/$AID/c/a/upper/in-upper"
+check "it sees its hostname" wait_for 10 bash -c "rest GET '/v1/tasks/$AID/logs?cluster=rs' | grep -q 'host=${AID:0:12}'"
+check "it is in its container's cgroups" grep -q "$AID/a" "/proc/$apid/cgroup"
+check "the root taken is made again" wait_for 10 armed_are = 3
+# Tasks of another image take the plain warm supervisor first, then armed ones, whose
+# containers are ended and forked anew; the roots are then made for that image.
+bash "$ROOT/tests/lib/mkimage-busybox.sh" "$WORK/other" >/dev/null
+echo other >"$WORK/other/which"
+"$BUILD/berthctl" --endpoint-url "$ENDPOINT" image import other:1 "$WORK/other" >/dev/null
+cat >"$WORK/other.json" <<'J'
+{"family":"other","containerDefinitions":[{"name":"a","image":"other:1","memory":32,"stopTimeout":2,
+ "command":["sh","-c","echo img=$(cat /which) host=$(cat /etc/hostname); sleep 3600"]}]}
+J
+ecs register-task-definition --cli-input-json "file://$WORK/other.json" >/dev/null
+others=$(ecs run-task --cluster rs --task-definition other --count 3 | jget "' '.join(t['taskArn'] for t in d['tasks'])")
+n_other=0
+for o in $others; do
+	check "a task of another image runs ($((++n_other)) of 3)" wait_for 15 task_status_is rs "$o" RUNNING
+	check "on its own image, with its hostname" wait_for 10 bash -c "rest GET '/v1/tasks/${o##*/}/logs?cluster=rs' | grep -q 'img=other host=$(echo "${o##*/}" | cut -c1-12)'"
+done
+lower=$(grep -o ' - overlay overlay .*lowerdir=[^,]*' "/proc/$(task_pid "${others%% *}")/mountinfo" | head -n 1 | sed 's/.*lowerdir=//')
+armed_for() { local p; for p in $(pgrep -x berth-task); do grep -l "lowerdir=$1,upperdir=$WORK/data/tasks/.spare/" "/proc/$p/mountinfo" 2>/dev/null; done | wc -l; }
+armed_for_is() { [ "$(armed_for "$1")" = "$2" ]; }
+check "roots are made ahead for that image instead" wait_for 10 armed_for_is "$lower" 3
+expect_eq "and none is left for the old one" "$(armed_roots)" 3
+for o in $others; do ecs stop-task --cluster rs --task "$o" >/dev/null; done
+ecs stop-task --cluster rs --task "$A" >/dev/null
 # A deleted cluster's sets go with it.
 ecs create-cluster --cluster-name pp >/dev/null
 P1=$(ecs run-task --cluster pp --task-definition long | jget "d['tasks'][0]['taskArn']")
@@ -68,7 +115,7 @@ ok "every state file parses"
 mkdir -p "$WORK/data/tasks/.spare/99/c/_/upper"
 berth_start
 check "leftover spare trees are removed at start" wait_for 5 test ! -e "$WORK/data/tasks/.spare/99"
-check "and made again" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
+check "and made again" wait_for 10 spares_ready
 check "long task still RUNNING after restart" task_status_is rs "$L" RUNNING
 expect_eq "same process, not started twice" "$(task_pid "$L")" "$pid_before"
 expect_eq "one long task" "$(ecs list-tasks --cluster rs --family long | jget "len(d['taskArns'])")" 1
@@ -86,7 +133,7 @@ berth_start
 check "daemon starts with a corrupt state file" curl -sf "$ENDPOINT/healthz"
 check "corrupt file kept aside" test -f "$WORK/data/state/tasks/broken.json.corrupt"
 check "corruption is reported naming the file" grep -q "broken.json" "$WORK/berthd.log"
-expect_eq "other tasks still there" "$(ecs list-tasks --cluster rs --desired-status STOPPED | jget "len(d['taskArns'])")" 3
+expect_eq "other tasks still there" "$(ecs list-tasks --cluster rs --desired-status STOPPED | jget "len(d['taskArns'])")" 7
 
 # A task cgroup that no state file names (berthd died between a supervisor's fork and the task's
 # first save) is killed and removed at the next start; the tasks it knows are left alone.
@@ -143,7 +190,7 @@ cat >"$WORK/hostnet.json" <<'J'
 J
 ecs register-task-definition --cli-input-json "file://$WORK/etc.json" >/dev/null
 ecs register-task-definition --cli-input-json "file://$WORK/hostnet.json" >/dev/null
-check "spare trees are ready for them" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
+check "spare trees are ready for them" wait_for 10 spares_ready
 E=$(ecs run-task --cluster rs --task-definition etc | jget "d['tasks'][0]['taskArn']")
 H=$(ecs run-task --cluster rs --task-definition hostnet | jget "d['tasks'][0]['taskArn']")
 check "both run" wait_for 15 bash -c "task_status_is rs '$E' RUNNING && task_status_is rs '$H' RUNNING"
@@ -156,7 +203,7 @@ ecs stop-task --cluster rs --task "$E" >/dev/null
 ecs stop-task --cluster rs --task "$H" >/dev/null
 # Spare trees that cannot be made (here .spare is a file) or moved: launches make their
 # directories themselves, and the failure is said once a minute, not once a launch.
-check "spare trees are ready again" wait_for 10 bash -c "[ \$(find '$WORK/data/tasks/.spare' -mindepth 1 -maxdepth 1 | wc -l) = 4 ]"
+check "spare trees are ready again" wait_for 10 spares_ready
 rm -rf "$WORK/data/tasks/.spare" && touch "$WORK/data/tasks/.spare"
 arns=()
 for _ in 1 2 3 4 5 6; do

@@ -145,7 +145,7 @@ else
 fi
 expect_eq "installed version" "$(in_chroot dpkg-query -W -f '${Version}' berth)" "$PREV_VERSION"
 check "rrdcached (Recommends) installed" in_chroot dpkg-query -W rrdcached
-for f in /usr/sbin/berthd /usr/bin/berthctl /etc/berth/berthd.conf /lib/systemd/system/berthd.service \
+for f in /usr/sbin/berthd /usr/bin/berthctl /usr/lib/berth/berth-warm /etc/berth/berthd.conf /lib/systemd/system/berthd.service \
 	/usr/share/man/man8/berthd.8.gz /usr/share/man/man1/berthctl.1.gz \
 	/usr/share/man/man5/berthd.conf.5.gz /usr/share/bash-completion/completions/berthctl; do
 	check "installs $f" test -f "$C$f"
