@@ -24,6 +24,8 @@ cat >"$WORK/load.json" <<'J'
 J
 ecs register-task-definition --cli-input-json "file://$WORK/load.json" >/dev/null
 run() { ecs run-task --cluster ins --task-definition load --overrides "{\"containerOverrides\":[{\"name\":\"load\",\"command\":[\"sh\",\"-c\",\"$1\"]}]}" | jget "d['tasks'][0]['taskArn'].split('/')[-1]"; }
+# Tasks start after the collector's first cycle, as on a running berthd (see the RRD checks).
+wait_for 20 bash -c "curl -s '$ENDPOINT/metrics' | grep -q '^berth_collector_cycles_total [1-9]'"
 SPIN=$(run 'while :; do :; done')
 MEM=$(run "awk 'BEGIN { s = sprintf(\\\"%209715200s\\\", \\\"\\\"); print length(s); system(\\\"sleep 3600\\\") }'")
 # The collector switches v1 blkio accounting on within a cycle of seeing the task: wait for that.
