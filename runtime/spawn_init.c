@@ -23,7 +23,6 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
-#include "common/fileio.h"
 #include "common/log.h"
 #include "runtime/spawn_internal.h"
 
@@ -78,11 +77,6 @@ struct sup {
 };
 
 static pid_t spawn_warm_init; /* a warm supervisor's init, forked ahead */
-/* A warm supervisor's container process, forked ahead (0: none); its fds are the
- * SPAWN_WARM_{GO,OUT,ERR}_FD. */
-static pid_t spawn_warm_ctr;
-static struct spawn_trace *spawn_warm_trace; /* shared with it */
-static bool spawn_warm_armed; /* it made its root ahead (spawn_warm_arm()) */
 int spawn_cgroup_join(char *const *procs, const char **failed)
 {
 	return spawn_cgroup_join_at(AT_FDCWD, procs, failed);
@@ -890,48 +884,6 @@ static void __attribute__((noreturn)) finish(struct sup *s, struct pollfd *pfd)
 	_exit(0);
 }
 
-static bool write_full(int fd, const void *buf, size_t len)
-{
-	return file_write_all(fd, buf, len) == 0;
-}
-
-/* Ends the warm container process (reaped as a stranger) and closes what we had of it. */
-static void warm_drop(void)
-{
-	kill(spawn_warm_ctr, SIGKILL);
-	spawn_warm_ctr = 0;
-	spawn_warm_armed = false;
-	close(SPAWN_WARM_GO_FD);
-	close(SPAWN_WARM_OUT_FD);
-	close(SPAWN_WARM_ERR_FD);
-	munmap(spawn_warm_trace, sizeof(*spawn_warm_trace));
-	spawn_warm_trace = NULL;
-}
-
-int spawn_warm_arm(const struct spawn_arm *a)
-{
-	struct spawn_warm_go go = { .arm = 1, .len = sizeof(*a) };
-	int32_t rc = -EPIPE;
-	ssize_t n;
-
-	if (!spawn_warm_ctr || spawn_warm_armed)
-		return -EALREADY;
-	if (!write_full(SPAWN_WARM_GO_FD, &go, sizeof(go)) ||
-	    !write_full(SPAWN_WARM_GO_FD, a, sizeof(*a))) {
-		warm_drop();
-		return -EPIPE;
-	}
-	do
-		n = read(SPAWN_WARM_ERR_FD, &rc, sizeof(rc));
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(rc) || rc < 0) {
-		warm_drop(); /* its task gets a container forked as usual */
-		return n == (ssize_t)sizeof(rc) ? rc : -EPIPE;
-	}
-	spawn_warm_armed = true;
-	return 0;
-}
-
 /* Hands the task to the warm container process, which becomes container r. False when there
  * is none (or it is gone, or its root was armed for another task or container): the caller
  * forks one. */
@@ -940,31 +892,15 @@ static bool start_warm(struct sup *s, struct sup_ctr *r)
 	struct spawn_warm_go go = {
 		.index = (uint32_t)(r - s->ctr), .len = (uint32_t)s->req_len, .traced = s->tr != NULL,
 		.have_hosts = s->x.have_hosts, .have_hostname = s->x.have_hostname,
-		.have_resolv = s->x.have_resolv, .armed = spawn_warm_armed,
+		.have_resolv = s->x.have_resolv,
 	};
-	pid_t pid = spawn_warm_ctr;
-	bool ok;
+	struct spawn_trace *tr = NULL;
+	pid_t pid = spawn_warm_hand(&go, s->armed && r == s->ctr, s->req, &tr);
 
-	if (!pid)
+	if (pid <= 0)
 		return false;
-	if (spawn_warm_armed && (!s->armed || r != s->ctr)) {
-		warm_drop();
-		return false;
-	}
-	spawn_warm_ctr = 0; /* once */
-	ok = waitpid(pid, NULL, WNOHANG) == 0 && write_full(SPAWN_WARM_GO_FD, &go, sizeof(go)) &&
-	     write_full(SPAWN_WARM_GO_FD, s->req, s->req_len);
-	if (!ok) {
-		spawn_warm_ctr = pid;
-		warm_drop();
-		return false;
-	}
-	close(SPAWN_WARM_GO_FD);
-	if (s->tr)
-		r->trace = spawn_warm_trace; /* freed by trace_free() */
-	else
-		munmap(spawn_warm_trace, sizeof(*spawn_warm_trace));
-	spawn_warm_trace = NULL;
+	if (tr)
+		r->trace = tr; /* freed by trace_free() */
 	fcntl(SPAWN_WARM_OUT_FD, F_SETFL, O_NONBLOCK);
 	r->run_start = spawn_mono_ms();
 	r->pid = pid;
@@ -1150,7 +1086,7 @@ int spawn_warm_prepare(const char *stage_dir)
 		fcntl(SPAWN_WARM_ALIVE_FD, F_SETFD, FD_CLOEXEC);
 	}
 	spawn_warm_init = s.init_pid;
-	return stage_dir ? spawn_warm_fork(stage_dir, &spawn_warm_ctr, &spawn_warm_trace) : 0;
+	return stage_dir ? spawn_warm_fork(stage_dir) : 0;
 }
 
 static void __attribute__((noreturn)) supervise(const struct spawn_task *t, int run_fd,

@@ -186,9 +186,18 @@ int spawn_warm_arm(const struct spawn_arm *a);
 /* In a warm supervisor (spawn_warm_prepare()): forks its warm container process, which stages
  * its mounts (spawn_child_stage()) and waits for its task on SPAWN_WARM_GO_FD (a struct
  * spawn_warm_go and the request); SPAWN_WARM_OUT_FD and SPAWN_WARM_ERR_FD are the read ends of
- * its output and close-on-exec status pipes. Returns 0 with its pid and the trace page it
- * shares with us (munmap() it), or -errno (-EBADF: our fds are in disorder, do not go on). */
-int spawn_warm_fork(const char *stage_dir, pid_t *pid, struct spawn_trace **trace);
+ * its output and close-on-exec status pipes. Returns 0 (the process is kept for
+ * spawn_warm_arm() and spawn_warm_hand()), or -errno (-EBADF: our fds are in disorder, do not
+ * go on). */
+int spawn_warm_fork(const char *stage_dir);
+
+/* Hands the task (go, then req of go->len bytes) to the warm container process, which becomes
+ * container go->index; armed_for_it: the task is the one an armed root was made for, and this
+ * its first container (otherwise an armed process is ended). Returns its pid, with *trace the
+ * shared trace page when go->traced (munmap() it), or 0 when there is none (or it is gone, or
+ * armed for another): fork the container. */
+pid_t spawn_warm_hand(struct spawn_warm_go *go, bool armed_for_it, const char *req,
+		      struct spawn_trace **trace);
 
 /* A task request decoded (spawn_zygote.c's encoding): t's strings point into buf, which the
  * caller malloc'd and sets; the arrays are in allocs. */

@@ -2,11 +2,13 @@
 /* spawn_warm.c: a warm supervisor's container process, forked and staged before its task is known. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -141,6 +143,13 @@ static void __attribute__((noreturn)) warm_child(const char *stage_dir, int go_f
 	spawn_child_exec_staged(&x, stage_dir);
 }
 
+/* In a warm supervisor: its container process, forked ahead (0: none), whose fds are the
+ * SPAWN_WARM_{GO,OUT,ERR}_FD; the trace page shared with it; whether it made its root ahead
+ * (spawn_warm_arm()). */
+static pid_t warm_pid;
+static struct spawn_trace *warm_trace;
+static bool warm_armed;
+
 /* The warm container program (berth-warm, spawn_warm_main()): a process of its own, so that
  * the container's exec tears down a small address space instead of the copy of the daemon's
  * (its libraries, and anonymous mappings shared with three generations of forks), about 1 ms
@@ -232,7 +241,7 @@ static int place_fd(int fd, int want)
 	return rc;
 }
 
-int spawn_warm_fork(const char *stage_dir, pid_t *out_pid, struct spawn_trace **out_trace)
+int spawn_warm_fork(const char *stage_dir)
 {
 	int go[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, hi[3], rc = 0;
 	struct spawn_trace *tr;
@@ -285,8 +294,8 @@ int spawn_warm_fork(const char *stage_dir, pid_t *out_pid, struct spawn_trace **
 	if (hi[0] < 0 || hi[1] < 0 || hi[2] < 0 || place_fd(hi[0], SPAWN_WARM_GO_FD) < 0 ||
 	    place_fd(hi[1], SPAWN_WARM_OUT_FD) < 0 || place_fd(hi[2], SPAWN_WARM_ERR_FD) < 0)
 		return -EBADF; /* the process is not usable: the caller exits */
-	*out_pid = pid;
-	*out_trace = tr;
+	warm_pid = pid;
+	warm_trace = tr;
 	return 0;
 fail:
 	if (trace_fd >= 0)
@@ -301,4 +310,69 @@ fail:
 	}
 	munmap(tr, sizeof(*tr));
 	return rc;
+}
+
+/* Ends the warm container process (reaped as a stranger) and closes what we had of it. */
+static void warm_drop(void)
+{
+	kill(warm_pid, SIGKILL);
+	warm_pid = 0;
+	warm_armed = false;
+	close(SPAWN_WARM_GO_FD);
+	close(SPAWN_WARM_OUT_FD);
+	close(SPAWN_WARM_ERR_FD);
+	munmap(warm_trace, sizeof(*warm_trace));
+	warm_trace = NULL;
+}
+
+int spawn_warm_arm(const struct spawn_arm *a)
+{
+	struct spawn_warm_go go = { .arm = 1, .len = sizeof(*a) };
+	int32_t rc = -EPIPE;
+	ssize_t n;
+
+	if (!warm_pid || warm_armed)
+		return -EALREADY;
+	if (file_write_all(SPAWN_WARM_GO_FD, &go, sizeof(go)) < 0 ||
+	    file_write_all(SPAWN_WARM_GO_FD, a, sizeof(*a)) < 0) {
+		warm_drop();
+		return -EPIPE;
+	}
+	do
+		n = read(SPAWN_WARM_ERR_FD, &rc, sizeof(rc));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(rc) || rc < 0) {
+		warm_drop(); /* its task gets a container forked as usual */
+		return n == (ssize_t)sizeof(rc) ? rc : -EPIPE;
+	}
+	warm_armed = true;
+	return 0;
+}
+
+pid_t spawn_warm_hand(struct spawn_warm_go *go, bool armed_for_it, const char *req,
+		      struct spawn_trace **trace)
+{
+	pid_t pid = warm_pid;
+
+	if (!pid)
+		return 0;
+	if (warm_armed && !armed_for_it) {
+		warm_drop();
+		return 0;
+	}
+	go->armed = warm_armed;
+	if (waitpid(pid, NULL, WNOHANG) != 0 ||
+	    file_write_all(SPAWN_WARM_GO_FD, go, sizeof(*go)) < 0 ||
+	    file_write_all(SPAWN_WARM_GO_FD, req, go->len) < 0) {
+		warm_drop();
+		return 0;
+	}
+	close(SPAWN_WARM_GO_FD);
+	warm_pid = 0; /* once */
+	if (go->traced)
+		*trace = warm_trace;
+	else
+		munmap(warm_trace, sizeof(*warm_trace));
+	warm_trace = NULL;
+	return pid;
 }
